@@ -1,0 +1,39 @@
+# papr.memory: one entry point for the controller venv, the local stack, the demo and the tests.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: help venv lint test test-fast stack-up stack-down stack-status
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || "$$(scripts/find-python.sh)" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[controller,test]'
+	@touch $@
+
+venv: $(VENV)/.installed ## create the controller venv (Python >= 3.12) with every dependency
+
+lint: venv ## ruff on all Python code
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: venv lint ## lint, then every test (real PostgreSQL, Temporal, podman hosts, the Azure double)
+	$(PY) -m pytest -ra
+
+test-fast: venv ## the tests that need no podman host
+	$(PY) -m pytest -ra -m "not molecule"
+
+stack-up: venv ## start PostgreSQL, Temporal dev server, web server and workers on 127.0.0.1
+	$(PY) scripts/stack.py up
+
+stack-down: venv ## stop exactly what stack-up started
+	$(PY) scripts/stack.py down
+
+stack-status: venv ## show what the local stack runs
+	$(PY) scripts/stack.py status
