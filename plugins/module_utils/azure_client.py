@@ -1,0 +1,105 @@
+# Copyright: PAPR Memory engineers
+# Apache-2.0
+"""SDK clients pointed at the right cloud, with bounded retries, and long-running operations with a deadline.
+
+Every management client gets base_url and credential_scopes from the resolved cloud (so sovereign
+clouds, Azure Stack and the test double behave the same), azure-core's RetryPolicy bounded by
+``max_retries`` (429 with Retry-After and transient 5xx), and the module's polling interval.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from ansible.module_utils.basic import env_fallback
+from ansible_collections.papr.memory.plugins.module_utils.azure_auth import resolve_cloud, resolve_identity
+from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
+
+# Options for how the modules talk to ARM; documented in plugins/doc_fragments/azure.py.
+AZURE_CLIENT_ARGUMENT_SPEC = dict(
+    polling_interval=dict(type="float", default=10, fallback=(env_fallback, ["PAPR_AZURE_POLLING_INTERVAL"])),
+    max_retries=dict(type="int", default=5, fallback=(env_fallback, ["PAPR_AZURE_MAX_RETRIES"])),
+    timeout=dict(type="int", default=1800),
+)
+
+USER_AGENT = "papr.memory-ansible"
+# Longest single back-off between retries: a Retry-After from Azure is honoured up to this.
+RETRY_BACKOFF_MAX_SECONDS = 60
+
+
+def _client_classes():
+    """Imported on use: a module only needs the SDK packages of the clients it builds."""
+    from azure.mgmt.containerinstance import ContainerInstanceManagementClient
+    from azure.mgmt.postgresqlflexibleservers import PostgreSQLManagementClient
+    from azure.mgmt.resource.resources import ResourceManagementClient
+    from azure.mgmt.web import WebSiteManagementClient
+
+    return {
+        "resource": ResourceManagementClient,
+        "web": WebSiteManagementClient,
+        "container_instance": ContainerInstanceManagementClient,
+        "postgres": PostgreSQLManagementClient,
+    }
+
+
+class AzureSession:
+    """The cloud, the identity and the clients of one module run (clients are built on first use)."""
+
+    def __init__(self, params):
+        self.params = params
+        ca_path = params.get("ca_path")
+        if ca_path:
+            if not os.path.isfile(ca_path):
+                raise AzureModuleError(f"ca_path {ca_path!r} is not a file: give the PEM CA bundle to trust.")
+            # requests (under azure-core and MSAL alike) reads this; setting it here makes the module's
+            # own ca_path option reach every HTTP client of this process, token requests included.
+            os.environ["REQUESTS_CA_BUNDLE"] = ca_path
+        self.verify = ca_path or True
+        self.cloud = resolve_cloud(params.get("cloud_environment"), self.verify)
+        self.identity = resolve_identity(params, self.cloud)
+        self._clients = {}
+
+    @property
+    def subscription_id(self):
+        return self.identity.subscription_id
+
+    def client(self, kind):
+        if kind not in self._clients:
+            client_class = _client_classes()[kind]
+            retries = max(self.params.get("max_retries") or 0, 0)
+            self._clients[kind] = client_class(
+                self.identity.credential,
+                self.subscription_id,
+                base_url=self.cloud.resource_manager,
+                credential_scopes=[self.cloud.credential_scope],
+                polling_interval=self.params.get("polling_interval"),
+                retry_total=retries,
+                retry_status=retries,
+                retry_backoff_max=RETRY_BACKOFF_MAX_SECONDS,
+                connection_verify=self.verify,
+                user_agent=USER_AGENT,
+            )
+        return self._clients[kind]
+
+
+class Deadline:
+    """The module's `timeout`: one budget for every long-running operation of the run."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self._ends = time.monotonic() + seconds
+
+    def remaining(self):
+        return max(self._ends - time.monotonic(), 0.0)
+
+    def wait(self, poller, action, resource):
+        """Result of an LROPoller, or an error naming the resource when the deadline passes first."""
+        poller.wait(timeout=self.remaining())
+        if not poller.done():
+            raise AzureModuleError(
+                f"Timed out after {self.seconds}s waiting to {action} {resource} (Azure status: "
+                f"{poller.status()}). The operation may still finish in Azure: check it in the portal or "
+                "with `az`, then run again (raise `timeout` for slow resources)."
+            )
+        return poller.result()

@@ -1,0 +1,97 @@
+"""Run the collection's Azure modules for real: ansible-playbook, real SDK clients, the Azure double."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.azure_double.pytest_plugin import azure_double, azure_double_server  # noqa: F401
+
+REPO = Path(__file__).resolve().parents[2]
+ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+# Names of environment variables a developer's shell may carry that would point the modules elsewhere.
+FOREIGN_AZURE_ENV = ("AZURE_", "ARM_", "MSI_", "IDENTITY_", "PAPR_AZURE_")
+
+
+@dataclass
+class PlaybookRun:
+    rc: int
+    stdout: str
+    stderr: str
+    writes: int
+    requests: list
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def results(self) -> list[dict]:
+        """Per-task results of the json callback, in order."""
+        data = json.loads(self.stdout[self.stdout.index("{") :])
+        return [task["hosts"]["localhost"] for play in data["plays"] for task in play["tasks"]]
+
+    def result(self, index: int = -1) -> dict:
+        return self.results()[index]
+
+
+def _clean_environment(double) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(FOREIGN_AZURE_ENV)}
+    env.update(double.env)
+    env.update(
+        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+        ANSIBLE_CALLBACKS_ENABLED="ansible.posix.json",  # not profile_tasks: it writes to stdout
+        ANSIBLE_LOCALHOST_WARNING="false",
+        ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
+        ANSIBLE_NOCOLOR="1",
+        PAPR_AZURE_POLLING_INTERVAL="0",
+    )
+    return env
+
+
+@pytest.fixture
+def run_tasks(azure_double, tmp_path):  # noqa: F811 - the fixture imported above
+    """run_tasks(tasks, check=False, diff=False, verbosity=0, env=None) -> PlaybookRun.
+
+    Clears the double's request log first, so `writes` counts what this one run changed.
+    """
+    counter = iter(range(1000))
+
+    def run(tasks, *, check=False, diff=False, verbosity=0, env=None, expect_rc=0) -> PlaybookRun:
+        playbook = tmp_path / f"play-{next(counter)}.yml"
+        play = {
+            "hosts": "localhost",
+            "gather_facts": False,
+            "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable},
+            "tasks": tasks,
+        }
+        playbook.write_text(yaml.safe_dump([play], sort_keys=False))
+        command = [str(ANSIBLE_PLAYBOOK), "-i", "localhost,", str(playbook)]
+        command += ["--check"] if check else []
+        command += ["--diff"] if diff else []
+        command += ["-" + "v" * verbosity] if verbosity else []
+        environment = _clean_environment(azure_double)
+        environment.update(env or {})
+        azure_double.clear_log()
+        completed = subprocess.run(
+            command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=300
+        )
+        run = PlaybookRun(
+            completed.returncode,
+            completed.stdout,
+            completed.stderr,
+            azure_double.write_count(),
+            azure_double.request_log,
+        )
+        if expect_rc is not None:
+            assert completed.returncode == expect_rc, f"rc={completed.returncode}\n{run.output[-6000:]}"
+        return run
+
+    return run
