@@ -1,0 +1,151 @@
+"""Generic ARM machinery the provider modules share: ids, locations, names, tags, errors, lists."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from .http import DoubleError, arm_error
+
+RG_SCOPE = "/subscriptions/{subscription}/resourceGroups/{resource_group}"
+
+# Canonical region name -> the display name many providers answer on GET (see azure-arm-notes.md).
+LOCATIONS = {
+    "australiaeast": "Australia East",
+    "australiasoutheast": "Australia Southeast",
+    "brazilsouth": "Brazil South",
+    "canadacentral": "Canada Central",
+    "centralus": "Central US",
+    "eastus": "East US",
+    "eastus2": "East US 2",
+    "francecentral": "France Central",
+    "germanywestcentral": "Germany West Central",
+    "japaneast": "Japan East",
+    "northeurope": "North Europe",
+    "swedencentral": "Sweden Central",
+    "switzerlandnorth": "Switzerland North",
+    "uksouth": "UK South",
+    "westeurope": "West Europe",
+    "westus": "West US",
+    "westus2": "West US 2",
+    "westus3": "West US 3",
+}
+
+
+def canonical_location(value: str | None) -> str | None:
+    """'Australia East' / 'australiaeast' -> 'australiaeast'; None when not a region the double knows."""
+    if not isinstance(value, str):
+        return None
+    key = value.replace(" ", "").lower()
+    return key if key in LOCATIONS else None
+
+
+def display_location(canonical: str) -> str:
+    return LOCATIONS.get(canonical, canonical)
+
+
+def require_location(body: dict[str, Any], resource_type: str) -> str:
+    raw = body.get("location")
+    if not raw:
+        raise arm_error(400, "LocationRequired", "The location property is required for this definition.")
+    location = canonical_location(raw)
+    if location is None:
+        raise arm_error(
+            400,
+            "LocationNotAvailableForResourceType",
+            f"The provided location '{raw}' is not available for resource type '{resource_type}'. "
+            f"List of available regions for the resource type is '{','.join(LOCATIONS)}'.",
+        )
+    return location
+
+
+def provider_pattern(namespace: str, *type_names: str) -> str:
+    """Route pattern for a (nested) resource: provider_pattern('Microsoft.Web', 'sites', 'slots')."""
+    segments = "".join(f"/{t}/{{{_param(t)}}}" for t in type_names)
+    return f"{RG_SCOPE}/providers/{namespace}{segments}"
+
+
+def collection_pattern(namespace: str, *type_names: str) -> str:
+    """Route pattern for the list of the last type under its parent."""
+    return provider_pattern(namespace, *type_names).rsplit("/", 1)[0]
+
+
+def _param(type_name: str) -> str:
+    return re.sub(r"\W", "_", type_name.lower())
+
+
+def resource_id(params: dict[str, str], namespace: str, *type_names: str) -> str:
+    """The id with ARM's canonical casing for fixed segments and the names as the client sent them."""
+    group = f"/subscriptions/{params['subscription']}/resourceGroups/{params['resource_group']}"
+    rid = f"{group}/providers/{namespace}"
+    for type_name in type_names:
+        rid += f"/{type_name}/{params[_param(type_name)]}"
+    return rid
+
+
+def not_found(namespace_type: str, name: str, resource_group: str) -> DoubleError:
+    return arm_error(
+        404,
+        "ResourceNotFound",
+        f"The Resource '{namespace_type}/{name}' under resource group '{resource_group}' was not found. "
+        "For more details please go to https://aka.ms/ARMResourceNotFoundFix",
+    )
+
+
+def check_name(value: str, pattern: str, code: str, message: str) -> None:
+    if not re.fullmatch(pattern, value):
+        raise arm_error(400, code, message)
+
+
+def check_tags(tags: Any) -> dict[str, str]:
+    """ARM's tag limits: at most 50, names <= 512 chars, values <= 256 chars, no <>%&\\?/ in names."""
+    if tags is None:
+        return {}
+    if not isinstance(tags, dict):
+        raise arm_error(400, "InvalidRequestContent", "The tags property must be an object.")
+    if len(tags) > 50:
+        raise arm_error(400, "InvalidTagCount", "The number of tags exceeds the maximum of 50.")
+    for key, value in tags.items():
+        if len(key) > 512 or re.search(r"[<>%&\\?/]", key):
+            raise arm_error(400, "InvalidTagNameCharacters", f"The tag name '{key}' has invalid characters.")
+        if value is not None and (not isinstance(value, str) or len(value) > 256):
+            raise arm_error(
+                400, "InvalidTagValueLength", f"The tag value of '{key}' must be a string of 256 chars."
+            )
+    return {k: "" if v is None else v for k, v in tags.items()}
+
+
+def pick(source: dict[str, Any] | None, writable: tuple[str, ...]) -> dict[str, Any]:
+    """Only the writable keys of a request: read-only properties are ignored as ARM providers do."""
+    source = source or {}
+    return {k: copy.deepcopy(source[k]) for k in writable if k in source}
+
+
+def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """JSON merge-patch semantics for PATCH bodies (nested objects merged, scalars and lists replaced)."""
+    merged = copy.deepcopy(base)
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def fill_defaults(value: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """The defaults with the given values on top (for output shapes: every key present, unset ones null)."""
+    return deep_merge(defaults, value)
+
+
+def list_body(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"value": items}
+
+
+def require_enum(value: Any, allowed: tuple[str, ...], code: str, what: str) -> str:
+    for candidate in allowed:
+        if isinstance(value, str) and value.lower() == candidate.lower():
+            return candidate
+    raise arm_error(
+        400, code, f"The value '{value}' of {what} is invalid. Allowed values: {', '.join(allowed)}."
+    )

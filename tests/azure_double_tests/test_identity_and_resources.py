@@ -1,0 +1,160 @@
+"""Entra ID, the metadata endpoint, ARM's checks and resource groups, through the real SDK clients."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
+from azure.identity import ClientSecretCredential, EnvironmentCredential
+from azure.mgmt.resource.resources import ResourceManagementClient
+
+ARM_SCOPE = "https://management.azure.com/.default"
+
+
+def test_client_secret_credential_gets_a_token(azure_double):
+    token = azure_double.credential().get_token(ARM_SCOPE)
+    assert token.token.count(".") == 2
+    assert token.expires_on > 0
+
+
+def test_wrong_secret_is_invalid_client(azure_double):
+    credential = ClientSecretCredential(
+        azure_double.tenant_id,
+        azure_double.client_id,
+        "wrong-secret",
+        authority=azure_double.base_url,
+        disable_instance_discovery=True,
+        connection_verify=azure_double.ca_path,
+    )
+    with pytest.raises(ClientAuthenticationError, match="AADSTS7000215"):
+        credential.get_token(ARM_SCOPE)
+    assert azure_double.requests("POST", "/oauth2/v2.0/token")[-1].status == 401
+    raw = requests.post(
+        f"{azure_double.base_url}/{azure_double.tenant_id}/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": azure_double.client_id,
+            "client_secret": "x",
+            "scope": ARM_SCOPE,
+        },
+        verify=azure_double.ca_path,
+        timeout=10,
+    )
+    assert (raw.status_code, raw.json()["error"]) == (401, "invalid_client")
+
+
+def test_environment_credential_from_the_double_env(azure_double, monkeypatch):
+    for name, value in azure_double.env.items():
+        monkeypatch.setenv(name, value)
+    credential = EnvironmentCredential(
+        disable_instance_discovery=True, connection_verify=azure_double.ca_path
+    )
+    client = ResourceManagementClient(
+        credential,
+        azure_double.subscription_id,
+        base_url=azure_double.base_url,
+        credential_scopes=[ARM_SCOPE],
+        connection_verify=azure_double.ca_path,
+    )
+    assert list(client.resource_groups.list()) == []
+
+
+def test_msal_instance_discovery_is_answered(azure_double):
+    # Clients must pass disable_instance_discovery=True (MSAL would ask the public login host otherwise);
+    # the double still answers the discovery path for clients that ask it directly.
+    answer = requests.get(
+        f"{azure_double.base_url}/common/discovery/instance",
+        params={
+            "api-version": "1.1",
+            "authorization_endpoint": f"{azure_double.base_url}/x/oauth2/v2.0/authorize",
+        },
+        verify=azure_double.ca_path,
+        timeout=10,
+    )
+    assert answer.json()["tenant_discovery_endpoint"].endswith("/x/v2.0/.well-known/openid-configuration")
+
+
+def test_cloud_metadata_points_at_the_double(azure_double):
+    clouds = requests.get(azure_double.metadata_url, verify=azure_double.ca_path, timeout=10).json()
+    assert clouds[0]["resourceManager"] == azure_double.base_url + "/"
+    assert clouds[0]["authentication"]["loginEndpoint"] == azure_double.base_url + "/"
+    assert "https://management.core.windows.net/" in clouds[0]["authentication"]["audiences"]
+    old = requests.get(
+        f"{azure_double.base_url}/metadata/endpoints?api-version=2019-05-01",
+        verify=azure_double.ca_path,
+        timeout=10,
+    ).json()
+    assert old["name"] == "AzureDouble"
+
+
+@pytest.mark.parametrize(
+    ("headers", "path", "status", "code"),
+    [
+        ({}, "/subscriptions/{sub}/resourcegroups?api-version=2021-04-01", 401, "AuthenticationFailed"),
+        (
+            {"Authorization": "Bearer a.b.c"},
+            "/subscriptions/{sub}/resourcegroups?api-version=2021-04-01",
+            401,
+            "InvalidAuthenticationToken",
+        ),
+        (None, "/subscriptions/{sub}/resourcegroups", 400, "MissingApiVersionParameter"),
+        (
+            None,
+            "/subscriptions/not-a-uuid/resourcegroups?api-version=2021-04-01",
+            400,
+            "InvalidSubscriptionId",
+        ),
+        (
+            None,
+            "/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups?api-version=2021-04-01",
+            404,
+            "SubscriptionNotFound",
+        ),
+    ],
+)
+def test_arm_checks_token_subscription_and_api_version(azure_double, headers, path, status, code):
+    if headers is None:
+        headers = {"Authorization": f"Bearer {azure_double.token()}"}
+    url = azure_double.base_url + path.format(sub=azure_double.subscription_id)
+    answer = requests.get(url, headers=headers, verify=azure_double.ca_path, timeout=10)
+    assert answer.status_code == status
+    assert answer.headers["content-type"].startswith("application/json")
+    assert answer.json()["error"]["code"] == code
+
+
+def test_resource_group_lifecycle(azure_double):
+    client = azure_double.client(ResourceManagementClient)
+    created = client.resource_groups.create_or_update(
+        "rg-one", {"location": "Australia East", "tags": {"a": "1"}}
+    )
+    assert created.location == "australiaeast"
+    assert created.properties.provisioning_state == "Succeeded"
+    assert created.id == f"/subscriptions/{azure_double.subscription_id}/resourceGroups/rg-one"
+    assert client.resource_groups.check_existence("RG-ONE") is True
+    assert client.resource_groups.check_existence("rg-two") is False
+
+    client.resource_groups.update("rg-one", {"tags": {"a": "2"}})
+    assert client.resource_groups.get("rg-one").tags == {"a": "2"}
+    assert [g.name for g in client.resource_groups.list()] == ["rg-one"]
+    assert azure_double.write_count() == 2
+
+    with pytest.raises(HttpResponseError) as moved:
+        client.resource_groups.create_or_update("rg-one", {"location": "westeurope"})
+    assert moved.value.error.code == "InvalidResourceGroupLocation"
+
+    client.resource_groups.begin_delete("rg-one").result()
+    with pytest.raises(ResourceNotFoundError) as missing:
+        client.resource_groups.get("rg-one")
+    assert missing.value.error.code == "ResourceGroupNotFound"
+    assert azure_double.write_count() == 4  # the refused PUT counts as a write attempt
+
+
+def test_bad_group_input_is_refused(azure_double):
+    client = azure_double.client(ResourceManagementClient)
+    with pytest.raises(HttpResponseError) as bad_name:
+        client.resource_groups.create_or_update("bad/name.", {"location": "westeurope"})
+    assert bad_name.value.status_code in (400, 404)
+    with pytest.raises(HttpResponseError) as bad_location:
+        client.resource_groups.create_or_update("rg", {"location": "moon-north"})
+    assert bad_location.value.error.code == "LocationNotAvailableForResourceGroup"
+    assert azure_double.snapshot() == {}
