@@ -1,0 +1,82 @@
+"""Settings read from the environment: the same names for the web server and the workers."""
+
+from __future__ import annotations
+
+import os
+import socket
+from functools import lru_cache
+from typing import Annotated
+
+from psycopg.conninfo import conninfo_to_dict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MEMORY_TASK_QUEUE = "papr-memory"
+DOCUMENT_TASK_QUEUE = "papr-documents"
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. Secrets are SecretStr so they never print by accident."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+
+    database_url: SecretStr = Field(
+        SecretStr("postgresql://papr@127.0.0.1:5432/papr"), validation_alias="DATABASE_URL"
+    )
+    temporal_address: str = Field("127.0.0.1:7233", validation_alias="TEMPORAL_ADDRESS")
+    temporal_namespace: str = Field("default", validation_alias="TEMPORAL_NAMESPACE")
+    # NoDecode: a plain comma-separated list, not JSON.
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list, validation_alias="PAPR_API_KEYS"
+    )
+    max_upload_bytes: int = Field(20 * 1024 * 1024, gt=0, validation_alias="PAPR_MAX_UPLOAD_BYTES")
+    max_memory_chars: int = Field(100_000, gt=0, validation_alias="PAPR_MAX_MEMORY_CHARS")
+    log_level: str = Field("INFO", validation_alias="PAPR_LOG_LEVEL")
+    migrate_on_start: bool = Field(True, validation_alias="PAPR_MIGRATE_ON_START")
+    worker_identity: str | None = Field(None, validation_alias="PAPR_WORKER_IDENTITY")
+    memory_worker_concurrency: int = Field(20, gt=0, validation_alias="PAPR_MEMORY_WORKER_CONCURRENCY")
+    document_worker_concurrency: int = Field(4, gt=0, validation_alias="PAPR_DOCUMENT_WORKER_CONCURRENCY")
+    worker_shutdown_seconds: float = Field(20.0, ge=0, validation_alias="PAPR_WORKER_SHUTDOWN_SECONDS")
+    chunk_size: int = Field(1000, ge=100, validation_alias="PAPR_CHUNK_SIZE")
+    chunk_overlap: int = Field(200, ge=0, validation_alias="PAPR_CHUNK_OVERLAP")
+    # Temporal's matching service answers an idle long poll after 60 s, so a healthy idle worker
+    # refreshes its poller's last access at least once a minute: 90 s leaves room for that.
+    poller_liveness_seconds: float = Field(90.0, gt=0, validation_alias="PAPR_POLLER_LIVENESS_SECONDS")
+    health_timeout_seconds: float = Field(2.0, gt=0, validation_alias="PAPR_HEALTH_TIMEOUT_SECONDS")
+    wait_timeout_seconds: float = Field(30.0, gt=0, validation_alias="PAPR_WAIT_TIMEOUT_SECONDS")
+    db_pool_max_size: int = Field(10, gt=0, validation_alias="PAPR_DB_POOL_MAX_SIZE")
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
+
+    @field_validator("chunk_overlap")
+    @classmethod
+    def _overlap_below_size(cls, value: int, info) -> int:
+        size = info.data.get("chunk_size")
+        if size is not None and value >= size:
+            raise ValueError("PAPR_CHUNK_OVERLAP must be smaller than PAPR_CHUNK_SIZE")
+        return value
+
+    def identity_for(self, component: str) -> str:
+        """The worker identity Temporal shows for pollers: explicit, or component@host:pid."""
+        return self.worker_identity or f"{component}@{socket.gethostname()}:{os.getpid()}"
+
+    def secret_values(self) -> list[str]:
+        """Every secret string, so the log formatter can mask it wherever it appears."""
+        secrets = [key.get_secret_value() for key in self.api_keys]
+        try:
+            password = conninfo_to_dict(self.database_url.get_secret_value()).get("password")
+        except Exception:  # noqa: BLE001 - a malformed URL has no password to mask
+            password = None
+        if password:
+            secrets.append(str(password))
+        return [secret for secret in secrets if secret]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

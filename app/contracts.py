@@ -1,0 +1,76 @@
+"""Names and payloads shared by the web server (which starts workflows) and the workers.
+
+Only standard-library imports: the workflow sandbox imports this module."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+STORE_MEMORY_WORKFLOW = "StoreMemory"
+DELETE_MEMORY_WORKFLOW = "DeleteMemory"
+PROCESS_DOCUMENT_WORKFLOW = "ProcessDocument"
+
+STORE_MEMORY_ACTIVITY = "store_memory"
+DELETE_MEMORY_ACTIVITY = "delete_memory"
+STORE_CHUNK_MEMORIES_ACTIVITY = "store_chunk_memories"
+EXTRACT_DOCUMENT_ACTIVITY = "extract_document"
+FINISH_DOCUMENT_ACTIVITY = "finish_document"
+FAIL_DOCUMENT_ACTIVITY = "fail_document"
+
+# Error types that retrying cannot fix.
+EXTRACTION_ERROR = "ExtractionError"
+DOCUMENT_NOT_FOUND = "DocumentNotFound"
+
+
+# Upload types the document worker can extract text from.
+DOCUMENT_TYPES = ("text/plain", "text/markdown", "application/pdf")
+_TYPE_ALIASES = {"text/x-markdown": "text/markdown"}
+_EXTENSION_TYPES = {
+    ".txt": "text/plain",
+    ".md": "text/markdown",
+    ".markdown": "text/markdown",
+    ".pdf": "application/pdf",
+}
+
+
+def document_type(content_type: str | None, filename: str | None = None) -> str | None:
+    """The supported media type of an upload, or None. A generic type (octet-stream, none)
+    falls back to the file name's extension, as browsers and curl -F often send one."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    media_type = _TYPE_ALIASES.get(media_type, media_type)
+    if media_type in DOCUMENT_TYPES:
+        return media_type
+    if media_type in ("", "application/octet-stream") and filename:
+        for extension, guessed in _EXTENSION_TYPES.items():
+            if filename.lower().endswith(extension):
+                return guessed
+    return None
+
+
+def memory_workflow_id(memory_id: str) -> str:
+    return f"memory-{memory_id}"
+
+
+def delete_workflow_id(memory_id: str) -> str:
+    return f"memory-delete-{memory_id}"
+
+
+def document_workflow_id(document_id: str) -> str:
+    return f"document-{document_id}"
+
+
+@dataclass
+class NewMemory:
+    id: str
+    content: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ChunkRange:
+    """Chunks [start, end) of one document; the texts stay in PostgreSQL."""
+
+    document_id: str
+    start: int
+    end: int

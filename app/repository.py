@@ -1,0 +1,170 @@
+"""Every SQL statement of the service, shared by the web server and the workers."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from app.contracts import NewMemory
+
+
+def _memory(row: dict[str, Any]) -> dict[str, Any]:
+    memory = {
+        "id": str(row["id"]),
+        "status": "stored",
+        "content": row["content"],
+        "metadata": row["metadata"],
+        "document_id": str(row["document_id"]) if row["document_id"] else None,
+        "chunk_index": row["chunk_index"],
+        "created_at": row["created_at"].isoformat(),
+    }
+    if "rank" in row:
+        memory["rank"] = round(float(row["rank"]), 6)
+    return memory
+
+
+async def insert_memory(conn: AsyncConnection, memory: NewMemory) -> dict[str, Any]:
+    """Store a memory; storing the same id again changes nothing (activity retries)."""
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(
+        "INSERT INTO memories (id, content, metadata) VALUES (%s, %s, %s) ON CONFLICT (id) DO NOTHING",
+        (memory.id, memory.content, Jsonb(memory.metadata)),
+    )
+    stored = await get_memory(conn, UUID(memory.id))
+    assert stored is not None
+    return stored
+
+
+async def get_memory(conn: AsyncConnection, memory_id: UUID) -> dict[str, Any] | None:
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(
+        ("SELECT id, content, metadata, document_id, chunk_index, created_at FROM memories WHERE id = %s"),
+        (memory_id,),
+    )
+    row = await cur.fetchone()
+    return _memory(row) if row else None
+
+
+async def delete_memory(conn: AsyncConnection, memory_id: UUID) -> bool:
+    cur = await conn.execute("DELETE FROM memories WHERE id = %s", (memory_id,))
+    return cur.rowcount > 0
+
+
+async def search_memories(conn: AsyncConnection, query: str, limit: int) -> list[dict[str, Any]]:
+    """Ranked full-text search over the GIN-indexed generated tsvector."""
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(
+        "SELECT id, content, metadata, document_id, chunk_index, created_at,"
+        " ts_rank(search_vector, q) AS rank"
+        " FROM memories, websearch_to_tsquery('english', %s) AS q"
+        " WHERE search_vector @@ q ORDER BY rank DESC, created_at DESC, id LIMIT %s",
+        (query, limit),
+    )
+    return [_memory(row) for row in await cur.fetchall()]
+
+
+async def create_document(
+    conn: AsyncConnection, document_id: UUID, filename: str | None, content_type: str, content: bytes
+) -> None:
+    """Insert the document and its bytes (call inside a transaction)."""
+    await conn.execute(
+        "INSERT INTO documents (id, filename, content_type, size_bytes) VALUES (%s, %s, %s, %s)",
+        (document_id, filename, content_type, len(content)),
+    )
+    await conn.execute(
+        "INSERT INTO document_blobs (document_id, content) VALUES (%s, %s)", (document_id, content)
+    )
+
+
+async def delete_document(conn: AsyncConnection, document_id: UUID) -> None:
+    await conn.execute("DELETE FROM documents WHERE id = %s", (document_id,))
+
+
+async def get_document(conn: AsyncConnection, document_id: UUID) -> dict[str, Any] | None:
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(
+        "SELECT d.id, d.filename, d.content_type, d.size_bytes, d.status, d.chunk_count, d.error,"
+        " d.created_at, d.updated_at,"
+        " (SELECT count(*) FROM memories m WHERE m.document_id = d.id) AS memory_count"
+        " FROM documents d WHERE d.id = %s",
+        (document_id,),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    return {
+        "id": str(row["id"]),
+        "status": row["status"],
+        "filename": row["filename"],
+        "content_type": row["content_type"],
+        "size_bytes": row["size_bytes"],
+        "chunk_count": row["chunk_count"],
+        "memory_count": row["memory_count"],
+        "error": row["error"],
+        "created_at": row["created_at"].isoformat(),
+        "updated_at": row["updated_at"].isoformat(),
+    }
+
+
+async def start_processing(conn: AsyncConnection, document_id: UUID) -> tuple[str, bytes] | None:
+    """Mark the document processing and return (content_type, bytes), or None if it is unknown."""
+    cur = await conn.execute(
+        "UPDATE documents SET status = 'processing', error = NULL, updated_at = now()"
+        " FROM document_blobs b WHERE documents.id = %s AND b.document_id = documents.id"
+        " RETURNING documents.content_type, b.content",
+        (document_id,),
+    )
+    row = await cur.fetchone()
+    return (row[0], bytes(row[1])) if row else None
+
+
+async def save_chunks(conn: AsyncConnection, document_id: UUID, chunks: list[str]) -> None:
+    """Store the chunk texts (deterministic for a document, so a retry writes the same rows)."""
+    async with conn.transaction():
+        async with conn.cursor() as cur:
+            await cur.executemany(
+                "INSERT INTO document_chunks (document_id, chunk_index, content) VALUES (%s, %s, %s)"
+                " ON CONFLICT (document_id, chunk_index) DO NOTHING",
+                [(document_id, index, text) for index, text in enumerate(chunks)],
+            )
+        await conn.execute(
+            "UPDATE documents SET chunk_count = %s, updated_at = now() WHERE id = %s",
+            (len(chunks), document_id),
+        )
+
+
+async def store_chunk_memories(conn: AsyncConnection, document_id: UUID, start: int, end: int) -> int:
+    """Turn chunks [start, end) into memories exactly once.
+
+    The memory id is derived from (document id, chunk index) and the pair is unique, so a retried
+    or duplicated activity inserts nothing twice. Returns the number of rows inserted now."""
+    cur = await conn.execute(
+        "INSERT INTO memories (id, content, metadata, document_id, chunk_index)"
+        " SELECT md5(c.document_id::text || ':' || c.chunk_index)::uuid, c.content,"
+        "  jsonb_build_object('document_id', d.id, 'chunk_index', c.chunk_index,"
+        "   'filename', d.filename, 'content_type', d.content_type),"
+        "  c.document_id, c.chunk_index"
+        " FROM document_chunks c JOIN documents d ON d.id = c.document_id"
+        " WHERE c.document_id = %s AND c.chunk_index >= %s AND c.chunk_index < %s"
+        " ON CONFLICT DO NOTHING",
+        (document_id, start, end),
+    )
+    return cur.rowcount
+
+
+async def finish_document(conn: AsyncConnection, document_id: UUID) -> None:
+    await conn.execute(
+        "UPDATE documents SET status = 'done', error = NULL, updated_at = now() WHERE id = %s",
+        (document_id,),
+    )
+
+
+async def fail_document(conn: AsyncConnection, document_id: UUID, error: str) -> None:
+    await conn.execute(
+        "UPDATE documents SET status = 'failed', error = %s, updated_at = now() WHERE id = %s",
+        (error[:2000], document_id),
+    )

@@ -1,0 +1,120 @@
+"""Run one or both workers: connect, migrate, poll, and shut down gracefully on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from datetime import timedelta
+
+from psycopg_pool import AsyncConnectionPool
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from app.config import DOCUMENT_TASK_QUEUE, MEMORY_TASK_QUEUE, Settings, get_settings
+from app.db import create_pool, migrate_with_retry
+from app.logs import configure_logging
+from workers.activities import DocumentActivities, MemoryActivities
+from workers.workflows import DeleteMemoryWorkflow, ProcessDocumentWorkflow, StoreMemoryWorkflow
+
+log = logging.getLogger("workers")
+
+MEMORY = "memory"
+DOCUMENTS = "documents"
+COMPONENTS = (MEMORY, DOCUMENTS)
+STARTUP_DEADLINE_SECONDS = 120
+
+
+def build_worker(component: str, client: Client, pool: AsyncConnectionPool, settings: Settings) -> Worker:
+    shutdown = timedelta(seconds=settings.worker_shutdown_seconds)
+    if component == MEMORY:
+        memory = MemoryActivities(pool)
+        return Worker(
+            client,
+            task_queue=MEMORY_TASK_QUEUE,
+            workflows=[StoreMemoryWorkflow, DeleteMemoryWorkflow],
+            activities=[memory.store_memory, memory.delete_memory, memory.store_chunk_memories],
+            identity=settings.identity_for("memory-worker"),
+            max_concurrent_activities=settings.memory_worker_concurrency,
+            graceful_shutdown_timeout=shutdown,
+        )
+    documents = DocumentActivities(pool, settings)
+    return Worker(
+        client,
+        task_queue=DOCUMENT_TASK_QUEUE,
+        workflows=[ProcessDocumentWorkflow],
+        activities=[documents.extract_document, documents.finish_document, documents.fail_document],
+        identity=settings.identity_for("document-worker"),
+        max_concurrent_activities=settings.document_worker_concurrency,
+        graceful_shutdown_timeout=shutdown,
+    )
+
+
+async def _connect_temporal(settings: Settings) -> Client:
+    """Connect, waiting for a Temporal server that may start after us."""
+    deadline = asyncio.get_running_loop().time() + STARTUP_DEADLINE_SECONDS
+    while True:
+        try:
+            return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+        except RuntimeError as error:  # temporalio reports connection failures as RuntimeError
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            log.warning("temporal not reachable, retrying", extra={"error": str(error)})
+            await asyncio.sleep(2)
+
+
+async def run_workers(components: list[str]) -> None:
+    settings = get_settings()
+    if settings.migrate_on_start:
+        database_url = settings.database_url.get_secret_value()
+        await asyncio.to_thread(migrate_with_retry, database_url, deadline_seconds=STARTUP_DEADLINE_SECONDS)
+    client = await _connect_temporal(settings)
+    pool = create_pool(settings)
+    await pool.open(wait=False)
+    workers = [build_worker(component, client, pool, settings) for component in components]
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    runs = [asyncio.create_task(worker.run()) for worker in workers]
+    stopper = asyncio.create_task(stop.wait())
+    log.info("workers polling", extra={"task_queues": [worker.task_queue for worker in workers]})
+    await asyncio.wait([stopper, *runs], return_when=asyncio.FIRST_COMPLETED)
+    failed = [run for run in runs if run.done() and run.exception()]
+    log.info("shutting down workers", extra={"grace_seconds": settings.worker_shutdown_seconds})
+    # shutdown() stops polling, lets running activities finish within the grace period, then
+    # cancels them; Temporal retries whatever did not finish on another worker.
+    await asyncio.gather(*(worker.shutdown() for worker in workers if not worker.is_shutdown))
+    await asyncio.gather(*runs, return_exceptions=True)
+    stopper.cancel()
+    await pool.close()
+    if failed:
+        raise RuntimeError(f"a worker stopped unexpectedly: {failed[0].exception()!r}")
+    log.info("workers stopped")
+
+
+def run(components: list[str]) -> None:
+    """Process entry point. Ends with os._exit: temporalio's native runtime can abort during
+    interpreter teardown (PyGILState_Release), which would turn a clean stop into exit 134."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.secret_values())
+    code = 0
+    try:
+        asyncio.run(run_workers(components))
+    except Exception:  # noqa: BLE001 - logged, then reported through the exit code
+        log.exception("workers failed")
+        code = 1
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def main() -> None:
+    """`papr-memory-worker {memory|documents}`: run one worker."""
+    if len(sys.argv) != 2 or sys.argv[1] not in COMPONENTS:
+        sys.exit(f"usage: papr-memory-worker {{{'|'.join(COMPONENTS)}}}")
+    run([sys.argv[1]])

@@ -1,0 +1,106 @@
+"""Workflows: deterministic orchestration only; every side effect is an activity."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from app.config import MEMORY_TASK_QUEUE
+    from app.contracts import (
+        DELETE_MEMORY_ACTIVITY,
+        DELETE_MEMORY_WORKFLOW,
+        DOCUMENT_NOT_FOUND,
+        EXTRACT_DOCUMENT_ACTIVITY,
+        EXTRACTION_ERROR,
+        FAIL_DOCUMENT_ACTIVITY,
+        FINISH_DOCUMENT_ACTIVITY,
+        PROCESS_DOCUMENT_WORKFLOW,
+        STORE_CHUNK_MEMORIES_ACTIVITY,
+        STORE_MEMORY_ACTIVITY,
+        STORE_MEMORY_WORKFLOW,
+        ChunkRange,
+        NewMemory,
+    )
+
+# Retry until it works (a database restart, a killed worker), except for errors no retry fixes.
+RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=20),
+    non_retryable_error_types=[EXTRACTION_ERROR, DOCUMENT_NOT_FOUND],
+)
+SHORT = timedelta(seconds=30)
+CHUNKS_PER_ACTIVITY = 50
+PARALLEL_CHUNK_ACTIVITIES = 4
+
+
+@workflow.defn(name=STORE_MEMORY_WORKFLOW)
+class StoreMemoryWorkflow:
+    @workflow.run
+    async def run(self, memory: NewMemory) -> dict[str, Any]:
+        return await workflow.execute_activity(
+            STORE_MEMORY_ACTIVITY, memory, start_to_close_timeout=SHORT, retry_policy=RETRY
+        )
+
+
+@workflow.defn(name=DELETE_MEMORY_WORKFLOW)
+class DeleteMemoryWorkflow:
+    @workflow.run
+    async def run(self, memory_id: str) -> bool:
+        return await workflow.execute_activity(
+            DELETE_MEMORY_ACTIVITY, memory_id, start_to_close_timeout=SHORT, retry_policy=RETRY
+        )
+
+
+@workflow.defn(name=PROCESS_DOCUMENT_WORKFLOW)
+class ProcessDocumentWorkflow:
+    """Extract and chunk on papr-documents, store every chunk as a memory on papr-memory (the
+    memory worker does the writes), then mark the document done, or failed with the reason."""
+
+    @workflow.run
+    async def run(self, document_id: str) -> int:
+        try:
+            chunk_count: int = await workflow.execute_activity(
+                EXTRACT_DOCUMENT_ACTIVITY,
+                document_id,
+                start_to_close_timeout=timedelta(minutes=15),
+                heartbeat_timeout=timedelta(seconds=30),
+                retry_policy=RETRY,
+            )
+            ranges = [
+                ChunkRange(document_id, start, min(start + CHUNKS_PER_ACTIVITY, chunk_count))
+                for start in range(0, chunk_count, CHUNKS_PER_ACTIVITY)
+            ]
+            for first in range(0, len(ranges), PARALLEL_CHUNK_ACTIVITIES):
+                await asyncio.gather(
+                    *(
+                        workflow.execute_activity(
+                            STORE_CHUNK_MEMORIES_ACTIVITY,
+                            chunk_range,
+                            task_queue=MEMORY_TASK_QUEUE,
+                            start_to_close_timeout=SHORT,
+                            retry_policy=RETRY,
+                        )
+                        for chunk_range in ranges[first : first + PARALLEL_CHUNK_ACTIVITIES]
+                    )
+                )
+            await workflow.execute_activity(
+                FINISH_DOCUMENT_ACTIVITY, document_id, start_to_close_timeout=SHORT, retry_policy=RETRY
+            )
+            return chunk_count
+        except ActivityError as error:
+            cause = error.cause if isinstance(error.cause, ApplicationError) else None
+            reason = cause.message if cause else str(error)
+            error_type = (cause.type if cause else None) or EXTRACTION_ERROR
+            await workflow.execute_activity(
+                FAIL_DOCUMENT_ACTIVITY,
+                args=[document_id, reason],
+                start_to_close_timeout=SHORT,
+                retry_policy=RETRY,
+            )
+            raise ApplicationError(reason, type=error_type, non_retryable=True) from error
