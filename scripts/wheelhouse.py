@@ -19,6 +19,7 @@ Usage: python scripts/wheelhouse.py {service|temporal} [--state-dir DIR]
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import shutil
@@ -102,7 +103,7 @@ def _prune(target: Path) -> None:
     """Removes cached builds of the same kind (same name before the key) and their tarballs."""
     kind = target.name.rsplit("-", 1)[0]
     for stale in target.parent.glob(f"{kind}-*"):
-        if stale.name.rsplit("-", 1)[0] != kind:
+        if stale.name.split(".", 1)[0].rsplit("-", 1)[0] != kind:
             continue
         if stale.is_dir():
             shutil.rmtree(stale)
@@ -154,9 +155,13 @@ def main() -> int:
     parser.add_argument("--state-dir", type=Path, default=REPO_ROOT / ".state")
     args = parser.parse_args()
     root = args.state_dir.resolve() / "wheelhouse"
+    root.mkdir(parents=True, exist_ok=True)
     build = service_wheelhouse if args.kind == "service" else temporal_wheelhouse
-    wheelhouse, built = build(root)
-    tarball = _pack(wheelhouse)
+    # Playbooks run this once per host in parallel: the first one builds, the others wait.
+    with (root / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        wheelhouse, built = build(root)
+        tarball = _pack(wheelhouse)
     wheels = sorted(p.name for p in wheelhouse.glob("*.whl"))
     print(json.dumps({"tarball": str(tarball), "key": wheelhouse.name, "wheels": wheels, "built": built}))
     return 0
