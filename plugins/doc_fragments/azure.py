@@ -79,3 +79,15 @@ notes:
     C(module_defaults) and the action group C(group/papr.memory.azure).
   - Secret option values are never returned, shown in diffs or logged, also with C(-vvv).
 """
+
+    TAGS = r"""
+options:
+  tags:
+    description:
+      - Tags of the resource (values are stored as strings). Not given - the resource's tags are left alone.
+    type: dict
+  purge_tags:
+    description: With O(tags), remove tags that are not listed (authoritative). V(false) merges.
+    type: bool
+    default: true
+"""

@@ -44,6 +44,19 @@ def string_map(values):
     return {str(name): setting_string(value) for name, value in (values or {}).items()}
 
 
+def desired_tags(requested, purge, current):
+    """Tags the resource should end with: unmanaged (None), exactly `requested`, or merged into `current`."""
+    current = current or {}
+    if requested is None:
+        return dict(current)
+    wanted = string_map(requested)
+    return wanted if purge else {**current, **wanted}
+
+
+# The `tags` / `purge_tags` options of every taggable module (documented in doc fragment azure.tags).
+TAGS_ARGUMENT_SPEC = dict(tags=dict(type="dict"), purge_tags=dict(type="bool", default=True))
+
+
 def same_text(a, b):
     """Case-insensitive equality for values Azure re-cases (SKU names, tiers, enum values)."""
     return (a or "").lower() == (b or "").lower()

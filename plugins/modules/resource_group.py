@@ -25,13 +25,6 @@ options:
       - Azure region, for example V(westeurope) or V(West Europe) (compared without case and spaces).
       - Required to create the group. A group cannot move; a different location on an existing group fails.
     type: str
-  tags:
-    description: Tags of the group. Not given - the group's tags are left alone.
-    type: dict
-  purge_tags:
-    description: With O(tags), remove tags that are not listed (authoritative). V(false) merges.
-    type: bool
-    default: true
   state:
     description: Whether the group should exist.
     type: str
@@ -45,6 +38,7 @@ options:
     default: false
 extends_documentation_fragment:
   - papr.memory.azure
+  - papr.memory.azure.tags
 requirements:
   - azure-mgmt-resource >= 23
 """
@@ -80,7 +74,11 @@ resource_group:
 
 import re
 
-from ansible_collections.papr.memory.plugins.module_utils.azure_diff import same_location, string_map
+from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
+    TAGS_ARGUMENT_SPEC,
+    desired_tags,
+    same_location,
+)
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_module import AzureModule, describe
 
@@ -101,13 +99,6 @@ def summarise(group):
     }
 
 
-def desired_tags(params, current_tags):
-    if params["tags"] is None:
-        return current_tags
-    wanted = string_map(params["tags"])
-    return wanted if params["purge_tags"] else {**current_tags, **wanted}
-
-
 def ensure_present(module, groups, current, resource):
     params = module.params
     if current is None and not params["location"]:
@@ -125,7 +116,7 @@ def ensure_present(module, groups, current, resource):
     before = {"location": current["location"], "tags": current_tags} if current else {}
     after = {
         "location": current["location"] if current else params["location"],
-        "tags": desired_tags(params, current_tags),
+        "tags": desired_tags(params["tags"], params["purge_tags"], current_tags),
     }
     changed = before != after
     result = {"changed": changed, "resource_group": summarise(current)}
@@ -191,8 +182,7 @@ def main():
         argument_spec=dict(
             name=dict(type="str", required=True),
             location=dict(type="str"),
-            tags=dict(type="dict"),
-            purge_tags=dict(type="bool", default=True),
+            **TAGS_ARGUMENT_SPEC,
             state=dict(type="str", choices=["present", "absent"], default="present"),
             force_delete_nonempty=dict(type="bool", default=False),
         ),

@@ -1,0 +1,806 @@
+#!/usr/bin/python
+# Copyright: PAPR Memory engineers
+# Apache-2.0
+"""A Linux App Service web app (or deployment slot) running one container image."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: app_service_container
+short_description: Run a container image on a Linux Azure App Service web app
+description:
+  - Ensures a Linux web app (C(Microsoft.Web/sites), kind C(app,linux,container)) - or one of its deployment
+    slots - runs the given container image with the given startup command, port, app settings, connection
+    strings, health check path and hardening (HTTPS only, minimum TLS 1.2, FTPS off, always on).
+  - Reads the real state where Azure keeps it (C(config/web), C(config/appsettings/list),
+    C(config/connectionstrings/list)) and compares normalised values (app settings are strings in Azure,
+    so V(5001) equals V("5001")), so a second run reports no change and sends no write request.
+  - Writes only what differs - the site, C(config/web) (PATCH), the app settings, the connection strings.
+  - Check mode sends no write request; diff mode shows before and after with secret values masked.
+  - The image reference, site name and slot name are checked before anything is sent.
+version_added: 0.1.0
+author: PAPR Memory engineers
+options:
+  name:
+    description: Name of the web app (2-60 letters, digits and hyphens; global across Azure).
+    type: str
+    required: true
+  resource_group:
+    description: Resource group of the web app.
+    type: str
+    required: true
+  slot:
+    description:
+      - A deployment slot of the web app to manage instead of the production app. The web app must exist.
+        V(production) means the app itself.
+    type: str
+  plan:
+    description:
+      - The Linux App Service plan, by name (in O(plan_resource_group)) or resource id.
+      - Required to create the web app; a slot defaults to the app's plan.
+    type: str
+  plan_resource_group:
+    description: Resource group of O(plan) when given by name. Default - O(resource_group).
+    type: str
+  location:
+    description: Azure region. Default - the plan's (for a slot, the app's) location.
+    type: str
+  image:
+    description:
+      - The container image, V([registry/]repository[:tag]) or V([registry/]repository@sha256:<digest>).
+      - Required with O(state=present).
+    type: str
+  tag:
+    description: Image tag, when not in O(image). Default V(latest).
+    type: str
+  digest:
+    description: Image digest (V(sha256:...)), instead of a tag, to pin the exact image.
+    type: str
+  registry:
+    description:
+      - The private registry to pull from. Not given - a public image (or the registry settings are left alone
+        when O(app_settings_mode=merge)).
+    type: dict
+    suboptions:
+      server:
+        description: Registry host, for example V(myregistry.azurecr.io). Default - the host in O(image).
+        type: str
+      username:
+        description: User name for the registry (sets C(DOCKER_REGISTRY_SERVER_USERNAME)).
+        type: str
+      password:
+        description: Password for the registry (sets C(DOCKER_REGISTRY_SERVER_PASSWORD); never shown).
+        type: str
+      managed_identity:
+        description:
+          - Pull with the app's managed identity instead of a password (C(acrUseManagedIdentityCreds)). The
+            identity needs the AcrPull role on the registry. Turns on the system-assigned identity unless
+            O(registry.managed_identity_client_id) names a user-assigned one.
+        type: bool
+        default: false
+      managed_identity_client_id:
+        description: Client id of a user-assigned identity to pull with (C(acrUserManagedIdentityID)).
+        type: str
+  startup_command:
+    description:
+      - Command the container starts with (C(appCommandLine)). V("") clears it. Not given - left alone.
+    type: str
+  port:
+    description: The port the container listens on (C(WEBSITES_PORT)).
+    type: int
+  app_settings:
+    description:
+      - App settings (environment variables of the container). Values are stored as strings.
+      - With O(app_settings_mode=authoritative) (default), settings not listed here are removed, except the
+        ones this module sets from O(port) and O(registry). Not given - existing settings are left alone.
+    type: dict
+  app_settings_mode:
+    description: V(authoritative) - O(app_settings) is the whole set; V(merge) - add and update only.
+    type: str
+    choices: [authoritative, merge]
+    default: authoritative
+  secret_app_settings:
+    description:
+      - Names of app settings whose values are secret - masked in diffs and removed from all output.
+      - Names containing PASSWORD, SECRET, TOKEN, KEY, CONNECTION_STRING are treated as secret anyway.
+    type: list
+    elements: str
+    default: []
+  connection_strings:
+    description:
+      - Connection strings, authoritative (others are removed). Values are always treated as secret.
+        Not given - left alone.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Name (the container sees it as C(<TYPE>CONNSTR_<name>)).
+        type: str
+        required: true
+      value:
+        description: The connection string.
+        type: str
+        required: true
+      type:
+        description: Kind of database or service.
+        type: str
+        default: Custom
+        choices: [Custom, PostgreSQL, SQLAzure, SQLServer, MySql, RedisCache, DocDb, EventHub, ServiceBus,
+                  NotificationHub, ApiHub]
+  health_check_path:
+    description:
+      - Path App Service probes to decide if an instance is healthy (V("") turns it off).
+      - Not given - left alone.
+    type: str
+  always_on:
+    description: Keep the app loaded (needed for background workers; not available on Free/Shared).
+    type: bool
+    default: true
+  https_only:
+    description: Redirect HTTP to HTTPS.
+    type: bool
+    default: true
+  min_tls_version:
+    description: Minimum TLS version clients may use.
+    type: str
+    choices: ['1.0', '1.1', '1.2', '1.3']
+    default: '1.2'
+  ftps_state:
+    description: FTP/FTPS deployment access. V(Disabled) - no FTP at all.
+    type: str
+    choices: [AllAllowed, FtpsOnly, Disabled]
+    default: Disabled
+  system_assigned_identity:
+    description:
+      - Whether the app has a system-assigned managed identity. Not given - left alone (turned on when
+        O(registry.managed_identity) needs it).
+    type: bool
+  state:
+    description: Whether the web app (or slot) should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+extends_documentation_fragment:
+  - papr.memory.azure
+  - papr.memory.azure.tags
+requirements:
+  - azure-mgmt-web >= 7
+notes:
+  - App Service names are global. A name taken by someone else fails before anything is created.
+  - Secret values are never returned; the result lists app setting and connection string names only.
+"""
+
+EXAMPLES = r"""
+- name: PAPR Memory web server (option 2, split)
+  papr.memory.app_service_container:
+    name: papr-memory-web
+    resource_group: papr-memory-prod
+    plan: papr-memory-web-plan
+    image: paprmemory.azurecr.io/memory
+    tag: "1.4.2"
+    registry:
+      managed_identity: true
+    startup_command: uvicorn app.main:app --host 0.0.0.0 --port 5001
+    port: 5001
+    health_check_path: /health
+    app_settings:
+      TEMPORAL_ADDRESS: "temporal.westeurope.azurecontainer.io:7233"
+      DATABASE_PASSWORD: "{{ vault_database_password }}"
+    secret_app_settings: [DATABASE_PASSWORD]
+
+- name: Same image on the staging slot, pulling with a registry password
+  papr.memory.app_service_container:
+    name: papr-memory-web
+    resource_group: papr-memory-prod
+    slot: staging
+    image: paprmemory.azurecr.io/memory:1.5.0
+    registry:
+      username: paprmemory
+      password: "{{ vault_registry_password }}"
+    port: 5001
+"""
+
+RETURN = r"""
+site:
+  description: The web app (or slot) after the task; secret values are never included.
+  returned: always
+  type: dict
+  contains:
+    id: {description: Resource id., type: str}
+    name: {description: Web app name., type: str, sample: papr-memory-web}
+    slot: {description: Slot name, when a slot is managed., type: str, sample: staging}
+    default_host_name: {description: Default host name., type: str, sample: papr-memory-web.azurewebsites.net}
+    url: {description: HTTPS URL of the default host name., type: str, sample: https://papr-memory-web.azurewebsites.net}
+    outbound_ip_addresses:
+      description: Outbound IP addresses (for firewall rules).
+      type: list
+      elements: str
+    possible_outbound_ip_addresses:
+      description: Every outbound IP address the app may use after a scale change.
+      type: list
+      elements: str
+    state: {description: Running state., type: str, sample: Running}
+    principal_id: {description: Object id of the system-assigned identity., type: str}
+    linux_fx_version:
+      description: The container the app runs.
+      type: str
+      sample: DOCKER|reg.azurecr.io/memory:1.4.2
+    app_setting_names:
+      description: Names of the app settings (values are not returned).
+      type: list
+      elements: str
+    connection_string_names: {description: Names of the connection strings., type: list, elements: str}
+"""
+
+from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
+    TAGS_ARGUMENT_SPEC,
+    changed_keys,
+    desired_tags,
+    is_secret_name,
+    masked_pair,
+    merge_settings,
+    string_map,
+)
+from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError, is_not_found
+from ansible_collections.papr.memory.plugins.module_utils.azure_image import parse_image
+from ansible_collections.papr.memory.plugins.module_utils.azure_module import AzureModule, describe
+from ansible_collections.papr.memory.plugins.module_utils.azure_web import (
+    SITE_NAME_PATTERN,
+    SLOT_NAME_PATTERN,
+    WebApp,
+    as_dict,
+    plan_id,
+    same_resource_id,
+)
+
+SITE_KIND = "app,linux,container"
+REGISTRY_URL = "DOCKER_REGISTRY_SERVER_URL"
+REGISTRY_USERNAME = "DOCKER_REGISTRY_SERVER_USERNAME"
+REGISTRY_PASSWORD = "DOCKER_REGISTRY_SERVER_PASSWORD"  # noqa: S105 - the setting's name, not a password
+PORT_SETTING = "WEBSITES_PORT"
+MODULE_OWNED_SETTINGS = (PORT_SETTING, REGISTRY_URL, REGISTRY_USERNAME, REGISTRY_PASSWORD)
+
+
+def _text(value):
+    return (value or "").lower()
+
+
+# How each managed config/web property is compared (Azure answers null for "" and re-cases enums).
+CONFIG_NORMALISERS = {
+    "linuxFxVersion": lambda v: (v or "").split("|", 1)[0].upper() + "|" + (v or "").partition("|")[2],
+    "appCommandLine": lambda v: v or "",
+    "healthCheckPath": lambda v: v or "",
+    "alwaysOn": bool,
+    "minTlsVersion": _text,
+    "ftpsState": _text,
+    "acrUseManagedIdentityCreds": bool,
+    "acrUserManagedIdentityID": _text,
+}
+
+
+# --- validation ---------------------------------------------------------------------------------------
+def validate(params):
+    """Every check that needs no Azure call; returns the parsed image (None for state=absent)."""
+    if not SITE_NAME_PATTERN.match(params["name"]):
+        raise AzureModuleError(
+            f"Invalid web app name {params['name']!r}: 2-60 letters, digits and hyphens, not starting or "
+            "ending with a hyphen."
+        )
+    if params["slot"] and not SLOT_NAME_PATTERN.match(params["slot"]):
+        raise AzureModuleError(f"Invalid slot name {params['slot']!r}: letters, digits and hyphens.")
+    if params["state"] == "absent":
+        return None
+    if not params["image"]:
+        raise AzureModuleError("`image` is required with state=present.")
+    registry = params["registry"] or {}
+    image = parse_image(params["image"], params["tag"], params["digest"], registry.get("server"))
+    if registry.get("managed_identity") and registry.get("password"):
+        raise AzureModuleError("registry: give `password` or `managed_identity: true`, not both.")
+    if bool(registry.get("username")) != bool(registry.get("password")):
+        raise AzureModuleError("registry: `username` and `password` go together.")
+    needs_system_identity = registry.get("managed_identity") and not registry.get(
+        "managed_identity_client_id"
+    )
+    if needs_system_identity and params["system_assigned_identity"] is False:
+        raise AzureModuleError(
+            "registry.managed_identity pulls with the system-assigned identity, but "
+            "system_assigned_identity is false: turn it on, or give registry.managed_identity_client_id."
+        )
+    if params["port"] is not None and not 1 <= params["port"] <= 65535:
+        raise AzureModuleError(f"port {params['port']} is not a TCP port (1-65535).")
+    clashes = sorted(set(params["app_settings"] or {}) & set(MODULE_OWNED_SETTINGS))
+    if clashes:
+        raise AzureModuleError(
+            f"app_settings must not set {', '.join(clashes)}: use the `port` and `registry` options instead."
+        )
+    if params["health_check_path"] and not params["health_check_path"].startswith("/"):
+        raise AzureModuleError(f"health_check_path {params['health_check_path']!r} must start with '/'.")
+    return image
+
+
+def secret_names(params, *setting_maps):
+    declared = set(params["secret_app_settings"] or ())
+    names = {name for settings in setting_maps for name in settings if is_secret_name(name, declared)}
+    return names | {REGISTRY_PASSWORD}
+
+
+# --- desired state ----------------------------------------------------------------------------------------
+def owned_settings(params, image):
+    """Settings the module derives from its options: (to set, to remove)."""
+    registry = params["registry"]
+    settings, removed = {}, set()
+    if params["port"] is not None:
+        settings[PORT_SETTING] = str(params["port"])
+    if registry is not None:
+        if image.registry:
+            settings[REGISTRY_URL] = f"https://{image.registry}"
+        if registry.get("username"):
+            settings[REGISTRY_USERNAME] = registry["username"]
+            settings[REGISTRY_PASSWORD] = registry["password"]
+        else:
+            removed |= {REGISTRY_USERNAME, REGISTRY_PASSWORD}
+    return settings, removed
+
+
+def desired_app_settings(params, image, current):
+    owned, removed = owned_settings(params, image)
+    if params["app_settings"] is None:
+        base = {name: value for name, value in current.items() if name not in removed}
+        return {**base, **owned}
+    authoritative = params["app_settings_mode"] == "authoritative"
+    merged = merge_settings(current, string_map(params["app_settings"]), authoritative)
+    merged = {name: value for name, value in merged.items() if name not in removed}
+    if authoritative:
+        # Module-owned settings the options no longer ask for are dropped too (e.g. a removed port).
+        merged = {name: value for name, value in merged.items() if name not in MODULE_OWNED_SETTINGS}
+    return {**merged, **owned}
+
+
+def desired_connection_strings(params):
+    if params["connection_strings"] is None:
+        return None
+    return {
+        item["name"]: {"value": item["value"], "type": item["type"]} for item in params["connection_strings"]
+    }
+
+
+def desired_config(params, image):
+    registry = params["registry"] or {}
+    config = {
+        "linuxFxVersion": f"DOCKER|{image}",
+        "alwaysOn": params["always_on"],
+        "minTlsVersion": params["min_tls_version"],
+        "ftpsState": params["ftps_state"],
+    }
+    if params["startup_command"] is not None:
+        config["appCommandLine"] = params["startup_command"]
+    if params["health_check_path"] is not None:
+        config["healthCheckPath"] = params["health_check_path"] or None
+    if params["registry"] is not None:
+        config["acrUseManagedIdentityCreds"] = bool(registry.get("managed_identity"))
+        if registry.get("managed_identity_client_id"):
+            config["acrUserManagedIdentityID"] = registry["managed_identity_client_id"]
+    return config
+
+
+def config_changes(current, desired):
+    """config/web properties whose normalised values differ (the body of the PATCH)."""
+    return {
+        key: value
+        for key, value in desired.items()
+        if CONFIG_NORMALISERS[key](current.get(key)) != CONFIG_NORMALISERS[key](value)
+    }
+
+
+def has_system_identity(site):
+    return "systemassigned" in _text(((site or {}).get("identity") or {}).get("type")).replace(" ", "")
+
+
+def identity_body(site, system_assigned):
+    """The identity block: system-assigned on or off, user-assigned identities kept."""
+    user_assigned = ((site or {}).get("identity") or {}).get("userAssignedIdentities") or {}
+    kinds = (["SystemAssigned"] if system_assigned else []) + (["UserAssigned"] if user_assigned else [])
+    body = {"type": ", ".join(kinds) or "None"}
+    if user_assigned:
+        body["userAssignedIdentities"] = {key: {} for key in user_assigned}
+    return body
+
+
+def site_fields(site):
+    """The site-level fields the module manages, as compared."""
+    if not site:
+        return {}
+    properties = site.get("properties") or {}
+    return {
+        "plan": properties.get("serverFarmId"),
+        "https_only": bool(properties.get("httpsOnly")),
+        "system_assigned_identity": has_system_identity(site),
+        "tags": site.get("tags") or {},
+    }
+
+
+def desired_site_fields(params, current, target_plan_id):
+    registry = params["registry"] or {}
+    identity = params["system_assigned_identity"]
+    if identity is None:
+        pulls_with_system_identity = registry.get("managed_identity") and not registry.get(
+            "managed_identity_client_id"
+        )
+        identity = (
+            True if pulls_with_system_identity else bool(current and current["system_assigned_identity"])
+        )
+    plan = target_plan_id
+    if current and (plan is None or same_resource_id(plan, current["plan"])):
+        plan = current["plan"]  # keep Azure's spelling so the comparison is exact
+    return {
+        "plan": plan,
+        "https_only": params["https_only"],
+        "system_assigned_identity": identity,
+        "tags": desired_tags(params["tags"], params["purge_tags"], current and current["tags"]),
+    }
+
+
+# --- reading and writing -------------------------------------------------------------------------------
+class Target:
+    """What the module compares and writes: the site (or slot) and its sub-resources."""
+
+    def __init__(self, module, image):
+        params = module.params
+        self.module = module
+        self.params = params
+        self.image = image
+        self.app = WebApp(module.client("web"), params["resource_group"], params["name"], params["slot"])
+        kind = "App Service web app" if not self.app.slot else "App Service slot"
+        self.resource = describe(kind, params["name"], params["resource_group"], self.app.slot)
+
+    def read(self):
+        """Current state, or None when the site (or slot) does not exist."""
+        site = self.module.get_or_none(self.resource, self.app.get)
+        if site is None:
+            return None
+        read = lambda what, operation: self.module.call("read the " + what + " of", self.resource, operation)  # noqa: E731
+        state = {
+            "site": site,
+            "config": read("configuration", self.app.get_configuration),
+            "app_settings": read("app settings", self.app.list_app_settings),
+            "connection_strings": None,
+        }
+        if self.params["connection_strings"] is not None:
+            state["connection_strings"] = read("connection strings", self.app.list_connection_strings)
+        return state
+
+    def parent_for_slot(self):
+        """The production app a new slot is created in (location and plan come from it)."""
+        parent = self.module.get_or_none(
+            self.resource,
+            WebApp(self.module.client("web"), self.params["resource_group"], self.params["name"]).get,
+        )
+        if parent is None and not self.module.check_mode:
+            raise AzureModuleError(
+                f"{self.resource} cannot be created: web app '{self.params['name']}' does not exist. "
+                "Create the app first (this module without `slot`)."
+            )
+        return parent
+
+    def plan_for_create(self):
+        """(plan id, location) for a new production app, after checking the plan exists and is Linux."""
+        params = self.module.params
+        if not params["plan"]:
+            raise AzureModuleError(f"{self.resource} does not exist: give `plan` to create it.")
+        target = plan_id(
+            self.module.subscription_id,
+            params["plan_resource_group"] or params["resource_group"],
+            params["plan"],
+        )
+        plan_resource = f"App Service plan {target.rsplit('/', 1)[-1]!r}"
+        plans = self.module.client("web").app_service_plans
+        resource_group, plan_name = target.split("/")[4], target.split("/")[-1]
+        plan = self.module.get_or_none(plan_resource, plans.get, resource_group, plan_name)
+        if plan is None:
+            if self.module.check_mode:
+                self.module.warn(
+                    f"{plan_resource} does not exist yet: a real run fails unless a task creates it."
+                )
+                return target, params["location"]
+            raise AzureModuleError(
+                f"{plan_resource} for {self.resource} does not exist: create it first "
+                "(papr.memory.app_service_plan)."
+            )
+        plan = plan.as_dict()
+        if not (plan.get("properties") or {}).get("reserved"):
+            raise AzureModuleError(
+                f"{plan_resource} is not a Linux plan: containers need a Linux plan (linux: true)."
+            )
+        return plan.get("id") or target, params["location"] or plan.get("location")
+
+    def check_name_available(self):
+        """Site names are global: a name taken elsewhere fails here, before anything is written."""
+        web = self.module.client("web")
+        try:
+            answer = web.check_name_availability({"name": self.params["name"], "type": "Site"})
+        except Exception as exc:  # noqa: BLE001 - an endpoint a private cloud lacks is no reason to stop
+            if is_not_found(exc):
+                return
+            raise AzureModuleError(
+                f"Could not check whether the name of {self.resource} is free: {exc}"
+            ) from exc
+        answer = answer.as_dict()
+        if answer.get("nameAvailable") is False:
+            raise AzureModuleError(
+                f"The name of {self.resource} is not available: "
+                f"{answer.get('message') or answer.get('reason')}. "
+                "App Service names are global across Azure: choose another name."
+            )
+
+
+def site_body(location, fields, config=None, app_settings=None, connection_strings=None, current_site=None):
+    properties = {"serverFarmId": fields["plan"], "reserved": True, "httpsOnly": fields["https_only"]}
+    if config is not None:
+        site_config = dict(config)
+        site_config["appSettings"] = [{"name": k, "value": v} for k, v in sorted(app_settings.items())]
+        if connection_strings is not None:
+            site_config["connectionStrings"] = [
+                {"name": name, "connectionString": item["value"], "type": item["type"]}
+                for name, item in sorted(connection_strings.items())
+            ]
+        properties["siteConfig"] = site_config
+    return {
+        "location": location,
+        "kind": SITE_KIND,
+        "tags": fields["tags"],
+        "identity": identity_body(current_site, fields["system_assigned_identity"]),
+        "properties": properties,
+    }
+
+
+def normalised_connection_strings(values):
+    return {
+        name: {"value": item.get("value") or "", "type": _text(item.get("type"))}
+        for name, item in values.items()
+    }
+
+
+def connection_strings_differ(current, desired):
+    return normalised_connection_strings(current or {}) != normalised_connection_strings(desired)
+
+
+def masked_connection_strings(current, desired):
+    """Connection strings for the diff: type shown, value always masked."""
+    names = set(current or {}) | set(desired or {})
+    before_values = {n: (current or {})[n]["value"] for n in current or {}}
+    after_values = {n: desired[n]["value"] for n in desired or {}}
+    before_masked, after_masked = masked_pair(before_values, after_values, names)
+    before = {n: {"value": v, "type": (current or {})[n].get("type")} for n, v in before_masked.items()}
+    after = {n: {"value": v, "type": desired[n]["type"]} for n, v in after_masked.items()}
+    return before, after
+
+
+def summarise(site, slot, app_settings, connection_strings, config):
+    properties = (site or {}).get("properties") or {}
+    host = properties.get("defaultHostName")
+    split = lambda text: [ip for ip in (text or "").split(",") if ip]  # noqa: E731
+    return {
+        "id": (site or {}).get("id"),
+        "name": (site or {}).get("name"),
+        "slot": slot,
+        "default_host_name": host,
+        "url": f"https://{host}" if host else None,
+        "outbound_ip_addresses": split(properties.get("outboundIpAddresses")),
+        "possible_outbound_ip_addresses": split(properties.get("possibleOutboundIpAddresses")),
+        "state": properties.get("state"),
+        "principal_id": ((site or {}).get("identity") or {}).get("principalId"),
+        "linux_fx_version": (config or {}).get("linuxFxVersion"),
+        "app_setting_names": sorted(app_settings or {}),
+        "connection_string_names": sorted(connection_strings or {}),
+    }
+
+
+# --- the module ----------------------------------------------------------------------------------------
+def ensure_present(module, target, current):
+    params = module.params
+    image = target.image
+    current = current or {"site": None, "config": {}, "app_settings": {}, "connection_strings": None}
+    exists = current["site"] is not None
+    before_site = site_fields(current["site"])
+    if exists:
+        location = current["site"]["location"]
+        wanted_plan = (
+            plan_id(
+                module.subscription_id,
+                params["plan_resource_group"] or params["resource_group"],
+                params["plan"],
+            )
+            if params["plan"]
+            else None
+        )
+    elif target.app.slot:
+        parent = target.parent_for_slot() or {}
+        location = params["location"] or parent.get("location")
+        wanted_plan = (parent.get("properties") or {}).get("serverFarmId")
+        if params["plan"]:
+            wanted_plan = plan_id(
+                module.subscription_id,
+                params["plan_resource_group"] or params["resource_group"],
+                params["plan"],
+            )
+    else:
+        target.check_name_available()
+        wanted_plan, location = target.plan_for_create()
+
+    after_site = desired_site_fields(params, before_site or None, wanted_plan)
+    config = desired_config(params, image)
+    settings = desired_app_settings(params, image, current["app_settings"])
+    strings = desired_connection_strings(params)
+    secrets = secret_names(params, current["app_settings"], settings)
+    module.hide(*(settings[n] for n in secrets if n in settings))
+    module.hide(*(current["app_settings"][n] for n in secrets if n in current["app_settings"]))
+    module.hide(*(item["value"] for item in (strings or {}).values()))
+
+    site_changed = changed_keys(before_site, after_site) if exists else ["created"]
+    config_patch = config_changes(current["config"], config) if exists else config
+    settings_changed = exists and settings != current["app_settings"]
+    strings_changed = (
+        exists and strings is not None and connection_strings_differ(current["connection_strings"], strings)
+    )
+    changed = bool(site_changed or config_patch or settings_changed or strings_changed)
+
+    result = {"changed": changed}
+    if module.diff_mode:
+        before_settings, after_settings = masked_pair(
+            current["app_settings"] if exists else {}, settings, secrets
+        )
+        before_strings, after_strings = masked_connection_strings(
+            current["connection_strings"], strings or {}
+        )
+        managed_config_before = {key: current["config"].get(key) for key in config} if exists else {}
+        result["diff"] = {
+            "before": {
+                "site": before_site,
+                "config": managed_config_before,
+                "app_settings": before_settings if exists else {},
+                **({"connection_strings": before_strings} if strings is not None and exists else {}),
+            },
+            "after": {
+                "site": after_site,
+                "config": config,
+                "app_settings": after_settings,
+                **({"connection_strings": after_strings} if strings is not None else {}),
+            },
+        }
+
+    site = current["site"]
+    if changed and not module.check_mode:
+        resource = target.resource
+        if not exists:
+            body = site_body(location, after_site, config, settings, strings)
+            site = module.wait(
+                module.call("create", resource, target.app.begin_create_or_update, body), "create", resource
+            )
+            site = as_dict(site) or site
+        else:
+            if site_changed:
+                body = site_body(location, after_site, current_site=current["site"])
+                site = as_dict(
+                    module.wait(
+                        module.call("update", resource, target.app.begin_create_or_update, body),
+                        "update",
+                        resource,
+                    )
+                )
+            if config_patch:
+                module.call(
+                    "update the configuration of", resource, target.app.update_configuration, config_patch
+                )
+            if settings_changed:
+                module.call(
+                    "replace the app settings of", resource, target.app.replace_app_settings, settings
+                )
+            if strings_changed:
+                module.call(
+                    "replace the connection strings of",
+                    resource,
+                    target.app.replace_connection_strings,
+                    strings,
+                )
+    effective_strings = strings if strings is not None else current["connection_strings"]
+    result["site"] = summarise(
+        site, target.app.slot, settings, effective_strings, {**current["config"], **config}
+    )
+    if not result["site"]["name"]:
+        result["site"]["name"] = params["name"]
+    return result
+
+
+def ensure_absent(module, target, current):
+    result = {"changed": current is not None, "site": {}}
+    if module.diff_mode:
+        result["diff"] = {"before": {"site": site_fields(current["site"])} if current else {}, "after": {}}
+    if current is not None and not module.check_mode:
+        module.call("delete", target.resource, target.app.delete)
+    return result
+
+
+def hide_secret_inputs(module):
+    """Secret app setting values are plain option values: mark them before anything can fail and echo them."""
+    settings = string_map(module.params["app_settings"])
+    module.hide(*(value for name, value in settings.items() if name in secret_names(module.params, settings)))
+
+
+def run(module):
+    hide_secret_inputs(module)
+    image = validate(module.params)
+    target = Target(module, image)
+    current = target.read()
+    if module.params["state"] == "absent":
+        return ensure_absent(module, target, current)
+    return ensure_present(module, target, current)
+
+
+def main():
+    module = AzureModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            resource_group=dict(type="str", required=True),
+            slot=dict(type="str"),
+            plan=dict(type="str"),
+            plan_resource_group=dict(type="str"),
+            location=dict(type="str"),
+            image=dict(type="str"),
+            tag=dict(type="str"),
+            digest=dict(type="str"),
+            registry=dict(
+                type="dict",
+                options=dict(
+                    server=dict(type="str"),
+                    username=dict(type="str"),
+                    password=dict(type="str", no_log=True),
+                    managed_identity=dict(type="bool", default=False),
+                    managed_identity_client_id=dict(type="str"),
+                ),
+            ),
+            startup_command=dict(type="str"),
+            port=dict(type="int"),
+            app_settings=dict(type="dict"),
+            app_settings_mode=dict(type="str", choices=["authoritative", "merge"], default="authoritative"),
+            secret_app_settings=dict(type="list", elements="str", default=[], no_log=False),
+            connection_strings=dict(
+                type="list",
+                elements="dict",
+                options=dict(
+                    name=dict(type="str", required=True),
+                    value=dict(type="str", required=True, no_log=True),
+                    type=dict(
+                        type="str",
+                        default="Custom",
+                        choices=[
+                            "Custom",
+                            "PostgreSQL",
+                            "SQLAzure",
+                            "SQLServer",
+                            "MySql",
+                            "RedisCache",
+                            "DocDb",
+                            "EventHub",
+                            "ServiceBus",
+                            "NotificationHub",
+                            "ApiHub",
+                        ],
+                    ),
+                ),
+            ),
+            health_check_path=dict(type="str"),
+            always_on=dict(type="bool", default=True),
+            https_only=dict(type="bool", default=True),
+            min_tls_version=dict(type="str", choices=["1.0", "1.1", "1.2", "1.3"], default="1.2"),
+            ftps_state=dict(type="str", choices=["AllAllowed", "FtpsOnly", "Disabled"], default="Disabled"),
+            system_assigned_identity=dict(type="bool"),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            **TAGS_ARGUMENT_SPEC,
+        ),
+        mutually_exclusive=[("tag", "digest")],
+    )
+    module.run(run)
+
+
+if __name__ == "__main__":
+    main()
