@@ -1,5 +1,828 @@
-"""Placeholder until the provider lands."""
+"""Microsoft.Web: Linux App Service plans, sites and slots with their config, swap, start/stop/restart.
+
+Real behaviour modelled (azure-arm-notes.md + the recorded 2023-01-01 traffic): every write is synchronous
+(200); GET site shows siteConfig mostly null (the real values live in config/web); app settings are read
+only through POST .../config/appsettings/list and a PUT replaces the whole set; site names are unique
+across resource groups; the Web RP answers errors in its own {"Code","Message",...} shape.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..arm import (
+    canonical_location,
+    check_tags,
+    collection_pattern,
+    deep_merge,
+    display_location,
+    list_body,
+    not_found,
+    provider_pattern,
+    resource_id,
+)
+from ..http import Request, Response, arm_error, web_error
+from ..lro import arm_status_body
+from ..shapes import shape
+from .resources import require_group
+
+if TYPE_CHECKING:
+    from ..server import AzureDouble
+
+NS = "Microsoft.Web"
+PLAN = provider_pattern(NS, "serverfarms")
+SITE = provider_pattern(NS, "sites")
+SLOT = provider_pattern(NS, "sites", "slots")
+
+# name -> (tier, family, maximumNumberOfWorkers, deployment slots allowed). Slot counts *unverified*.
+SKUS = {
+    "F1": ("Free", "F", 1, 0),
+    "B1": ("Basic", "B", 3, 0),
+    "B2": ("Basic", "B", 3, 0),
+    "B3": ("Basic", "B", 3, 0),
+    "S1": ("Standard", "S", 10, 5),
+    "S2": ("Standard", "S", 10, 5),
+    "S3": ("Standard", "S", 10, 5),
+    "P1v2": ("PremiumV2", "Pv2", 30, 20),
+    "P2v2": ("PremiumV2", "Pv2", 30, 20),
+    "P3v2": ("PremiumV2", "Pv2", 30, 20),
+    "P0v3": ("PremiumV3", "Pv3", 30, 20),
+    "P1v3": ("PremiumV3", "Pv3", 30, 20),
+    "P2v3": ("PremiumV3", "Pv3", 30, 20),
+    "P3v3": ("PremiumV3", "Pv3", 30, 20),
+}
+SITE_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,58}[A-Za-z0-9])?$")
+PLAN_NAME = re.compile(r"^[A-Za-z0-9-]{1,60}$")
+CONNECTION_STRING_TYPES = (
+    "MySql",
+    "SQLServer",
+    "SQLAzure",
+    "Custom",
+    "NotificationHub",
+    "ServiceBus",
+    "EventHub",
+    "ApiHub",
+    "DocDb",
+    "RedisCache",
+    "PostgreSQL",
+)
+# siteConfig keys GET site shows with their real values; the rest is null there (only config/web has them).
+SITE_CONFIG_IN_SITE = (
+    "numberOfWorkers",
+    "linuxFxVersion",
+    "alwaysOn",
+    "http20Enabled",
+    "acrUseManagedIdentityCreds",
+)
+ALLOW_ALL = [
+    {
+        "ipAddress": "Any",
+        "action": "Allow",
+        "priority": 2147483647,
+        "name": "Allow all",
+        "description": "Allow all access",
+    }
+]
+# How the PUT answer differs from a later GET (recorded): the config is not applied yet.
+PUT_SITE_CONFIG = {
+    "linuxFxVersion": "",
+    "http20Enabled": False,
+    "ipSecurityRestrictions": ALLOW_ALL,
+    "scmIpSecurityRestrictions": ALLOW_ALL,
+    "elasticWebAppScaleLimit": 0,
+    "functionAppScaleLimit": None,
+}
+PUT_SITE_PROPERTIES = {"privateEndpointConnections": None, "inFlightFeatures": None}
+# Site properties a client may set; everything else in a request is read-only and ignored.
+SITE_WRITABLE = (
+    "enabled",
+    "httpsOnly",
+    "clientAffinityEnabled",
+    "clientCertEnabled",
+    "clientCertMode",
+    "hostNamesDisabled",
+    "scmSiteAlsoStopped",
+    "keyVaultReferenceIdentity",
+    "publicNetworkAccess",
+    "virtualNetworkSubnetId",
+    "vnetRouteAllEnabled",
+    "vnetImagePullEnabled",
+    "vnetContentShareEnabled",
+    "redundancyMode",
+    "isXenon",
+    "hyperV",
+    "endToEndEncryptionEnabled",
+    "clientCertExclusionPaths",
+)
+CONFIG_READ_ONLY = ("publishingUsername", "publishingPassword", "machineKey", "windowsConfiguredStacks")
 
 
-def register(double) -> None:
-    return None
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + ".00"
+
+
+def _setting_value(value: Any) -> str:
+    """App setting values are strings; booleans become .NET's "True"/"False", missing values ""."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    return str(value)
+
+
+class WebProvider:
+    def __init__(self, double: AzureDouble) -> None:
+        self.double = double
+        self.store = double.store
+
+    # --- helpers ----------------------------------------------------------------------------------
+    def _site_id(self, params: dict[str, str]) -> str:
+        if "slots" in params:
+            return resource_id(params, NS, "sites", "slots")
+        return resource_id(params, NS, "sites")
+
+    def _site(self, params: dict[str, str]) -> dict[str, Any]:
+        """The stored site or slot, or ARM's 404."""
+        require_group(self.double, params)
+        site = self.store.get(self._site_id(params))
+        if site is None:
+            kind, name = (
+                ("sites/slots", f"{params['sites']}/{params['slots']}")
+                if "slots" in params
+                else ("sites", params["sites"])
+            )
+            raise not_found(f"{NS}/{kind}", name, params["resource_group"])
+        return site
+
+    def _site_for_subresource(self, params: dict[str, str]) -> dict[str, Any]:
+        """Sub-resource calls on a missing site: the Web RP's own NotFound (*unverified* wording)."""
+        require_group(self.double, params)
+        site = self.store.get(self._site_id(params))
+        if site is None:
+            name = params["sites"]
+            raise web_error(
+                404,
+                "NotFound",
+                f"Cannot find Site with name {name}.",
+                "Cannot find Site with name {0}.",
+                [name],
+            )
+        return site
+
+    def _plan(self, plan_id: str) -> dict[str, Any] | None:
+        return self.store.get(plan_id)
+
+    # --- serverfarms --------------------------------------------------------------------------------
+    def put_plan(self, request: Request, params: dict[str, str]) -> Response:
+        return self._upsert_plan(params, request.json_object())
+
+    def _upsert_plan(self, params: dict[str, str], body: dict[str, Any]) -> Response:
+        require_group(self.double, params)
+        name = params["serverfarms"]
+        if not PLAN_NAME.match(name):
+            raise web_error(
+                400,
+                "BadRequest",
+                f"The plan name '{name}' is invalid.",
+                "The plan name '{0}' is invalid.",
+                [name],
+            )
+        location = self._location(body)
+        sku_name, tier, family, capacity = self._sku(body.get("sku") or {})
+        properties = body.get("properties") or {}
+        rid = resource_id(params, NS, "serverfarms")
+        existing = self.store.get(rid)
+        reserved = bool(properties.get("reserved", existing["properties"]["reserved"] if existing else False))
+        plan = existing or shape(
+            "web_serverfarm",
+            name=name,
+            resourceGroup=params["resource_group"],
+            subscription=params["subscription"],
+            location=location,
+            locationDisplay=display_location(location),
+            locationCompact=display_location(location).replace(" ", ""),
+        )
+        plan["id"], plan["name"], plan["location"] = (
+            rid if not existing else plan["id"],
+            plan["name"],
+            location,
+        )
+        plan["tags"] = check_tags(body.get("tags")) if "tags" in body else plan.get("tags") or {}
+        plan["kind"] = "linux" if reserved else "app"
+        sku = {"name": sku_name, "tier": tier, "size": sku_name, "family": family, "capacity": capacity}
+        plan["sku"] = sku
+        props = plan["properties"]
+        props.update(
+            name=plan["name"],
+            reserved=reserved,
+            kind=plan["kind"],
+            numberOfWorkers=capacity,
+            currentNumberOfWorkers=capacity,
+            maximumNumberOfWorkers=SKUS[sku_name][2],
+            geoRegion=display_location(location),
+            perSiteScaling=bool(properties.get("perSiteScaling", props.get("perSiteScaling", False))),
+            zoneRedundant=bool(properties.get("zoneRedundant", props.get("zoneRedundant", False))),
+            webSpace=f"{params['resource_group']}-{display_location(location).replace(' ', '')}webspace"
+            + ("-Linux" if reserved else ""),
+            resourceGroup=params["resource_group"],
+            subscription=params["subscription"],
+        )
+        self.store.put(rid, plan)
+        answer = self._render_plan(plan)
+        # The PUT answer echoes the request's location and sku, before the plan's limits are filled in.
+        answer["location"] = body["location"]
+        answer["properties"].update(
+            sku=sku, maximumNumberOfWorkers=0, vnetConnectionsUsed=None, vnetConnectionsMax=None
+        )
+        return Response(200, answer)
+
+    def _render_plan(self, plan: dict[str, Any]) -> dict[str, Any]:
+        plan = dict(plan)
+        plan["location"] = display_location(plan["location"])
+        sites = self.store.matching(
+            lambda k, v: (
+                v.get("type") == "Microsoft.Web/sites"
+                and v["properties"].get("serverFarmId", "").lower() == plan["id"].lower()
+            )
+        )
+        plan["properties"] = {**plan["properties"], "numberOfSites": len(sites)}
+        return plan
+
+    def get_plan(self, request: Request, params: dict[str, str]) -> Response:
+        require_group(self.double, params)
+        plan = self.store.get(resource_id(params, NS, "serverfarms"))
+        if plan is None:
+            raise not_found(f"{NS}/serverFarms", params["serverfarms"], params["resource_group"])
+        return Response(200, self._render_plan(plan))
+
+    def patch_plan(self, request: Request, params: dict[str, str]) -> Response:
+        require_group(self.double, params)
+        plan = self.store.get(resource_id(params, NS, "serverfarms"))
+        if plan is None:
+            raise not_found(f"{NS}/serverFarms", params["serverfarms"], params["resource_group"])
+        body = request.json_object()
+        merged = deep_merge(
+            {
+                "location": plan["location"],
+                "sku": plan["sku"],
+                "tags": plan.get("tags"),
+                "properties": {"reserved": plan["properties"]["reserved"]},
+            },
+            body,
+        )
+        return self._upsert_plan(params, merged)
+
+    def delete_plan(self, request: Request, params: dict[str, str]) -> Response:
+        require_group(self.double, params)
+        rid = resource_id(params, NS, "serverfarms")
+        plan = self.store.get(rid)
+        if plan is None:
+            return Response(204)
+        sites = self._render_plan(plan)["properties"]["numberOfSites"]
+        if sites:
+            name = plan["name"]
+            raise web_error(  # *unverified* wording
+                409,
+                "Conflict",
+                f"Server farm '{name}' cannot be deleted because it has web app(s) assigned to it.",
+                "Server farm '{0}' cannot be deleted because it has web app(s) assigned to it.",
+                [name],
+            )
+        self.store.delete(rid)
+        return Response(200)
+
+    def list_plans(self, request: Request, params: dict[str, str]) -> Response:
+        return Response(
+            200,
+            list_body([self._render_plan(p) for p in self._in_scope(params, "Microsoft.Web/serverfarms")]),
+        )
+
+    def _in_scope(self, params: dict[str, str], resource_type: str) -> list[dict[str, Any]]:
+        if "resource_group" in params:
+            require_group(self.double, params)
+            prefix = (
+                f"/subscriptions/{params['subscription']}/resourcegroups/{params['resource_group']}/".lower()
+            )
+        else:
+            prefix = f"/subscriptions/{params['subscription']}/".lower()
+        return self.store.matching(lambda k, v: k.startswith(prefix) and v.get("type") == resource_type)
+
+    def _location(self, body: dict[str, Any]) -> str:
+        location = canonical_location(body.get("location"))
+        if location is None:
+            raise arm_error(
+                400,
+                "LocationRequired" if not body.get("location") else "NoRegisteredProviderFound",
+                f"The location '{body.get('location')}' is not available for {NS}.",
+            )
+        return location
+
+    def _sku(self, sku: dict[str, Any]) -> tuple[str, str, str, int]:
+        requested = str(sku.get("name", "")).lower()
+        match = next((n for n in SKUS if n.lower() == requested), None)
+        if match is None:
+            shown = sku.get("name")
+            raise web_error(  # *unverified* wording
+                400,
+                "BadRequest",
+                f"The pricing tier '{shown}' is not allowed in this resource group. "
+                f"Use one of {', '.join(SKUS)}.",
+                "The pricing tier '{0}' is not allowed in this resource group.",
+                [str(shown)],
+            )
+        tier, family, max_workers, _ = SKUS[match]
+        capacity = sku.get("capacity", 1)
+        if not isinstance(capacity, int) or not 1 <= capacity <= max_workers:
+            raise web_error(
+                400,
+                "BadRequest",
+                f"Requested number of workers {capacity} exceeds the maximum of {max_workers} for {match}.",
+                "Requested number of workers {0} exceeds the maximum of {1}.",
+                [str(capacity), str(max_workers)],
+            )
+        return match, tier, family, capacity
+
+    # --- sites and slots ----------------------------------------------------------------------------
+    def put_site(self, request: Request, params: dict[str, str]) -> Response:
+        group = require_group(self.double, params)
+        site_name = params["sites"]
+        slot = params.get("slots")
+        body = request.json_object()
+        properties = body.get("properties") or {}
+        rid = self._site_id(params)
+        existing = self.store.get(rid)
+        parent = None
+        if slot:
+            parent = self._site({k: v for k, v in params.items() if k != "slots"})
+        elif not SITE_NAME.match(site_name):
+            raise web_error(  # *unverified* wording
+                400,
+                "BadRequest",
+                f"Site name '{site_name}' is invalid. It can contain only letters, numbers and hyphens, "
+                "2 to 60 characters, and must start and end with a letter or number.",
+                "Site name '{0}' is invalid.",
+                [site_name],
+            )
+        if not existing and not slot:
+            self._check_name_free(site_name, rid)
+        plan_id = properties.get("serverFarmId") or (existing or parent or {}).get("properties", {}).get(
+            "serverFarmId"
+        )
+        plan = self._plan(plan_id) if plan_id else None
+        if plan is None:
+            plan_name = (plan_id or "").rsplit("/", 1)[-1]
+            raise web_error(
+                404,
+                "NotFound",
+                f"Cannot find ServerFarm with name {plan_name}.",
+                "Cannot find ServerFarm with name {0}.",
+                [plan_name],
+            )
+        location = self._location(body) if "location" in body else (existing or parent or {}).get("location")
+        if location is None:
+            raise arm_error(400, "LocationRequired", "The location property is required for this definition.")
+        if location != plan["location"]:
+            raise web_error(  # *unverified* wording
+                400,
+                "BadRequest",
+                f"The site location '{body['location']}' must be the plan's location '{plan['location']}'.",
+                "The site location '{0}' must be the plan's location '{1}'.",
+                [str(body["location"]), plan["location"]],
+            )
+        if slot and SKUS[plan["sku"]["name"]][3] == 0:
+            raise web_error(  # *unverified* wording
+                409,
+                "Conflict",
+                f"Cannot create more than 0 deployment slots for this site in the {plan['sku']['tier']} "
+                "tier.",
+                "Cannot create more than {0} deployment slots for this site.",
+                ["0"],
+            )
+
+        site = existing or self._new_site(params, location, group)
+        site["tags"] = check_tags(body.get("tags")) if "tags" in body else site.get("tags") or {}
+        if "identity" in body:
+            site["identity"] = body["identity"]
+        props = site["properties"]
+        for key in SITE_WRITABLE:
+            if key in properties:
+                props[key] = properties[key]
+        if not props.get("enabled", True):
+            props["state"] = "Stopped"
+        props.update(
+            serverFarmId=plan["id"],
+            reserved=plan["properties"]["reserved"],  # from the plan whatever the request says
+            sku=plan["sku"]["tier"],
+            lastModifiedTimeUtc=_now(),
+        )
+        self.store.put(rid, site)
+        self._apply_site_config(rid, site, properties.get("siteConfig"), replace=not existing)
+        answer = self._render_site(rid)
+        answer["location"] = body.get("location", answer["location"])
+        answer["properties"].update(PUT_SITE_PROPERTIES)
+        answer["properties"]["siteConfig"].update(PUT_SITE_CONFIG)
+        return Response(200, answer)
+
+    def _new_site(self, params: dict[str, str], location: str, group: dict[str, Any]) -> dict[str, Any]:
+        site_name, slot = params["sites"], params.get("slots")
+        host_label = f"{site_name}-{slot}" if slot else site_name
+        site = shape(
+            "web_site",
+            name=host_label,
+            resourceGroup=group["name"],
+            subscription=params["subscription"],
+            plan="",
+            location=location,
+            locationDisplay=display_location(location),
+            locationCompact=display_location(location).replace(" ", ""),
+        )
+        site["id"] = self._site_id(params)
+        site["name"] = f"{site_name}/{slot}" if slot else site_name
+        site["type"] = "Microsoft.Web/sites/slots" if slot else "Microsoft.Web/sites"
+        site["location"] = location
+        props = site["properties"]
+        props.update(
+            name=site["name"],
+            repositorySiteName=site_name,
+            deploymentId=host_label,
+            slotName=slot,
+            ftpUsername=f"{host_label}\\${site_name}",
+            customDomainVerificationId=hashlib.sha256(site["id"].lower().encode()).hexdigest().upper(),
+        )
+        props["siteProperties"]["properties"] = [
+            {"name": "LinuxFxVersion", "value": ""},
+            {"name": "WindowsFxVersion", "value": None},
+        ]
+        return site
+
+    def _check_name_free(self, name: str, rid: str) -> None:
+        taken = self.store.matching(
+            lambda k, v: (
+                v.get("type") == "Microsoft.Web/sites"
+                and v["name"].lower() == name.lower()
+                and k != rid.lower()
+            )
+        )
+        if taken:
+            raise web_error(
+                409,
+                "Conflict",
+                f"Website with given name {name} already exists.",
+                "Website with given name {0} already exists.",
+                [name],
+            )
+
+    def _apply_site_config(
+        self, rid: str, site: dict[str, Any], config: dict[str, Any] | None, replace: bool
+    ) -> None:
+        """A site PUT's siteConfig goes to config/web; its appSettings/connectionStrings replace them."""
+        config = dict(config or {})
+        app_settings = config.pop("appSettings", None)
+        connection_strings = config.pop("connectionStrings", None)
+        current = self.store.get(rid + "/config/web")
+        if current is None:
+            current = self._default_config(site)
+        for key, value in config.items():
+            if key in current["properties"] and key not in CONFIG_READ_ONLY:
+                current["properties"][key] = value
+        self.store.put(rid + "/config/web", current)
+        self._sync_fx_version(rid)
+        if app_settings is not None or replace:
+            settings = {s["name"]: _setting_value(s.get("value")) for s in app_settings or []}
+            self.store.put(rid + "/config/appsettings", {"properties": settings})
+        if connection_strings is not None or replace:
+            strings = {
+                c["name"]: {"value": c.get("connectionString") or "", "type": c.get("type", "Custom")}
+                for c in connection_strings or []
+            }
+            self.store.put(rid + "/config/connectionstrings", {"properties": strings})
+
+    def _default_config(self, site: dict[str, Any]) -> dict[str, Any]:
+        group = site["properties"]["resourceGroup"]
+        host_label = site["properties"]["deploymentId"]
+        config = shape("web_site_config", name=host_label, resourceGroup=group, subscription="")
+        properties = config["properties"]
+        properties.update(
+            linuxFxVersion="",
+            http20Enabled=False,
+            alwaysOn=False,
+            publishingUsername=f"${host_label}",
+            remoteDebuggingVersion=None,
+        )
+        return {"properties": properties}
+
+    def _sync_fx_version(self, rid: str) -> None:
+        """kind and siteProperties follow the config's linuxFxVersion, as on real Linux apps."""
+        fx = self.store.get(rid + "/config/web")["properties"].get("linuxFxVersion") or ""
+
+        def update(site: dict[str, Any]) -> None:
+            linux = site["properties"]["reserved"]
+            kinds = (
+                ["app"]
+                + (["linux"] if linux else [])
+                + (["container"] if fx.upper().startswith("DOCKER|") else [])
+            )
+            site["kind"] = site["properties"]["kind"] = ",".join(kinds)
+            site["properties"]["siteProperties"]["properties"][0]["value"] = fx
+
+        self.store.update(rid, update)
+
+    def _render_site(self, rid: str) -> dict[str, Any]:
+        site = self.store.get(rid)
+        config = self.store.get(rid + "/config/web")["properties"]
+        site["location"] = display_location(site["location"])
+        site_config = site["properties"]["siteConfig"]
+        site_config.update({k: config[k] for k in SITE_CONFIG_IN_SITE})
+        return site
+
+    def get_site(self, request: Request, params: dict[str, str]) -> Response:
+        site = self._site(params)
+        return Response(200, self._render_site(site["id"]))
+
+    def patch_site(self, request: Request, params: dict[str, str]) -> Response:
+        site = self._site(params)
+        body = request.json_object()
+        properties = body.get("properties") or {}
+        for key in SITE_WRITABLE:
+            if key in properties:
+                site["properties"][key] = properties[key]
+        if "tags" in body:
+            site["tags"] = check_tags(body["tags"])
+        site["properties"]["lastModifiedTimeUtc"] = _now()
+        self.store.put(site["id"], site)
+        if properties.get("siteConfig"):
+            self._apply_site_config(site["id"], site, properties["siteConfig"], replace=False)
+        return Response(200, self._render_site(site["id"]))
+
+    def delete_site(self, request: Request, params: dict[str, str]) -> Response:
+        require_group(self.double, params)
+        rid = self._site_id(params)
+        if not self.store.exists(rid):
+            raise not_found(f"{NS}/sites", params["sites"], params["resource_group"])
+        self.store.delete(rid)
+        return Response(200)
+
+    def list_sites(self, request: Request, params: dict[str, str]) -> Response:
+        sites = self._in_scope(params, "Microsoft.Web/sites")
+        return Response(200, list_body([self._render_site(s["id"]) for s in sites]))
+
+    def list_slots(self, request: Request, params: dict[str, str]) -> Response:
+        site = self._site(params)
+        slots = self.store.children(site["id"], "slots")
+        return Response(200, list_body([self._render_site(s["id"]) for s in slots]))
+
+    def check_name(self, request: Request, params: dict[str, str]) -> Response:
+        body = request.json_object()
+        name = str(body.get("name", ""))
+        if not SITE_NAME.match(name):
+            return Response(
+                200,
+                {
+                    "nameAvailable": False,
+                    "reason": "Invalid",
+                    "message": f"The name '{name}' is not a valid site name.",
+                },
+            )
+        taken = self.store.matching(
+            lambda k, v: v.get("type") == "Microsoft.Web/sites" and v["name"].lower() == name.lower()
+        )
+        if taken:
+            return Response(
+                200,
+                {
+                    "nameAvailable": False,
+                    "reason": "AlreadyExists",
+                    "message": f"Hostname '{name}' already exists. Please select a different name.",
+                },
+            )
+        return Response(200, {"nameAvailable": True, "reason": "", "message": ""})
+
+    def site_action(self, request: Request, params: dict[str, str]) -> Response:
+        """restart / stop / start: 200 with no body."""
+        site = self._site_for_subresource(params)
+        action = request.path.rstrip("/").rsplit("/", 1)[-1].lower()
+        if action in ("stop", "start"):
+            state = "Stopped" if action == "stop" else "Running"
+            self.store.update(
+                site["id"], lambda s: s["properties"].update(state=state, lastModifiedTimeUtc=_now())
+            )
+        return Response(200)
+
+    def publish_xml(self, request: Request, params: dict[str, str]) -> Response:
+        site = self._site_for_subresource(params)
+        host = site["properties"]["defaultHostName"]
+        scm = host.replace(".azurewebsites.net", ".scm.azurewebsites.net")
+        xml = (
+            f'<publishData><publishProfile profileName="{site["name"]} - Web Deploy" '
+            f'publishMethod="MSDeploy" publishUrl="{scm}:443" msdeploySite="{site["name"]}" '
+            f'userName="${site["name"]}" userPWD="********" '
+            f'destinationAppUrl="http://{host}"/></publishData>'
+        )
+        return Response(200, xml, {"content-type": "application/xml"})
+
+    # --- config sub-resources ---------------------------------------------------------------------
+    def _config_envelope(self, site: dict[str, Any], name: str, properties: Any) -> dict[str, Any]:
+        return {
+            "id": f"{site['id']}/config/{name}",
+            "name": name,
+            "type": f"{site['type']}/config"
+            if site["type"].endswith("slots")
+            else "Microsoft.Web/sites/config",
+            "location": display_location(site["location"]),
+            "properties": properties,
+        }
+
+    def get_config_web(self, request: Request, params: dict[str, str]) -> Response:
+        site = self._site_for_subresource(params)
+        config = self.store.get(site["id"] + "/config/web")["properties"]
+        answer = self._config_envelope(site, "web", config)
+        answer["name"] = site["name"]  # real Azure names config/web after the site
+        return Response(200, answer)
+
+    def write_config_web(self, request: Request, params: dict[str, str]) -> Response:
+        """PUT and PATCH config/web both merge (unset properties are kept); the answer has the site's id."""
+        site = self._site_for_subresource(params)
+        body = request.json_object()
+        self._apply_site_config(site["id"], site, body.get("properties") or {}, replace=False)
+        self.store.update(site["id"], lambda s: s["properties"].update(lastModifiedTimeUtc=_now()))
+        config = self.store.get(site["id"] + "/config/web")["properties"]
+        answer = {
+            "id": site["id"],
+            "name": site["name"],
+            "type": site["type"],
+            "location": display_location(site["location"]),
+            "properties": config,
+        }
+        return Response(200, answer)
+
+    def put_app_settings(self, request: Request, params: dict[str, str]) -> Response:
+        site = self._site_for_subresource(params)
+        body = request.json_object()
+        settings = body.get("properties") or {}
+        if not isinstance(settings, dict):
+            raise web_error(
+                400,
+                "BadRequest",
+                "The app settings must be an object of name: value.",
+                "The app settings must be an object.",
+                [],
+            )
+        stored = {name: _setting_value(value) for name, value in settings.items()}
+        self.store.put(site["id"] + "/config/appsettings", {"properties": stored})
+        return Response(200, self._config_envelope(site, "appsettings", stored))
+
+    def list_app_settings(self, request: Request, params: dict[str, str]) -> Response:
+        site = self._site_for_subresource(params)
+        stored = self.store.get(site["id"] + "/config/appsettings")["properties"]
+        return Response(200, self._config_envelope(site, "appsettings", stored))
+
+    def put_connection_strings(self, request: Request, params: dict[str, str]) -> Response:
+        site = self._site_for_subresource(params)
+        strings = (request.json_object().get("properties")) or {}
+        stored = {}
+        for name, entry in strings.items():
+            entry = entry or {}
+            kind = next(
+                (t for t in CONNECTION_STRING_TYPES if t.lower() == str(entry.get("type", "")).lower()), None
+            )
+            if kind is None:
+                raise web_error(
+                    400,
+                    "BadRequest",
+                    f"Connection string type '{entry.get('type')}' is invalid for {name}.",
+                    "Connection string type '{0}' is invalid.",
+                    [str(entry.get("type"))],
+                )
+            stored[name] = {"value": entry.get("value") or "", "type": kind}
+        self.store.put(site["id"] + "/config/connectionstrings", {"properties": stored})
+        return Response(200, self._config_envelope(site, "connectionstrings", stored))
+
+    def list_connection_strings(self, request: Request, params: dict[str, str]) -> Response:
+        site = self._site_for_subresource(params)
+        stored = self.store.get(site["id"] + "/config/connectionstrings")["properties"]
+        return Response(200, self._config_envelope(site, "connectionstrings", stored))
+
+    def _slot_config_names(self, site: dict[str, Any]) -> dict[str, Any]:
+        stored = self.store.get(site["id"] + "/config/slotConfigNames")
+        properties = (stored or {}).get("properties") or {}
+        return {
+            "id": None,
+            "name": site["name"],
+            "type": site["type"],
+            "location": display_location(site["location"]),
+            "properties": {
+                "connectionStringNames": properties.get("connectionStringNames"),
+                "appSettingNames": properties.get("appSettingNames"),
+                "azureStorageConfigNames": properties.get("azureStorageConfigNames"),
+            },
+        }
+
+    def get_slot_config_names(self, request: Request, params: dict[str, str]) -> Response:
+        return Response(200, self._slot_config_names(self._site_for_subresource(params)))
+
+    def put_slot_config_names(self, request: Request, params: dict[str, str]) -> Response:
+        site = self._site_for_subresource(params)
+        properties = request.json_object().get("properties") or {}
+        keys = ("connectionStringNames", "appSettingNames", "azureStorageConfigNames")
+        self.store.put(
+            site["id"] + "/config/slotConfigNames", {"properties": {k: properties.get(k) for k in keys}}
+        )
+        return Response(200, self._slot_config_names(site))
+
+    # --- slot swap (long-running, Location style: *unverified* shape) -------------------------------
+    def swap(self, request: Request, params: dict[str, str]) -> Response:
+        site_params = {k: v for k, v in params.items() if k != "slots"}
+        production = self._site_for_subresource(site_params)
+        body = request.json_object()
+        target = body.get("targetSlot")
+        source = params.get("slots")
+        if not target:
+            raise web_error(400, "BadRequest", "targetSlot is required.", "targetSlot is required.", [])
+        names = {s.lower() for s in (source or "production", target)}
+        slots = [n for n in names if n != "production"]
+        if len(names) != 2 or len(slots) != 1:
+            raise web_error(
+                400,
+                "BadRequest",
+                "A swap needs one slot and production.",
+                "A swap needs one slot and production.",
+                [],
+            )
+        slot_id = f"{production['id']}/slots/{slots[0]}"
+        if not self.store.exists(slot_id):
+            raise web_error(
+                404,
+                "NotFound",
+                f"Cannot find Slot with name {slots[0]}.",
+                "Cannot find Slot with name {0}.",
+                [slots[0]],
+            )
+        op = self.double.operations.start(
+            target_id=production["id"],
+            on_success=lambda: self._swap_config(production["id"], slot_id),
+            on_failure=lambda code, message: None,
+            status_body=arm_status_body,
+            final_result=lambda: Response(200),
+            **self.double.operation_overrides(request),
+        )
+        if op.done and op.status == "Succeeded":
+            return Response(200)
+        url = (
+            f"{self.double.base_url}/subscriptions/{params['subscription']}/providers/{NS}/locations/"
+            f"{production['location']}/operationResults/{op.op_id}?api-version={request.api_version}"
+        )
+        return Response(202, None, {"location": url})
+
+    def _swap_config(self, site_id: str, slot_id: str) -> None:
+        """Exchange config/web, non-sticky app settings and connection strings between site and slot."""
+        sticky = (self.store.get(site_id + "/config/slotConfigNames") or {}).get("properties") or {}
+        sticky_settings = set(sticky.get("appSettingNames") or [])
+        sticky_strings = set(sticky.get("connectionStringNames") or [])
+        web_a, web_b = self.store.get(site_id + "/config/web"), self.store.get(slot_id + "/config/web")
+        self.store.put(site_id + "/config/web", web_b)
+        self.store.put(slot_id + "/config/web", web_a)
+        for name, keep in (("appsettings", sticky_settings), ("connectionstrings", sticky_strings)):
+            a = self.store.get(f"{site_id}/config/{name}")["properties"]
+            b = self.store.get(f"{slot_id}/config/{name}")["properties"]
+            new_a = {k: v for k, v in a.items() if k in keep} | {k: v for k, v in b.items() if k not in keep}
+            new_b = {k: v for k, v in b.items() if k in keep} | {k: v for k, v in a.items() if k not in keep}
+            self.store.put(f"{site_id}/config/{name}", {"properties": new_a})
+            self.store.put(f"{slot_id}/config/{name}", {"properties": new_b})
+        self._sync_fx_version(site_id)
+        self._sync_fx_version(slot_id)
+
+
+def register(double: AzureDouble) -> None:
+    web = WebProvider(double)
+    route = double.arm.add
+    route("PUT", PLAN, web.put_plan)
+    route("GET", PLAN, web.get_plan)
+    route("PATCH", PLAN, web.patch_plan)
+    route("DELETE", PLAN, web.delete_plan)
+    route("GET", collection_pattern(NS, "serverfarms"), web.list_plans)
+    route("GET", f"/subscriptions/{{subscription}}/providers/{NS}/serverfarms", web.list_plans)
+    route("POST", f"/subscriptions/{{subscription}}/providers/{NS}/checknameavailability", web.check_name)
+    route("GET", f"/subscriptions/{{subscription}}/providers/{NS}/sites", web.list_sites)
+    route("GET", collection_pattern(NS, "sites"), web.list_sites)
+    route("GET", collection_pattern(NS, "sites", "slots"), web.list_slots)
+    for pattern in (SITE, SLOT):
+        route("PUT", pattern, web.put_site)
+        route("GET", pattern, web.get_site)
+        route("PATCH", pattern, web.patch_site)
+        route("DELETE", pattern, web.delete_site)
+        for action in ("restart", "stop", "start"):
+            route("POST", f"{pattern}/{action}", web.site_action)
+        route("POST", f"{pattern}/publishxml", web.publish_xml)
+        route("GET", f"{pattern}/config/web", web.get_config_web)
+        route("PUT", f"{pattern}/config/web", web.write_config_web)
+        route("PATCH", f"{pattern}/config/web", web.write_config_web)
+        route("PUT", f"{pattern}/config/appsettings", web.put_app_settings)
+        route("POST", f"{pattern}/config/appsettings/list", web.list_app_settings)
+        route("PUT", f"{pattern}/config/connectionstrings", web.put_connection_strings)
+        route("POST", f"{pattern}/config/connectionstrings/list", web.list_connection_strings)
+        route("POST", f"{pattern}/slotsswap", web.swap)
+    route("GET", f"{SITE}/config/slotConfigNames", web.get_slot_config_names)
+    route("PUT", f"{SITE}/config/slotConfigNames", web.put_slot_config_names)
