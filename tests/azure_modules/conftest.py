@@ -58,7 +58,7 @@ def _clean_environment(double) -> dict[str, str]:
 
 @pytest.fixture
 def run_tasks(azure_double, tmp_path):  # noqa: F811 - the fixture imported above
-    """run_tasks(tasks, check=False, diff=False, verbosity=0, env=None) -> PlaybookRun.
+    """run_tasks(tasks, check=False, diff=False, verbosity=0, env=None, expect_rc=0) -> PlaybookRun.
 
     Clears the double's request log first, so `writes` counts what this one run changed.
     """
@@ -78,7 +78,11 @@ def run_tasks(azure_double, tmp_path):  # noqa: F811 - the fixture imported abov
         command += ["--diff"] if diff else []
         command += ["-" + "v" * verbosity] if verbosity else []
         environment = _clean_environment(azure_double)
-        environment.update(env or {})
+        for name, value in (env or {}).items():  # None removes a variable
+            if value is None:
+                environment.pop(name, None)
+            else:
+                environment[name] = value
         azure_double.clear_log()
         completed = subprocess.run(
             command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=300
