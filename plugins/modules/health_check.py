@@ -85,7 +85,10 @@ options:
     type: float
     default: 10
   request_timeout:
-    description: Seconds one request may take (cut to what is left of O(timeout), at least 0.5).
+    description:
+      - Seconds one request may take.
+      - The first request of a check always gets this long; later ones are cut to what is left of
+        O(timeout) (at least 0.5 seconds).
     type: float
     default: 10
   validate_certs:
@@ -279,7 +282,7 @@ class HealthCheck:
             method=self.method,
             headers=self.headers,
             body=self.body,
-            timeout=deadline.bound(params["request_timeout"]),
+            timeout=self._request_timeout(params, deadline),
             validate_certs=params["validate_certs"],
             ca_path=params["ca_path"],
         )
@@ -287,6 +290,13 @@ class HealthCheck:
         self.problems = self._problems()
         self.ok = not self.problems
         self.gave_up = not self.ok and not self.last.retryable
+
+    def _request_timeout(self, params, deadline):
+        # The first request gets its full time (timeout 0 means "check once", not "give up at once");
+        # later ones only what is left, so the module ends near its deadline.
+        if self.attempts == 1:
+            return params["request_timeout"]
+        return deadline.bound(params["request_timeout"])
 
     def _problems(self):
         if self.last.status is None:

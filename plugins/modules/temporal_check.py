@@ -65,7 +65,9 @@ options:
     type: float
     default: 10
   rpc_timeout:
-    description: Seconds one connection attempt or call may take.
+    description:
+      - Seconds one connection attempt or call may take. An attempt in flight is not cut at the
+        deadline, so the module can run up to about O(timeout) plus a few O(rpc_timeout).
     type: float
     default: 10
   tls:
