@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from .http import DoubleError, Response, arm_error
 
@@ -174,7 +175,7 @@ def operation_headers(
     location_header: bool = False,
 ) -> dict[str, str]:
     """Azure-AsyncOperation and/or Location headers pointing at the generic operation routes."""
-    scope = f"{base_url}/subscriptions/{subscription}/providers/{namespace}/locations/{location}"
+    scope = f"{base_url}/subscriptions/{subscription}/providers/{namespace}/locations/{quote(location)}"
     headers = {}
     if status_segment:
         headers["azure-asyncoperation"] = f"{scope}/{status_segment}/{op.op_id}?api-version={api_version}"
