@@ -64,20 +64,54 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
 
 
 @dataclass
-class ModuleRun:
+class PlaybookRun:
     rc: int
     stdout: str
     stderr: str
-    result: dict
+    data: dict
 
     @property
     def output(self) -> str:
         return self.stdout + self.stderr
 
+    def task_results(self, host: str = "localhost") -> dict[str, dict]:
+        """Results by task name without its role prefix (the last one wins), from the json callback."""
+        return {
+            task["task"]["name"].split(" : ", 1)[-1]: task["hosts"][host]
+            for play in self.data["plays"]
+            for task in play["tasks"]
+            if host in task["hosts"]
+        }
+
+    @property
+    def result(self) -> dict:
+        """The result of the first task (run_module plays have one)."""
+        return self.data["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
+def run_playbook(playbook, *, extra_vars=None, check=False, verbosity=0, timeout=600) -> PlaybookRun:
+    """ansible-playbook on localhost with the repository's ansible.cfg; output from the json callback."""
+    command = [str(VENV_BIN / "ansible-playbook"), "-i", "localhost,", str(playbook)]
+    command += ["-e", json.dumps(extra_vars)] if extra_vars else []
+    command += ["--check"] if check else []
+    command += ["-" + "v" * verbosity] if verbosity else []
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+        ANSIBLE_CALLBACKS_ENABLED="ansible.posix.json",  # not profile_tasks: it writes to stdout
+        ANSIBLE_LOCALHOST_WARNING="false",
+        ANSIBLE_NOCOLOR="1",
+    )
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+    start = done.stdout.find("{")
+    assert start >= 0, f"no JSON output, rc={done.returncode}\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
+    return PlaybookRun(done.returncode, done.stdout, done.stderr, json.loads(done.stdout[start:]))
+
 
 @pytest.fixture
 def run_module(tmp_path):
-    """run_module(name, args, *, check=False, python=sys.executable, verbosity=0) -> ModuleRun."""
+    """run_module(name, args, *, check=False, python=sys.executable, verbosity=0) -> PlaybookRun."""
     counter = iter(range(1000))
 
     def run(name, args, *, check=False, python=sys.executable, verbosity=0, expect_failed=None):
@@ -89,23 +123,9 @@ def run_module(tmp_path):
         }
         playbook = tmp_path / f"play-{next(counter)}.yml"
         playbook.write_text(yaml.safe_dump([play], sort_keys=False))
-        command = [str(VENV_BIN / "ansible-playbook"), "-i", "localhost,", str(playbook)]
-        command += ["--check"] if check else []
-        command += ["-" + "v" * verbosity] if verbosity else []
-        env = dict(
-            os.environ,
-            ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-            ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-            ANSIBLE_CALLBACKS_ENABLED="ansible.posix.json",  # not profile_tasks: it writes to stdout
-            ANSIBLE_LOCALHOST_WARNING="false",
-            ANSIBLE_NOCOLOR="1",
-        )
-        done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-        data = json.loads(done.stdout[done.stdout.index("{") :])
-        result = data["plays"][0]["tasks"][0]["hosts"]["localhost"]
-        run = ModuleRun(done.returncode, done.stdout, done.stderr, result)
+        run = run_playbook(playbook, check=check, verbosity=verbosity, timeout=300)
         if expect_failed is not None:
-            assert bool(result.get("failed")) == expect_failed, run.output[-4000:]
+            assert bool(run.result.get("failed")) == expect_failed, run.output[-4000:]
         return run
 
     return run
