@@ -1,5 +1,487 @@
-"""Placeholder until the provider lands."""
+"""Microsoft.ContainerService managedClusters and agentPools, with user/admin kubeconfig credentials.
+
+Recorded (2025-07-01): PUT answers 201 + Azure-AsyncOperation with provisioningState "Creating" and
+empty request fields filled (kubernetesVersion, vmSize, osDiskSizeGB, maxPods, network plugin azure/overlay,
+nodeResourceGroup MC_<rg>_<cluster>_<loc>, fqdn); type answers "Microsoft.ContainerService/ManagedClusters";
+status {"name","status","startTime"} (+ "endTime" when done); DELETE answers 202 with both LRO headers.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import re
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from ..arm import (
+    check_tags,
+    collection_pattern,
+    list_body,
+    not_found,
+    provider_pattern,
+    require_location,
+    resource_id,
+)
+from ..http import Request, Response, arm_error
+from ..lro import arm_status_body, operation_headers
+from ..shapes import shape
+from .resources import require_group
+
+if TYPE_CHECKING:
+    from ..server import AzureDouble
+
+NS = "Microsoft.ContainerService"
+TYPE = f"{NS}/managedClusters"
+CLUSTER = provider_pattern(NS, "managedClusters")
+POOL = provider_pattern(NS, "managedClusters", "agentPools")
+STATUS_API_VERSION = "2025-03-01"  # what the recorded status URLs carry
+CLUSTER_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$")
+DNS_PREFIX = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,52}[A-Za-z0-9])?$")
+POOL_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+# minor version -> current patch (the double's "supported versions" list)
+KUBERNETES_VERSIONS = {"1.30": "1.30.14", "1.31": "1.31.11", "1.32": "1.32.7", "1.33": "1.33.3"}
+DEFAULT_VERSION = "1.32"
+DEFAULT_VM_SIZE = "Standard_D8ds_v4"
+POOL_WRITABLE = (
+    "count",
+    "vmSize",
+    "osDiskSizeGB",
+    "osDiskType",
+    "maxPods",
+    "type",
+    "enableAutoScaling",
+    "minCount",
+    "maxCount",
+    "mode",
+    "orchestratorVersion",
+    "enableNodePublicIP",
+    "tags",
+    "nodeLabels",
+    "nodeTaints",
+    "osType",
+    "osSKU",
+    "availabilityZones",
+    "vnetSubnetID",
+    "podSubnetID",
+    "scaleSetPriority",
+    "scaleSetEvictionPolicy",
+    "spotMaxPrice",
+    "upgradeSettings",
+    "enableEncryptionAtHost",
+    "enableUltraSSD",
+    "enableFIPS",
+    "kubeletDiskType",
+)
+# Properties AKS refuses to change after creation (*unverified* list and code).
+IMMUTABLE_CLUSTER = ("dnsPrefix", "nodeResourceGroup")
+IMMUTABLE_NETWORK = (
+    "networkPlugin",
+    "networkPluginMode",
+    "podCidr",
+    "serviceCidr",
+    "dnsServiceIP",
+    "outboundType",
+)
+IMMUTABLE_POOL = ("vmSize", "osType", "osDiskSizeGB", "vnetSubnetID", "availabilityZones")
 
 
-def register(double) -> None:
-    return None
+def invalid(parameter: str, message: str) -> Exception:
+    """AKS's validation error shape: code InvalidParameter with the parameter as target."""
+    return arm_error(400, "InvalidParameter", message, target=parameter)
+
+
+class ContainerServiceProvider:
+    def __init__(self, double: AzureDouble) -> None:
+        self.double = double
+        self.store = double.store
+
+    def _cluster(self, params: dict[str, str]) -> dict[str, Any]:
+        require_group(self.double, params)
+        cluster = self.store.get(resource_id(params, NS, "managedClusters"))
+        if cluster is None:
+            raise not_found(TYPE, params["managedclusters"], params["resource_group"])
+        return cluster
+
+    # --- clusters -----------------------------------------------------------------------------------
+    def put_cluster(self, request: Request, params: dict[str, str]) -> Response:
+        group = require_group(self.double, params)
+        name = params["managedclusters"]
+        if not CLUSTER_NAME.match(name):
+            raise invalid(
+                "name", f"The value of parameter name '{name}' is invalid: 1-63 letters, digits, '-' or '_'."
+            )
+        rid = resource_id(params, NS, "managedClusters")
+        existing = self.store.get(rid)
+        if existing and self.double.operations.running_on(rid):
+            raise arm_error(
+                409,
+                "OperationNotAllowed",
+                f"Operation is not allowed: Another operation is in progress on cluster '{name}'.",
+            )
+        body = request.json_object()
+        location = existing["location"] if existing else require_location(body, TYPE)
+        props = body.get("properties") or {}
+        version = self._version(props.get("kubernetesVersion"), existing)
+        dns_prefix = props.get("dnsPrefix") or (existing or {}).get("properties", {}).get("dnsPrefix")
+        if not dns_prefix or not DNS_PREFIX.match(dns_prefix):
+            raise invalid("dnsPrefix", f"The value of parameter dnsPrefix '{dns_prefix}' is invalid.")
+        profiles = props.get("agentPoolProfiles") or []
+        if not existing and not any((p or {}).get("mode") == "System" for p in profiles):
+            raise invalid("agentPoolProfiles", "A cluster must have at least one agent pool in System mode.")
+
+        cluster = existing or self._new_cluster(params, group, location, dns_prefix)
+        self._check_immutable(existing, props)
+        cluster["tags"] = check_tags(body.get("tags")) if "tags" in body else cluster.get("tags") or {}
+        cluster["sku"] = body.get("sku") or cluster.get("sku") or {"name": "Base", "tier": "Free"}
+        if body.get("identity"):
+            identity = dict(body["identity"])
+            identity.setdefault("principalId", str(uuid.uuid5(uuid.NAMESPACE_URL, rid + "/identity")))
+            identity.setdefault("tenantId", self.double.tenant_id)
+            cluster["identity"] = identity
+        cp = cluster["properties"]
+        cp.update(
+            kubernetesVersion=version,
+            currentKubernetesVersion=KUBERNETES_VERSIONS[version],
+            provisioningState="Updating" if existing else "Creating",
+        )
+        for key in (
+            "enableRBAC",
+            "disableLocalAccounts",
+            "addonProfiles",
+            "aadProfile",
+            "apiServerAccessProfile",
+            "oidcIssuerProfile",
+            "securityProfile",
+            "autoUpgradeProfile",
+            "linuxProfile",
+        ):
+            if key in props:
+                cp[key] = copy.deepcopy(props[key])
+        if props.get("networkProfile"):
+            cp["networkProfile"].update(
+                {k: v for k, v in props["networkProfile"].items() if v not in (None, "")}
+            )
+        if cp.get("oidcIssuerProfile", {}).get("enabled"):
+            issuer_id = uuid.uuid5(uuid.NAMESPACE_URL, rid)
+            issuer = f"https://{location}.oic.prod-aks.azure.com/{self.double.tenant_id}/{issuer_id}/"
+            cp["oidcIssuerProfile"]["issuerURL"] = issuer
+        self.store.put(rid, cluster)
+        for profile in profiles:
+            self._upsert_pool(rid, dict(profile), version)
+
+        op = self.double.operations.start(
+            target_id=rid,
+            on_success=lambda: self._settle(rid, "Succeeded"),
+            on_failure=lambda code, message: self._settle(rid, "Failed"),
+            status_body=arm_status_body,
+            **self.double.operation_overrides(request),
+        )
+        answer = self._render(self.store.get(rid))
+        # The PUT answer comes before the kubelet identity and outbound IPs exist (recorded).
+        answer["properties"].pop("identityProfile", None)
+        answer["properties"]["networkProfile"].get("loadBalancerProfile", {}).pop(
+            "effectiveOutboundIPs", None
+        )
+        headers = operation_headers(
+            self.double.base_url, params["subscription"], NS, location, op, STATUS_API_VERSION
+        )
+        return Response(200 if existing else 201, answer, headers)
+
+    def _new_cluster(self, params: dict[str, str], group: dict[str, Any], location: str, dns_prefix: str):
+        name = params["managedclusters"]
+        cluster = shape(
+            "aks_cluster",
+            name=name,
+            resourceGroup=group["name"],
+            subscription=params["subscription"],
+            location=location,
+        )
+        suffix = hashlib.sha256(
+            f"{params['subscription']}/{group['name']}/{name}".lower().encode()
+        ).hexdigest()[:8]
+        cp = cluster["properties"]
+        cp.update(
+            dnsPrefix=dns_prefix,
+            fqdn=f"{dns_prefix}-{suffix}.hcp.{location}.azmk8s.io",
+            azurePortalFQDN=f"{dns_prefix}-{suffix}.portal.hcp.{location}.azmk8s.io",
+            resourceUID=suffix * 3,
+            agentPoolProfiles=[],
+        )
+        cp["linuxProfile"] = None
+        cluster["id"] = (
+            f"/subscriptions/{params['subscription']}/resourcegroups/{group['name']}/providers/{NS}/managedClusters/{name}"
+        )
+        cluster["location"] = location
+        cluster.pop("identity", None)
+        return cluster
+
+    def _version(self, requested: Any, existing: dict[str, Any] | None) -> str:
+        if not requested:
+            return existing["properties"]["kubernetesVersion"] if existing else DEFAULT_VERSION
+        minor = ".".join(str(requested).split(".")[:2])
+        if minor not in KUBERNETES_VERSIONS:
+            raise arm_error(
+                400,
+                "K8sVersionNotSupported",  # *unverified* code
+                f"Version {requested} is not supported in this region. Supported: "
+                f"{', '.join(KUBERNETES_VERSIONS)}.",
+            )
+        if existing and minor < existing["properties"]["kubernetesVersion"]:
+            raise invalid(
+                "kubernetesVersion", f"Downgrading the Kubernetes version to {requested} is not allowed."
+            )
+        return minor
+
+    def _check_immutable(self, existing: dict[str, Any] | None, props: dict[str, Any]) -> None:
+        if not existing:
+            return
+        current = existing["properties"]
+        changes = [k for k in IMMUTABLE_CLUSTER if props.get(k) and props[k] != current.get(k)]
+        network = props.get("networkProfile") or {}
+        changes += [
+            f"networkProfile.{k}"
+            for k in IMMUTABLE_NETWORK
+            if network.get(k) and network[k] != current["networkProfile"].get(k)
+        ]
+        if changes:
+            raise arm_error(
+                400,
+                "PropertyChangeNotAllowed",  # *unverified* code
+                f"Changing property '{changes[0]}' is not allowed.",
+                target=changes[0],
+            )
+
+    def _settle(self, cluster_id: str, state: str) -> None:
+        self.store.update(cluster_id, lambda c: c["properties"].update(provisioningState=state))
+        for pool in self.store.children(cluster_id, "agentPools"):
+            self.store.update(pool["id"], lambda p: p["properties"].update(provisioningState=state))
+
+    def _render(self, cluster: dict[str, Any]) -> dict[str, Any]:
+        out = copy.deepcopy(cluster)
+        profiles = []
+        for pool in self.store.children(cluster["id"], "agentPools"):
+            profiles.append({"name": pool["name"], **pool["properties"]})
+        out["properties"]["agentPoolProfiles"] = profiles
+        if out["properties"].get("linuxProfile") is None:
+            out["properties"].pop("linuxProfile")
+        return out
+
+    def get_cluster(self, request: Request, params: dict[str, str]) -> Response:
+        cluster = self._cluster(params)
+        self.double.operations.advance_target(cluster["id"])
+        return Response(200, self._render(self.store.get(cluster["id"])))
+
+    def list_clusters(self, request: Request, params: dict[str, str]) -> Response:
+        if "resource_group" in params:
+            prefix = require_group(self.double, params)["id"].lower() + "/"
+        else:
+            prefix = f"/subscriptions/{params['subscription']}/".lower()
+        clusters = self.store.matching(
+            lambda k, v: k.startswith(prefix) and v.get("type", "").lower() == TYPE.lower()
+        )
+        return Response(200, list_body([self._render(c) for c in clusters]))
+
+    def delete_cluster(self, request: Request, params: dict[str, str]) -> Response:
+        require_group(self.double, params)
+        rid = resource_id(params, NS, "managedClusters")
+        cluster = self.store.get(rid)
+        if cluster is None:
+            return Response(204)
+        self.store.update(rid, lambda c: c["properties"].update(provisioningState="Deleting"))
+        op = self.double.operations.start(
+            target_id=rid,
+            on_success=lambda: self.store.delete(rid),
+            on_failure=lambda code, message: self._settle(rid, "Failed"),
+            status_body=arm_status_body,
+            **self.double.operation_overrides(request),
+        )
+        headers = operation_headers(
+            self.double.base_url,
+            params["subscription"],
+            NS,
+            cluster["location"],
+            op,
+            STATUS_API_VERSION,
+            location_header=True,
+        )
+        headers["location"] = headers["location"].replace("/operationResults/", "/operationresults/")
+        return Response(202, None, headers)
+
+    # --- credentials ----------------------------------------------------------------------------
+    def credentials(self, request: Request, params: dict[str, str]) -> Response:
+        cluster = self._cluster(params)
+        admin = request.path.lower().endswith("listclusteradmincredential")
+        if admin and cluster["properties"].get("disableLocalAccounts"):
+            raise arm_error(
+                400,
+                "BadRequest",  # *unverified* wording
+                "Getting static credential is not allowed because this cluster is set to disable local "
+                "accounts.",
+            )
+        kind = "clusterAdmin" if admin else "clusterUser"
+        return Response(200, {"kubeconfigs": [{"name": kind, "value": self._kubeconfig(cluster, kind)}]})
+
+    def _kubeconfig(self, cluster: dict[str, Any], kind: str) -> str:
+        name = cluster["name"]
+        group = cluster["id"].split("/")[4]
+        user = f"{kind}_{group}_{name}"
+        token = hashlib.sha256(f"{cluster['id']}/{kind}".lower().encode()).hexdigest()
+        ca = base64.b64encode(
+            b"-----BEGIN CERTIFICATE-----\nAzure double cluster CA\n-----END CERTIFICATE-----\n"
+        )
+        text = (
+            "apiVersion: v1\n"
+            "clusters:\n"
+            f"- cluster:\n    certificate-authority-data: {ca.decode()}\n"
+            f"    server: https://{cluster['properties']['fqdn']}:443\n"
+            f"  name: {name}\n"
+            "contexts:\n"
+            f"- context:\n    cluster: {name}\n    user: {user}\n"
+            f"  name: {name}{'-admin' if kind == 'clusterAdmin' else ''}\n"
+            f"current-context: {name}{'-admin' if kind == 'clusterAdmin' else ''}\n"
+            "kind: Config\n"
+            "preferences: {}\n"
+            "users:\n"
+            f"- name: {user}\n  user:\n    token: {token}\n"
+        )
+        return base64.b64encode(text.encode()).decode()
+
+    # --- agent pools (*unverified*: same operation style as the cluster) -------------------------
+    def _upsert_pool(self, cluster_id: str, profile: dict[str, Any], version: str) -> dict[str, Any]:
+        name = profile.get("name", "")
+        if not POOL_NAME.match(name):
+            raise invalid(
+                "agentPoolProfile.name",
+                f"The agent pool name '{name}' is invalid: 1-12 lowercase letters and digits, "
+                "starting with a letter.",
+            )
+        pool_id = f"{cluster_id}/agentPools/{name}"
+        existing = self.store.get(pool_id)
+        count = profile.get("count", 1 if not existing else existing["properties"]["count"])
+        mode = profile.get("mode") or (existing or {}).get("properties", {}).get("mode") or "User"
+        if not isinstance(count, int) or not (1 if mode == "System" else 0) <= count <= 1000:
+            raise invalid(
+                "agentPoolProfile.count", f"The count {count} of agent pool '{name}' is out of range."
+            )
+        if existing:
+            changed = [
+                k for k in IMMUTABLE_POOL if profile.get(k) and profile[k] != existing["properties"].get(k)
+            ]
+            if changed:
+                raise arm_error(
+                    400,
+                    "PropertyChangeNotAllowed",  # *unverified* code
+                    f"Changing property '{changed[0]}' is not allowed.",
+                    target=changed[0],
+                )
+            properties = existing["properties"]
+        else:
+            properties = copy.deepcopy(_POOL_TEMPLATE)
+        for key in POOL_WRITABLE:
+            if key in profile and profile[key] not in (None, ""):
+                properties[key] = copy.deepcopy(profile[key])
+        properties.update(count=count, mode=mode, vmSize=properties.get("vmSize") or DEFAULT_VM_SIZE)
+        pool_version = ".".join(str(profile.get("orchestratorVersion") or version).split(".")[:2])
+        properties.update(
+            orchestratorVersion=pool_version,
+            currentOrchestratorVersion=KUBERNETES_VERSIONS.get(pool_version, pool_version),
+            provisioningState="Updating" if existing else "Creating",
+        )
+        pool = {"id": pool_id, "name": name, "type": f"{TYPE}/agentPools", "properties": properties}
+        self.store.put(pool_id, pool)
+        return pool
+
+    def put_pool(self, request: Request, params: dict[str, str]) -> Response:
+        cluster = self._cluster(params)
+        existed = self.store.exists(f"{cluster['id']}/agentPools/{params['agentpools']}")
+        profile = {"name": params["agentpools"], **(request.json_object().get("properties") or {})}
+        pool = self._upsert_pool(cluster["id"], profile, cluster["properties"]["kubernetesVersion"])
+        op = self.double.operations.start(
+            target_id=pool["id"],
+            on_success=lambda: self.store.update(
+                pool["id"], lambda p: p["properties"].update(provisioningState="Succeeded")
+            ),
+            on_failure=lambda code, message: self.store.update(
+                pool["id"], lambda p: p["properties"].update(provisioningState="Failed")
+            ),
+            status_body=arm_status_body,
+            **self.double.operation_overrides(request),
+        )
+        headers = operation_headers(
+            self.double.base_url, params["subscription"], NS, cluster["location"], op, STATUS_API_VERSION
+        )
+        return Response(200 if existed else 201, self.store.get(pool["id"]), headers)
+
+    def get_pool(self, request: Request, params: dict[str, str]) -> Response:
+        cluster = self._cluster(params)
+        pool_id = f"{cluster['id']}/agentPools/{params['agentpools']}"
+        self.double.operations.advance_target(pool_id)
+        pool = self.store.get(pool_id)
+        if pool is None:
+            raise not_found(
+                f"{TYPE}/agentPools", f"{cluster['name']}/{params['agentpools']}", params["resource_group"]
+            )
+        return Response(200, pool)
+
+    def list_pools(self, request: Request, params: dict[str, str]) -> Response:
+        cluster = self._cluster(params)
+        return Response(200, list_body(self.store.children(cluster["id"], "agentPools")))
+
+    def delete_pool(self, request: Request, params: dict[str, str]) -> Response:
+        cluster = self._cluster(params)
+        pool_id = f"{cluster['id']}/agentPools/{params['agentpools']}"
+        pool = self.store.get(pool_id)
+        if pool is None:
+            return Response(204)
+        pools = self.store.children(cluster["id"], "agentPools")
+        systems = [p for p in pools if p["properties"]["mode"] == "System"]
+        if pool["properties"]["mode"] == "System" and len(systems) == 1:
+            raise arm_error(
+                400,
+                "OperationNotAllowed",  # *unverified* wording
+                "Operation is not allowed: a cluster must keep at least one System agent pool.",
+            )
+        self.store.update(pool_id, lambda p: p["properties"].update(provisioningState="Deleting"))
+        op = self.double.operations.start(
+            target_id=pool_id,
+            on_success=lambda: self.store.delete(pool_id),
+            on_failure=lambda code, message: None,
+            status_body=arm_status_body,
+            **self.double.operation_overrides(request),
+        )
+        headers = operation_headers(
+            self.double.base_url,
+            params["subscription"],
+            NS,
+            cluster["location"],
+            op,
+            STATUS_API_VERSION,
+            location_header=True,
+        )
+        return Response(202, None, headers)
+
+
+# The recorded pool profile, without its name: the defaults AKS fills into an agent pool.
+_POOL_TEMPLATE = {
+    k: v for k, v in shape("aks_cluster")["properties"]["agentPoolProfiles"][0].items() if k != "name"
+}
+for _key in ("tags", "nodeLabels"):
+    _POOL_TEMPLATE.pop(_key, None)
+
+
+def register(double: AzureDouble) -> None:
+    aks = ContainerServiceProvider(double)
+    route = double.arm.add
+    route("PUT", CLUSTER, aks.put_cluster)
+    route("GET", CLUSTER, aks.get_cluster)
+    route("DELETE", CLUSTER, aks.delete_cluster)
+    route("GET", collection_pattern(NS, "managedClusters"), aks.list_clusters)
+    route("GET", f"/subscriptions/{{subscription}}/providers/{NS}/managedClusters", aks.list_clusters)
+    route("POST", f"{CLUSTER}/listClusterUserCredential", aks.credentials)
+    route("POST", f"{CLUSTER}/listClusterAdminCredential", aks.credentials)
+    route("PUT", POOL, aks.put_pool)
+    route("GET", POOL, aks.get_pool)
+    route("DELETE", POOL, aks.delete_pool)
+    route("GET", collection_pattern(NS, "managedClusters", "agentPools"), aks.list_pools)
