@@ -323,9 +323,14 @@ class LocalStack:
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         with open(self.logs_dir / f"{process.name}.log", "ab") as log:
             child = subprocess.Popen(
-                command, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                command,
+                cwd=REPO_ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
-            )  # fmt: skip
+            )
         self._children[child.pid] = child
         self._pid_file(process).write_text(f"{child.pid}\n")
         return True
