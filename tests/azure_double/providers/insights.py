@@ -1,5 +1,247 @@
-"""Placeholder until the provider lands."""
+"""Microsoft.Insights action groups and metric alerts: synchronous writes (PUT 201/200 and 200).
+
+No recording covers these (*unverified*): shapes and rules follow the REST API reference (action groups
+are global with a <= 12 character short name; metric alerts need severity 0-4, existing scopes and
+action groups, and a window no shorter than the evaluation frequency).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..arm import check_tags, collection_pattern, list_body, not_found, provider_pattern, resource_id
+from ..http import Request, Response, arm_error
+from .resources import require_group
+
+if TYPE_CHECKING:
+    from ..server import AzureDouble
+
+NS = "Microsoft.Insights"
+NAME = re.compile(r"^[^<>%&:\\?/*#|]{1,260}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+DURATIONS = {
+    "PT1M": 1,
+    "PT5M": 5,
+    "PT15M": 15,
+    "PT30M": 30,
+    "PT1H": 60,
+    "PT6H": 360,
+    "PT12H": 720,
+    "P1D": 1440,
+}
+OPERATORS = ("Equals", "GreaterThan", "GreaterThanOrEqual", "LessThan", "LessThanOrEqual")
+AGGREGATIONS = ("Average", "Count", "Minimum", "Maximum", "Total")
+RECEIVER_KINDS = (
+    "emailReceivers",
+    "smsReceivers",
+    "webhookReceivers",
+    "itsmReceivers",
+    "azureAppPushReceivers",
+    "automationRunbookReceivers",
+    "voiceReceivers",
+    "logicAppReceivers",
+    "azureFunctionReceivers",
+    "armRoleReceivers",
+    "eventHubReceivers",
+)
 
 
-def register(double) -> None:
-    return None
+def bad_request(message: str) -> Exception:
+    return arm_error(400, "BadRequest", message)  # *unverified* code for Insights validation errors
+
+
+@dataclass
+class SyncType:
+    """A resource type whose writes complete synchronously: one place for get/put/patch/list/delete."""
+
+    type_name: str  # "actionGroups"
+    answer_type: str  # the type string real Azure answers
+    id_namespace: str  # the provider segment in answered ids
+    validate: Callable[
+        [dict[str, Any], dict[str, Any] | None], dict[str, Any]
+    ]  # body, existing -> properties
+    default_location: str
+    created_status: int  # what a create answers (the SDKs accept only the spec's codes)
+
+
+class InsightsProvider:
+    def __init__(self, double: AzureDouble) -> None:
+        self.double = double
+        self.store = double.store
+
+    def routes(self, kind: SyncType) -> None:
+        pattern = provider_pattern(NS, kind.type_name)
+        param = kind.type_name.lower()
+
+        def rid(params: dict[str, str]) -> str:
+            return resource_id(params, NS, kind.type_name)
+
+        def put(request: Request, params: dict[str, str]) -> Response:
+            require_group(self.double, params)
+            name = params[param]
+            if not NAME.match(name):
+                raise bad_request(f"The name '{name}' of the {kind.type_name} resource is invalid.")
+            body = request.json_object()
+            existing = self.store.get(rid(params))
+            properties = kind.validate(body, existing)
+            location = body.get("location") or kind.default_location
+            resource = {
+                "id": existing["id"]
+                if existing
+                else rid(params).replace(f"/providers/{NS}/", f"/providers/{kind.id_namespace}/"),
+                "type": kind.answer_type,
+                "name": existing["name"] if existing else name,
+                "location": location if location.lower() != "global" else kind.default_location,
+                "kind": None,
+                "tags": check_tags(body.get("tags")),
+                "properties": properties,
+            }
+            self.store.put(rid(params), resource)
+            return Response(200 if existing else kind.created_status, resource)
+
+        def get(request: Request, params: dict[str, str]) -> Response:
+            require_group(self.double, params)
+            resource = self.store.get(rid(params))
+            if resource is None:
+                raise not_found(f"{NS}/{kind.type_name}", params[param], params["resource_group"])
+            return Response(200, resource)
+
+        def patch(request: Request, params: dict[str, str]) -> Response:
+            resource = get(request, params).body
+            body = request.json_object()
+            if "tags" in body:
+                resource["tags"] = check_tags(body["tags"])
+            if "enabled" in (body.get("properties") or {}):
+                resource["properties"]["enabled"] = bool(body["properties"]["enabled"])
+            self.store.put(rid(params), resource)
+            return Response(200, resource)
+
+        def delete(request: Request, params: dict[str, str]) -> Response:
+            require_group(self.double, params)
+            return Response(200 if self.store.delete(rid(params)) else 204)
+
+        def list_(request: Request, params: dict[str, str]) -> Response:
+            if "resource_group" in params:
+                prefix = require_group(self.double, params)["id"].lower() + "/"
+            else:
+                prefix = f"/subscriptions/{params['subscription']}/".lower()
+            items = self.store.matching(
+                lambda k, v: k.startswith(prefix) and v.get("type") == kind.answer_type
+            )
+            return Response(200, list_body(items))
+
+        route = self.double.arm.add
+        route("PUT", pattern, put)
+        route("GET", pattern, get)
+        route("PATCH", pattern, patch)
+        route("DELETE", pattern, delete)
+        route("GET", collection_pattern(NS, kind.type_name), list_)
+        route("GET", f"/subscriptions/{{subscription}}/providers/{NS}/{kind.type_name}", list_)
+
+    # --- action groups ----------------------------------------------------------------------------
+    @staticmethod
+    def action_group(body: dict[str, Any], existing: dict[str, Any] | None) -> dict[str, Any]:
+        props = body.get("properties") or {}
+        short = props.get("groupShortName")
+        if not isinstance(short, str) or not 1 <= len(short) <= 12:
+            raise bad_request("The groupShortName is required and must be at most 12 characters.")
+        out: dict[str, Any] = {"groupShortName": short, "enabled": bool(props.get("enabled", True))}
+        for receiver_kind in RECEIVER_KINDS:
+            receivers = []
+            for receiver in props.get(receiver_kind) or []:
+                if not receiver.get("name"):
+                    raise bad_request(f"Every entry of {receiver_kind} needs a name.")
+                if receiver_kind == "emailReceivers" and not EMAIL.match(
+                    str(receiver.get("emailAddress", ""))
+                ):
+                    raise bad_request(f"The email address '{receiver.get('emailAddress')}' is invalid.")
+                if receiver_kind == "webhookReceivers" and not str(receiver.get("serviceUri", "")).startswith(
+                    "https://"
+                ):
+                    raise bad_request(
+                        f"The webhook service URI '{receiver.get('serviceUri')}' must be an https URL."
+                    )
+                entry = {**receiver}
+                if receiver_kind in ("emailReceivers", "smsReceivers", "voiceReceivers"):
+                    entry["status"] = "Enabled"
+                if receiver_kind != "smsReceivers":
+                    entry.setdefault("useCommonAlertSchema", False)
+                receivers.append(entry)
+            out[receiver_kind] = receivers
+        return out
+
+    # --- metric alerts --------------------------------------------------------------------------------
+    def metric_alert(self, body: dict[str, Any], existing: dict[str, Any] | None) -> dict[str, Any]:
+        props = body.get("properties") or {}
+        severity = props.get("severity")
+        if not isinstance(severity, int) or not 0 <= severity <= 4:
+            raise bad_request(f"The severity '{severity}' is invalid: use 0 to 4.")
+        if not isinstance(props.get("enabled"), bool):
+            raise bad_request("The enabled property is required.")
+        scopes = props.get("scopes") or []
+        if not scopes:
+            raise bad_request("At least one scope is required.")
+        for scope in scopes:
+            if not self.store.exists(scope):
+                raise bad_request(f"Scope '{scope}' does not exist.")
+        frequency = props.get("evaluationFrequency", "PT1M")
+        window = props.get("windowSize", "PT5M")
+        if frequency not in DURATIONS or window not in DURATIONS:
+            raise bad_request(f"evaluationFrequency and windowSize must be one of {', '.join(DURATIONS)}.")
+        if DURATIONS[window] < DURATIONS[frequency]:
+            raise bad_request("The windowSize must be greater than or equal to the evaluationFrequency.")
+        criteria = props.get("criteria") or {}
+        if not criteria.get("odata.type"):
+            raise bad_request("The criteria odata.type is required.")
+        for criterion in criteria.get("allOf") or []:
+            if (
+                criterion.get("operator") not in OPERATORS
+                and criterion.get("criterionType") == "StaticThresholdCriterion"
+            ):
+                raise bad_request(f"The operator '{criterion.get('operator')}' is invalid.")
+            if criterion.get("timeAggregation") not in AGGREGATIONS:
+                raise bad_request(f"The timeAggregation '{criterion.get('timeAggregation')}' is invalid.")
+            if not criterion.get("metricName"):
+                raise bad_request("Every criterion needs a metricName.")
+        for action in props.get("actions") or []:
+            if not self.store.exists(action.get("actionGroupId", "")):
+                raise bad_request(f"The action group '{action.get('actionGroupId')}' does not exist.")
+        return {
+            "description": props.get("description", ""),
+            "severity": severity,
+            "enabled": props["enabled"],
+            "scopes": scopes,
+            "evaluationFrequency": frequency,
+            "windowSize": window,
+            "criteria": criteria,
+            "autoMitigate": props.get("autoMitigate", True),
+            "targetResourceType": props.get("targetResourceType"),
+            "targetResourceRegion": props.get("targetResourceRegion"),
+            "actions": [
+                {"actionGroupId": a["actionGroupId"], "webHookProperties": a.get("webHookProperties") or {}}
+                for a in props.get("actions") or []
+            ],
+            "lastUpdatedTime": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+            "isMigrated": False,
+        }
+
+
+def register(double: AzureDouble) -> None:
+    insights = InsightsProvider(double)
+    insights.routes(
+        SyncType(
+            "actionGroups",
+            "Microsoft.Insights/ActionGroups",
+            "microsoft.insights",
+            insights.action_group,
+            "Global",
+            201,
+        )
+    )
+    insights.routes(
+        SyncType("metricAlerts", "Microsoft.Insights/metricAlerts", NS, insights.metric_alert, "global", 200)
+    )
