@@ -286,7 +286,7 @@ class LocalStack:
 
     # --- processes -----------------------------------------------------------------------------
 
-    def _service_environment(self) -> dict[str, str]:
+    def service_environment(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update(
             {
@@ -356,12 +356,12 @@ class LocalStack:
     def start_web(self) -> None:
         command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
                    "--port", str(self.ports.web), "--no-access-log"]  # fmt: skip
-        if self._spawn(WEB, command, self._service_environment()):
+        if self._spawn(WEB, command, self.service_environment()):
             self.say(f"web: uvicorn starting on {self.url}")
 
     def start_workers(self) -> None:
         command = [sys.executable, "-m", "workers.start_all_workers"]
-        if self._spawn(WORKERS, command, self._service_environment()):
+        if self._spawn(WORKERS, command, self.service_environment()):
             self.say("workers: memory worker (papr-memory) and document worker (papr-documents) starting")
 
     def stop(self, name: str, sig: signal.Signals = signal.SIGTERM) -> None:

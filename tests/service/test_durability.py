@@ -50,6 +50,7 @@ def test_sigkilled_workers_lose_and_duplicate_nothing(
     stack.stop("workers", signal.SIGKILL)
     at_kill = _statuses(db, ids)
     assert at_kill.get("done", 0) < DOCUMENTS, f"all documents finished before the kill: {at_kill}"
+    print(f"document statuses when the workers were killed: {at_kill}")
 
     stack.start_workers()
     wait_until(

@@ -91,3 +91,31 @@ def test_health_workers_is_503_without_workers_and_recovers(
         90,
         "/health/workers did not return to 200 after the workers restarted",
     )
+
+
+def test_health_is_503_while_temporal_is_down_and_recovers(stack: LocalStack, anonymous: httpx.Client):
+    stack.stop("temporal")
+    try:
+
+        def degraded() -> dict | None:
+            response = _health(anonymous, "/health")
+            return response.json() if response is not None and response.status_code == 503 else None
+
+        body = wait_until(degraded, 60, "/health did not turn 503 with Temporal stopped")
+        assert body["failing"] == ["temporal"]
+        assert body["checks"]["database"]["status"] == "ok"
+        assert anonymous.get("/health/workers").status_code == 503
+    finally:
+        stack.start_temporal()
+    wait_until(
+        lambda: anonymous.get("/health").status_code == 200,
+        90,
+        "/health did not return to 200 after Temporal",
+    )
+    # The workers reconnect by themselves too.
+    wait_until(
+        lambda: anonymous.get("/health/workers").status_code == 200,
+        120,
+        "/health/workers did not return to 200 after Temporal restarted",
+        1,
+    )
