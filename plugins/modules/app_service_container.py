@@ -458,16 +458,18 @@ class Target:
         site = self.module.get_or_none(self.resource, self.app.get)
         if site is None:
             return None
-        read = lambda what, operation: self.module.call("read the " + what + " of", self.resource, operation)  # noqa: E731
         state = {
             "site": site,
-            "config": read("configuration", self.app.get_configuration),
-            "app_settings": read("app settings", self.app.list_app_settings),
+            "config": self._read("configuration", self.app.get_configuration),
+            "app_settings": self._read("app settings", self.app.list_app_settings),
             "connection_strings": None,
         }
         if self.params["connection_strings"] is not None:
-            state["connection_strings"] = read("connection strings", self.app.list_connection_strings)
+            state["connection_strings"] = self._read("connection strings", self.app.list_connection_strings)
         return state
+
+    def _read(self, what, operation):
+        return self.module.call(f"read the {what} of", self.resource, operation)
 
     def parent_for_slot(self):
         """The production app a new slot is created in (location and plan come from it)."""
@@ -575,18 +577,21 @@ def masked_connection_strings(current, desired):
     return before, after
 
 
+def comma_list(text):
+    return [item for item in (text or "").split(",") if item]
+
+
 def summarise(site, slot, app_settings, connection_strings, config):
     properties = (site or {}).get("properties") or {}
     host = properties.get("defaultHostName")
-    split = lambda text: [ip for ip in (text or "").split(",") if ip]  # noqa: E731
     return {
         "id": (site or {}).get("id"),
         "name": (site or {}).get("name"),
         "slot": slot,
         "default_host_name": host,
         "url": f"https://{host}" if host else None,
-        "outbound_ip_addresses": split(properties.get("outboundIpAddresses")),
-        "possible_outbound_ip_addresses": split(properties.get("possibleOutboundIpAddresses")),
+        "outbound_ip_addresses": comma_list(properties.get("outboundIpAddresses")),
+        "possible_outbound_ip_addresses": comma_list(properties.get("possibleOutboundIpAddresses")),
         "state": properties.get("state"),
         "principal_id": ((site or {}).get("identity") or {}).get("principalId"),
         "linux_fx_version": (config or {}).get("linuxFxVersion"),
@@ -596,118 +601,136 @@ def summarise(site, slot, app_settings, connection_strings, config):
 
 
 # --- the module ----------------------------------------------------------------------------------------
-def ensure_present(module, target, current):
+def requested_plan_id(module):
     params = module.params
-    image = target.image
-    current = current or {"site": None, "config": {}, "app_settings": {}, "connection_strings": None}
-    exists = current["site"] is not None
-    before_site = site_fields(current["site"])
-    if exists:
-        location = current["site"]["location"]
-        wanted_plan = (
-            plan_id(
-                module.subscription_id,
-                params["plan_resource_group"] or params["resource_group"],
-                params["plan"],
-            )
-            if params["plan"]
-            else None
-        )
-    elif target.app.slot:
+    if not params["plan"]:
+        return None
+    return plan_id(
+        module.subscription_id, params["plan_resource_group"] or params["resource_group"], params["plan"]
+    )
+
+
+def placement(module, target, current_site):
+    """(plan id, location) the site should have; for a new site, after checking plan and name."""
+    if current_site is not None:
+        return requested_plan_id(module), current_site["location"]
+    if target.app.slot:
         parent = target.parent_for_slot() or {}
-        location = params["location"] or parent.get("location")
-        wanted_plan = (parent.get("properties") or {}).get("serverFarmId")
-        if params["plan"]:
-            wanted_plan = plan_id(
-                module.subscription_id,
-                params["plan_resource_group"] or params["resource_group"],
-                params["plan"],
-            )
-    else:
-        target.check_name_available()
-        wanted_plan, location = target.plan_for_create()
+        parent_plan = (parent.get("properties") or {}).get("serverFarmId")
+        return requested_plan_id(module) or parent_plan, module.params["location"] or parent.get("location")
+    target.check_name_available()
+    return target.plan_for_create()
 
-    after_site = desired_site_fields(params, before_site or None, wanted_plan)
-    config = desired_config(params, image)
-    settings = desired_app_settings(params, image, current["app_settings"])
-    strings = desired_connection_strings(params)
-    secrets = secret_names(params, current["app_settings"], settings)
-    module.hide(*(settings[n] for n in secrets if n in settings))
-    module.hide(*(current["app_settings"][n] for n in secrets if n in current["app_settings"]))
-    module.hide(*(item["value"] for item in (strings or {}).values()))
 
-    site_changed = changed_keys(before_site, after_site) if exists else ["created"]
-    config_patch = config_changes(current["config"], config) if exists else config
-    settings_changed = exists and settings != current["app_settings"]
-    strings_changed = (
-        exists and strings is not None and connection_strings_differ(current["connection_strings"], strings)
-    )
-    changed = bool(site_changed or config_patch or settings_changed or strings_changed)
+class Changes:
+    """Desired state of every managed part, and which parts differ from what Azure has."""
 
-    result = {"changed": changed}
-    if module.diff_mode:
-        before_settings, after_settings = masked_pair(
-            current["app_settings"] if exists else {}, settings, secrets
+    def __init__(self, module, target, current):
+        params = module.params
+        self.exists = current["site"] is not None
+        self.wanted_plan, self.location = placement(module, target, current["site"])
+        self.before_site = site_fields(current["site"])
+        self.site = desired_site_fields(params, self.before_site or None, self.wanted_plan)
+        self.config = desired_config(params, target.image)
+        self.app_settings = desired_app_settings(params, target.image, current["app_settings"])
+        self.connection_strings = desired_connection_strings(params)
+        self.secrets = secret_names(params, current["app_settings"], self.app_settings)
+
+        self.site_changed = not self.exists or bool(changed_keys(self.before_site, self.site))
+        self.config_patch = config_changes(current["config"], self.config) if self.exists else self.config
+        self.app_settings_changed = self.exists and self.app_settings != current["app_settings"]
+        self.connection_strings_changed = (
+            self.exists
+            and self.connection_strings is not None
+            and connection_strings_differ(current["connection_strings"], self.connection_strings)
         )
-        before_strings, after_strings = masked_connection_strings(
-            current["connection_strings"], strings or {}
+
+    @property
+    def any(self):
+        return bool(
+            self.site_changed
+            or self.config_patch
+            or self.app_settings_changed
+            or self.connection_strings_changed
         )
-        managed_config_before = {key: current["config"].get(key) for key in config} if exists else {}
-        result["diff"] = {
-            "before": {
-                "site": before_site,
-                "config": managed_config_before,
-                "app_settings": before_settings if exists else {},
-                **({"connection_strings": before_strings} if strings is not None and exists else {}),
-            },
-            "after": {
-                "site": after_site,
-                "config": config,
-                "app_settings": after_settings,
-                **({"connection_strings": after_strings} if strings is not None else {}),
-            },
+
+    def diff(self, current):
+        """{before, after} of the managed parts, secret values masked."""
+        settings_before, settings_after = masked_pair(
+            current["app_settings"] if self.exists else {}, self.app_settings, self.secrets
+        )
+        before = {
+            "site": self.before_site,
+            "config": {key: current["config"].get(key) for key in self.config} if self.exists else {},
+            "app_settings": settings_before,
         }
-
-    site = current["site"]
-    if changed and not module.check_mode:
-        resource = target.resource
-        if not exists:
-            body = site_body(location, after_site, config, settings, strings)
-            site = module.wait(
-                module.call("create", resource, target.app.begin_create_or_update, body), "create", resource
+        after = {"site": self.site, "config": self.config, "app_settings": settings_after}
+        if self.connection_strings is not None:
+            strings_before, strings_after = masked_connection_strings(
+                current["connection_strings"], self.connection_strings
             )
-            site = as_dict(site) or site
-        else:
-            if site_changed:
-                body = site_body(location, after_site, current_site=current["site"])
-                site = as_dict(
-                    module.wait(
-                        module.call("update", resource, target.app.begin_create_or_update, body),
-                        "update",
-                        resource,
-                    )
-                )
-            if config_patch:
-                module.call(
-                    "update the configuration of", resource, target.app.update_configuration, config_patch
-                )
-            if settings_changed:
-                module.call(
-                    "replace the app settings of", resource, target.app.replace_app_settings, settings
-                )
-            if strings_changed:
-                module.call(
-                    "replace the connection strings of",
-                    resource,
-                    target.app.replace_connection_strings,
-                    strings,
-                )
-    effective_strings = strings if strings is not None else current["connection_strings"]
-    result["site"] = summarise(
-        site, target.app.slot, settings, effective_strings, {**current["config"], **config}
+            if self.exists:
+                before["connection_strings"] = strings_before
+            after["connection_strings"] = strings_after
+        return {"before": before, "after": after}
+
+
+def apply(module, target, current, changes):
+    """Send the writes, fewest first: one PUT for a new site; for an existing one only the parts that differ.
+
+    Returns the site as Azure answered the last site write (or as read, when the site was not written).
+    """
+    resource, app = target.resource, target.app
+    if not changes.exists:
+        body = site_body(
+            changes.location, changes.site, changes.config, changes.app_settings, changes.connection_strings
+        )
+        return as_dict(
+            module.wait(module.call("create", resource, app.begin_create_or_update, body), "create", resource)
+        )
+    site = current["site"]
+    if changes.site_changed:
+        body = site_body(changes.location, changes.site, current_site=current["site"])
+        poller = module.call("update", resource, app.begin_create_or_update, body)
+        site = as_dict(module.wait(poller, "update", resource))
+    if changes.config_patch:
+        module.call("update the configuration of", resource, app.update_configuration, changes.config_patch)
+    if changes.app_settings_changed:
+        module.call("replace the app settings of", resource, app.replace_app_settings, changes.app_settings)
+    if changes.connection_strings_changed:
+        module.call(
+            "replace the connection strings of",
+            resource,
+            app.replace_connection_strings,
+            changes.connection_strings,
+        )
+    return site
+
+
+def ensure_present(module, target, current):
+    current = current or {"site": None, "config": {}, "app_settings": {}, "connection_strings": None}
+    changes = Changes(module, target, current)
+    module.hide(*(changes.app_settings[name] for name in changes.secrets if name in changes.app_settings))
+    module.hide(
+        *(current["app_settings"][name] for name in changes.secrets if name in current["app_settings"])
     )
-    if not result["site"]["name"]:
-        result["site"]["name"] = params["name"]
+    module.hide(*(item["value"] for item in (changes.connection_strings or {}).values()))
+
+    result = {"changed": changes.any}
+    if module.diff_mode:
+        result["diff"] = changes.diff(current)
+    site = current["site"]
+    if changes.any and not module.check_mode:
+        site = apply(module, target, current, changes)
+    strings = (
+        changes.connection_strings
+        if changes.connection_strings is not None
+        else current["connection_strings"]
+    )
+    result["site"] = summarise(
+        site, target.app.slot, changes.app_settings, strings, {**current["config"], **changes.config}
+    )
+    result["site"]["name"] = result["site"]["name"] or module.params["name"]
     return result
 
 
