@@ -36,6 +36,8 @@ class Operation:
     status_body: Callable[[Operation], dict[str, Any]]
     final_result: Callable[[], Response]  # what a Location URL answers once done
     pending_label: str = "InProgress"
+    # Non-terminal statuses a provider walks through (AKS: "ProvisioningControlPlane", ...), over the polls.
+    progress: tuple[str, ...] = ()
     failure: tuple[str, str] | None = None
     polls: int = 0
     status: str = ""
@@ -71,6 +73,7 @@ class Operations:
         status_body: Callable[[Operation], dict[str, Any]],
         final_result: Callable[[], Response] | None = None,
         pending_label: str = "InProgress",
+        progress: tuple[str, ...] = (),
         polls: int | None = None,
         failure: tuple[str, str] | None = None,
     ) -> Operation:
@@ -84,6 +87,7 @@ class Operations:
             status_body=status_body,
             final_result=final_result or (lambda: Response(204)),
             pending_label=pending_label,
+            progress=progress,
             failure=failure,
         )
         with self._lock:
@@ -108,6 +112,10 @@ class Operations:
             op.polls += 1
             if op.polls >= op.polls_needed and time.monotonic() - op.started >= op.min_seconds:
                 self._finish(op)
+            elif op.progress:
+                pending_polls = max(op.polls_needed - 1, 1)
+                step = round((op.polls - 1) * (len(op.progress) - 1) / max(pending_polls - 1, 1))
+                op.status = op.progress[min(step, len(op.progress) - 1)]
 
     def advance_target(self, target_id: str) -> None:
         """A read of a resource counts as time passing for the operations running on it."""

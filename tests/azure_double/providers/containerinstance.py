@@ -216,7 +216,11 @@ class ContainerInstanceProvider:
             "status": op.status,
             "startTime": op.start_time,
         }
-        body["properties"] = {"events": _events(state) if state and op.status == "Succeeded" else []}
+        events = []
+        if state and op.status == "Succeeded":
+            started = state.get("started") or utc_now()
+            events = [e for c in state["properties"]["containers"] for e in _events(c, started)]
+        body["properties"] = {"events": events}
         if op.status == "Failed":
             body["error"] = op.error_body()
         return body
@@ -366,27 +370,25 @@ def _ordered(value: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
     return {k: value[k] for k in order if k in value} | {k: v for k, v in value.items() if k not in order}
 
 
-def _events(state: dict[str, Any]) -> list[dict[str, Any]]:
-    started = state.get("started") or utc_now()
-    events = []
-    for container in state["properties"]["containers"]:
-        image = container["properties"]["image"]
-        for name, message in (
-            ("Pulling", f'pulling image "{image}"'),
-            ("Pulled", f'Successfully pulled image "{image}"'),
-            ("Started", "Started container"),
-        ):
-            events.append(
-                {
-                    "count": 1,
-                    "firstTimestamp": started,
-                    "lastTimestamp": started,
-                    "name": name,
-                    "message": message,
-                    "type": "Normal",
-                }
-            )
-    return events
+def _events(container: dict[str, Any], when: str) -> list[dict[str, Any]]:
+    """A container's pull and start events, as a started container shows them."""
+    image = container["properties"]["image"]
+    steps = (
+        ("Pulling", f'pulling image "{image}"'),
+        ("Pulled", f'Successfully pulled image "{image}"'),
+        ("Started", "Started container"),
+    )
+    return [
+        {
+            "count": 1,
+            "firstTimestamp": when,
+            "lastTimestamp": when,
+            "name": name,
+            "message": message,
+            "type": "Normal",
+        }
+        for name, message in steps
+    ]
 
 
 def _render_container(container: dict[str, Any], state: dict[str, Any], instance_view: bool, init: bool):
@@ -433,7 +435,11 @@ def _render_container(container: dict[str, Any], state: dict[str, Any], instance
             }
         else:
             current = {"state": "Running", "startTime": started, "detailStatus": ""}
-        out["instanceView"] = {"restartCount": 0, "currentState": current, "events": []}
+        out["instanceView"] = {
+            "restartCount": 0,
+            "currentState": current,
+            "events": _events(container, started),
+        }
     ordered = (
         "image",
         "command",

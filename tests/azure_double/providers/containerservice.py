@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..arm import (
     check_tags,
     collection_pattern,
+    deep_merge,
     list_body,
     not_found,
     provider_pattern,
@@ -37,6 +38,14 @@ TYPE = f"{NS}/managedClusters"
 CLUSTER = provider_pattern(NS, "managedClusters")
 POOL = provider_pattern(NS, "managedClusters", "agentPools")
 STATUS_API_VERSION = "2025-03-01"  # what the recorded status URLs carry
+# The statuses a real cluster create walked through before Succeeded (recorded).
+CREATE_PROGRESS = (
+    "InProgress",
+    "ProvisioningControlPlane",
+    "ReconcilingDNS",
+    "CreatingAgentPools: 0/{nodes} nodes completed",
+    "ReconcilingAddons",
+)
 CLUSTER_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$")
 DNS_PREFIX = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,52}[A-Za-z0-9])?$")
 POOL_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")
@@ -85,6 +94,11 @@ IMMUTABLE_NETWORK = (
     "outboundType",
 )
 IMMUTABLE_POOL = ("vmSize", "osType", "osDiskSizeGB", "vnetSubnetID", "availabilityZones")
+
+
+def _given(value: Any) -> bool:
+    """AKS treats null, "" and {} in a request as "not set" and fills its default."""
+    return value not in (None, "", {})
 
 
 def invalid(parameter: str, message: str) -> Exception:
@@ -157,12 +171,10 @@ class ContainerServiceProvider:
             "autoUpgradeProfile",
             "linuxProfile",
         ):
-            if key in props:
+            if _given(props.get(key)):  # empty objects are not echoed (recorded: addonProfiles {})
                 cp[key] = copy.deepcopy(props[key])
         if props.get("networkProfile"):
-            cp["networkProfile"].update(
-                {k: v for k, v in props["networkProfile"].items() if v not in (None, "")}
-            )
+            cp["networkProfile"].update({k: v for k, v in props["networkProfile"].items() if _given(v)})
         if cp.get("oidcIssuerProfile", {}).get("enabled"):
             issuer_id = uuid.uuid5(uuid.NAMESPACE_URL, rid)
             issuer = f"https://{location}.oic.prod-aks.azure.com/{self.double.tenant_id}/{issuer_id}/"
@@ -176,6 +188,7 @@ class ContainerServiceProvider:
             on_success=lambda: self._settle(rid, "Succeeded"),
             on_failure=lambda code, message: self._settle(rid, "Failed"),
             status_body=arm_status_body,
+            progress=() if existing else self._create_progress(rid),
             **self.double.operation_overrides(request),
         )
         answer = self._render(self.store.get(rid))
@@ -252,6 +265,10 @@ class ContainerServiceProvider:
                 f"Changing property '{changes[0]}' is not allowed.",
                 target=changes[0],
             )
+
+    def _create_progress(self, cluster_id: str) -> tuple[str, ...]:
+        nodes = sum(p["properties"]["count"] for p in self.store.children(cluster_id, "agentPools"))
+        return tuple(label.format(nodes=nodes) for label in CREATE_PROGRESS)
 
     def _settle(self, cluster_id: str, state: str) -> None:
         self.store.update(cluster_id, lambda c: c["properties"].update(provisioningState=state))
@@ -380,8 +397,11 @@ class ContainerServiceProvider:
         else:
             properties = copy.deepcopy(_POOL_TEMPLATE)
         for key in POOL_WRITABLE:
-            if key in profile and profile[key] not in (None, ""):
-                properties[key] = copy.deepcopy(profile[key])
+            if _given(profile.get(key)):
+                value = profile[key]
+                properties[key] = (
+                    deep_merge(properties[key], value) if isinstance(properties.get(key), dict) else value
+                )
         properties.update(count=count, mode=mode, vmSize=properties.get("vmSize") or DEFAULT_VM_SIZE)
         pool_version = ".".join(str(profile.get("orchestratorVersion") or version).split(".")[:2])
         properties.update(
@@ -389,6 +409,12 @@ class ContainerServiceProvider:
             currentOrchestratorVersion=KUBERNETES_VERSIONS.get(pool_version, pool_version),
             provisioningState="Updating" if existing else "Creating",
         )
+        # AKS does not echo the defaults of regular (non-spot) pools nor empty taints (recorded).
+        if properties.get("scaleSetPriority", "Regular") == "Regular":
+            for key in ("scaleSetPriority", "scaleSetEvictionPolicy", "spotMaxPrice"):
+                properties.pop(key, None)
+        if not properties.get("nodeTaints"):
+            properties.pop("nodeTaints", None)
         pool = {"id": pool_id, "name": name, "type": f"{TYPE}/agentPools", "properties": properties}
         self.store.put(pool_id, pool)
         return pool

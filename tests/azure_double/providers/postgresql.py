@@ -26,7 +26,7 @@ from ..arm import (
     resource_id,
 )
 from ..http import Request, Response, arm_error
-from ..lro import operation_headers, utc_now
+from ..lro import operation_headers
 from ..shapes import shape
 from .resources import require_group
 
@@ -332,7 +332,8 @@ class PostgreSqlProvider:
             locationDisplay=display_location(location),
         )
         server.update(id=existing["id"] if existing else rid, name=server["name"], location=location, sku=sku)
-        server["tags"] = check_tags(body.get("tags")) if body.get("tags") is not None else {}
+        if body.get("tags") is not None:  # real GETs show no tags key on a server created without tags
+            server["tags"] = check_tags(body["tags"])
         if body.get("identity"):
             server["identity"] = body["identity"]
         tier, iops = STORAGE[size]
@@ -350,7 +351,6 @@ class PostgreSqlProvider:
             backup={
                 "backupRetentionDays": retention,
                 "geoRedundantBackup": backup.get("geoRedundantBackup", "Disabled"),
-                "earliestRestoreDate": server_props.get("backup", {}).get("earliestRestoreDate") or utc_now(),
             },
             network=network,
             highAvailability={"mode": ha_mode, "state": "NotEnabled" if ha_mode == "Disabled" else "Healthy"},

@@ -210,7 +210,8 @@ class WebProvider:
             plan["name"],
             location,
         )
-        plan["tags"] = check_tags(body.get("tags")) if "tags" in body else plan.get("tags") or {}
+        if "tags" in body:  # a plan created without tags answers without a tags key (recorded)
+            plan["tags"] = check_tags(body["tags"])
         plan["kind"] = "linux" if reserved else "app"
         sku = {"name": sku_name, "tier": tier, "size": sku_name, "family": family, "capacity": capacity}
         plan["sku"] = sku
@@ -403,7 +404,8 @@ class WebProvider:
             )
 
         site = existing or self._new_site(params, location, group)
-        site["tags"] = check_tags(body.get("tags")) if "tags" in body else site.get("tags") or {}
+        if "tags" in body:  # a site created without tags answers without a tags key (recorded)
+            site["tags"] = check_tags(body["tags"])
         if "identity" in body:
             site["identity"] = body["identity"]
         props = site["properties"]
@@ -488,6 +490,9 @@ class WebProvider:
         for key, value in config.items():
             if key in current["properties"] and key not in CONFIG_READ_ONLY:
                 current["properties"][key] = value
+        for application in current["properties"].get("virtualApplications") or []:
+            application.setdefault("preloadEnabled", False)
+            application.setdefault("virtualDirectories", None)
         self.store.put(rid + "/config/web", current)
         self._sync_fx_version(rid)
         if app_settings is not None or replace:
@@ -648,6 +653,14 @@ class WebProvider:
         body = request.json_object()
         self._apply_site_config(site["id"], site, body.get("properties") or {}, replace=False)
         self.store.update(site["id"], lambda s: s["properties"].update(lastModifiedTimeUtc=_now()))
+
+        def first_write_defaults(config: dict[str, Any]) -> None:
+            # Recorded: the first config/web write fills the remote debugging version.
+            config["properties"]["remoteDebuggingVersion"] = (
+                config["properties"]["remoteDebuggingVersion"] or "VS2019"
+            )
+
+        self.store.update(site["id"] + "/config/web", first_write_defaults)
         config = self.store.get(site["id"] + "/config/web")["properties"]
         answer = {
             "id": site["id"],
