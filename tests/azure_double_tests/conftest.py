@@ -1,3 +1,17 @@
-"""The double's own tests use its fixtures (imported: pytest_plugins only works in the root conftest)."""
+"""Fixtures for the double's own tests (pytest_plugins only works in the root conftest, so import)."""
+
+from __future__ import annotations
+
+import pytest
+from azure.mgmt.resource.resources import ResourceManagementClient
 
 from tests.azure_double.pytest_plugin import azure_double, azure_double_server  # noqa: F401
+
+
+@pytest.fixture
+def resource_group(azure_double):  # noqa: F811 - the fixture imported above
+    """A resource group "rg" in westus2 for tests that need one."""
+    client = azure_double.client(ResourceManagementClient)
+    client.resource_groups.create_or_update("rg", {"location": "westus2"})
+    azure_double.clear_log()
+    return "rg"

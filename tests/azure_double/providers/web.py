@@ -54,7 +54,7 @@ SKUS = {
     "P2v3": ("PremiumV3", "Pv3", 30, 20),
     "P3v3": ("PremiumV3", "Pv3", 30, 20),
 }
-SITE_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,58}[A-Za-z0-9])?$")
+SITE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,58}[A-Za-z0-9]$")  # 2-60 chars
 PLAN_NAME = re.compile(r"^[A-Za-z0-9-]{1,60}$")
 CONNECTION_STRING_TYPES = (
     "MySql",
