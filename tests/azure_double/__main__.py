@@ -23,6 +23,8 @@ def main() -> None:
     parser.add_argument("--subscription-id")
     args = parser.parse_args()
 
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     double = AzureDouble(
         args.host,
         args.port,
@@ -39,8 +41,6 @@ def main() -> None:
     for name, value in double.env.items():
         print(f"export {name}={shlex.quote(value)}", flush=True)
 
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:
         stopped.wait()
     except KeyboardInterrupt:
