@@ -43,6 +43,19 @@ def _client_classes():
     }
 
 
+def rest_dict(model):
+    """The REST-shaped dict (camelCase keys) of an SDK result, whichever generator made the SDK.
+
+    TypeSpec models (azure-mgmt-web 8+, -resource 24+) are mappings with REST keys; msrest models
+    (azure-mgmt-containerinstance 10) answer Python attribute names from as_dict(), so serialize them.
+    """
+    if model is None or isinstance(model, dict):
+        return model
+    if hasattr(model, "_attribute_map"):
+        return model.serialize(keep_readonly=True)
+    return model.as_dict()
+
+
 class AzureSession:
     """The cloud, the identity and the clients of one module run (clients are built on first use)."""
 

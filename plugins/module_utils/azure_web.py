@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.papr.memory.plugins.module_utils.azure_client import rest_dict
+
 SITE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,58}[A-Za-z0-9])$")
 SLOT_NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,57}[A-Za-z0-9])?$")
 PRODUCTION_SLOT = "production"
@@ -28,11 +30,6 @@ def plan_id(subscription_id, resource_group, plan):
 
 def same_resource_id(a, b):
     return (a or "").rstrip("/").lower() == (b or "").rstrip("/").lower()
-
-
-def as_dict(model):
-    """REST-shaped dict of an SDK model (None stays None)."""
-    return model.as_dict() if model is not None else None
 
 
 class WebApp:
@@ -53,16 +50,16 @@ class WebApp:
 
     # reads
     def get(self):
-        return as_dict(self._call("get"))
+        return rest_dict(self._call("get"))
 
     def get_configuration(self):
-        return (as_dict(self._call("get_configuration")) or {}).get("properties") or {}
+        return (rest_dict(self._call("get_configuration")) or {}).get("properties") or {}
 
     def list_app_settings(self):
-        return (as_dict(self._call("list_application_settings")) or {}).get("properties") or {}
+        return (rest_dict(self._call("list_application_settings")) or {}).get("properties") or {}
 
     def list_connection_strings(self):
-        return (as_dict(self._call("list_connection_strings")) or {}).get("properties") or {}
+        return (rest_dict(self._call("list_connection_strings")) or {}).get("properties") or {}
 
     # writes
     def begin_create_or_update(self, body):

@@ -232,6 +232,7 @@ site:
     connection_string_names: {description: Names of the connection strings., type: list, elements: str}
 """
 
+from ansible_collections.papr.memory.plugins.module_utils.azure_client import rest_dict
 from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     TAGS_ARGUMENT_SPEC,
     changed_keys,
@@ -248,7 +249,6 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_web import (
     SITE_NAME_PATTERN,
     SLOT_NAME_PATTERN,
     WebApp,
-    as_dict,
     plan_id,
     same_resource_id,
 )
@@ -508,7 +508,7 @@ class Target:
                 f"{plan_resource} for {self.resource} does not exist: create it first "
                 "(papr.memory.app_service_plan)."
             )
-        plan = plan.as_dict()
+        plan = rest_dict(plan)
         if not (plan.get("properties") or {}).get("reserved"):
             raise AzureModuleError(
                 f"{plan_resource} is not a Linux plan: containers need a Linux plan (linux: true)."
@@ -526,7 +526,7 @@ class Target:
             raise AzureModuleError(
                 f"Could not check whether the name of {self.resource} is free: {exc}"
             ) from exc
-        answer = answer.as_dict()
+        answer = rest_dict(answer)
         if answer.get("nameAvailable") is False:
             raise AzureModuleError(
                 f"The name of {self.resource} is not available: "
@@ -685,14 +685,14 @@ def apply(module, target, current, changes):
         body = site_body(
             changes.location, changes.site, changes.config, changes.app_settings, changes.connection_strings
         )
-        return as_dict(
+        return rest_dict(
             module.wait(module.call("create", resource, app.begin_create_or_update, body), "create", resource)
         )
     site = current["site"]
     if changes.site_changed:
         body = site_body(changes.location, changes.site, current_site=current["site"])
         poller = module.call("update", resource, app.begin_create_or_update, body)
-        site = as_dict(module.wait(poller, "update", resource))
+        site = rest_dict(module.wait(poller, "update", resource))
     if changes.config_patch:
         module.call("update the configuration of", resource, app.update_configuration, changes.config_patch)
     if changes.app_settings_changed:

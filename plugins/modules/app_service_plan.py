@@ -94,6 +94,7 @@ plan:
 
 import re
 
+from ansible_collections.papr.memory.plugins.module_utils.azure_client import rest_dict
 from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     TAGS_ARGUMENT_SPEC,
     desired_tags,
@@ -251,7 +252,7 @@ def ensure_present(module, plans, current, resource):
             plan_body(desired),
         )
         plan = module.wait(poller, "create or update", resource)
-        result["plan"] = summarise(plan.as_dict() if plan is not None else None)
+        result["plan"] = summarise(rest_dict(plan))
     elif changed:
         result["plan"] = {"name": params["name"], **desired}
     return result
@@ -277,7 +278,7 @@ def run(module):
     resource = describe("App Service plan", params["name"], params["resource_group"])
     plans = module.client("web").app_service_plans
     found = module.get_or_none(resource, plans.get, params["resource_group"], params["name"])
-    current = summarise(found.as_dict()) if found is not None else None
+    current = summarise(rest_dict(found)) or None
     if params["state"] == "absent":
         return ensure_absent(module, plans, current, resource)
     return ensure_present(module, plans, current, resource)

@@ -74,6 +74,7 @@ resource_group:
 
 import re
 
+from ansible_collections.papr.memory.plugins.module_utils.azure_client import rest_dict
 from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     TAGS_ARGUMENT_SPEC,
     desired_tags,
@@ -125,7 +126,7 @@ def ensure_present(module, groups, current, resource):
     if changed and not module.check_mode:
         body = {"location": after["location"], "tags": after["tags"]}
         group = module.call("create or update", resource, groups.create_or_update, params["name"], body)
-        result["resource_group"] = summarise(group.as_dict())
+        result["resource_group"] = summarise(rest_dict(group))
     elif changed:
         result["resource_group"] = {"name": params["name"], **after}
     return result
@@ -171,7 +172,7 @@ def run(module):
     resource = describe("resource group", params["name"])
     groups = module.client("resource").resource_groups
     found = module.get_or_none(resource, groups.get, params["name"])
-    current = found.as_dict() if found is not None else None
+    current = rest_dict(found)
     if params["state"] == "absent":
         return ensure_absent(module, groups, current, resource)
     return ensure_present(module, groups, current, resource)
