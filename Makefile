@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help venv lint test test-fast stack-up stack-down stack-status
+.PHONY: help venv lint sanity test test-fast stack-up stack-down stack-status
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -22,6 +22,9 @@ venv: $(VENV)/.installed ## create the controller venv (Python >= 3.12) with eve
 lint: venv ## ruff on all Python code
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+sanity: venv ## ansible-test sanity on the collection (a temp copy; first run installs its pinned tools)
+	$(PY) scripts/ansible_sanity.py
 
 test: venv lint ## lint, then every test (real PostgreSQL, Temporal, podman hosts, the Azure double)
 	$(PY) -m pytest -ra

@@ -20,7 +20,7 @@ description:
   - The module never changes anything; it reports RV(ignore:changed=false). In check mode it runs
     the read-only checks (methods C(GET), C(HEAD), C(OPTIONS)) and skips the others.
 author:
-  - PAPR Memory engineers
+  - PAPR Memory engineers (@papr-memory)
 options:
   checks:
     description: The endpoints to poll. All must pass for the module to succeed.
@@ -205,7 +205,7 @@ elapsed:
 from urllib.parse import urlparse
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.papr.memory.plugins.module_utils.http import (
+from ansible_collections.papr.memory.plugins.module_utils.http_probe import (
     http_request,
     json_path,
     parse_json,

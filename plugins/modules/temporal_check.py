@@ -22,7 +22,7 @@ description:
   - Between attempts the module sleeps O(delay) seconds, doubling up to O(max_delay).
   - The module never changes anything and runs in check mode too.
 author:
-  - PAPR Memory engineers
+  - PAPR Memory engineers (@papr-memory)
 requirements:
   - temporalio (the Temporal Python SDK) on the Python that runs the module. Run the module with
     an C(ansible_python_interpreter) that has it, for example the service's virtualenv.

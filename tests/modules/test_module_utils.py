@@ -6,7 +6,7 @@ import asyncio
 import time
 
 import pytest
-from ansible_collections.papr.memory.plugins.module_utils.http import http_request, json_path, truncate
+from ansible_collections.papr.memory.plugins.module_utils.http_probe import http_request, json_path, truncate
 from ansible_collections.papr.memory.plugins.module_utils.polling import (
     Backoff,
     Deadline,
