@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help venv lint sanity test test-fast stack-up stack-down stack-status
+.PHONY: help venv lint sanity test test-fast stack-up stack-down stack-status host-image demo demo-down
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -40,3 +40,12 @@ stack-down: venv ## stop exactly what stack-up started
 
 stack-status: venv ## show what the local stack runs
 	$(PY) scripts/stack.py status
+
+host-image: ## build the systemd host image localhost/papr-host:bookworm offline (cached rootfs)
+	scripts/host-image.sh
+
+demo: venv ## the whole stack on one local podman systemd host via site.yml; prints URL, API key, curl
+	scripts/demo.sh up
+
+demo-down: ## remove the demo host, its network and its generated secrets (keeps the cached image)
+	scripts/demo.sh down
