@@ -93,11 +93,6 @@ def not_found(namespace_type: str, name: str, resource_group: str) -> DoubleErro
     )
 
 
-def check_name(value: str, pattern: str, code: str, message: str) -> None:
-    if not re.fullmatch(pattern, value):
-        raise arm_error(400, code, message)
-
-
 def check_tags(tags: Any) -> dict[str, str]:
     """ARM's tag limits: at most 50, names <= 512 chars, values <= 256 chars, no <>%&\\?/ in names."""
     if tags is None:
@@ -116,12 +111,6 @@ def check_tags(tags: Any) -> dict[str, str]:
     return {k: "" if v is None else v for k, v in tags.items()}
 
 
-def pick(source: dict[str, Any] | None, writable: tuple[str, ...]) -> dict[str, Any]:
-    """Only the writable keys of a request: read-only properties are ignored as ARM providers do."""
-    source = source or {}
-    return {k: copy.deepcopy(source[k]) for k in writable if k in source}
-
-
 def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     """JSON merge-patch semantics for PATCH bodies (nested objects merged, scalars and lists replaced)."""
     merged = copy.deepcopy(base)
@@ -131,11 +120,6 @@ def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = copy.deepcopy(value)
     return merged
-
-
-def fill_defaults(value: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
-    """The defaults with the given values on top (for output shapes: every key present, unset ones null)."""
-    return deep_merge(defaults, value)
 
 
 def list_body(items: list[dict[str, Any]]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 
 @dataclass
@@ -18,8 +18,6 @@ class Request:
 
     @classmethod
     def parse(cls, method: str, raw_target: str, headers: dict[str, str], body: bytes) -> Request:
-        from urllib.parse import unquote
-
         parts = urlsplit(raw_target)
         query = {k.lower(): v for k, v in parse_qsl(parts.query, keep_blank_values=True)}
         return cls(
