@@ -39,11 +39,13 @@ CHUNKS_PER_ACTIVITY = 50
 PARALLEL_CHUNK_ACTIVITIES = 4
 
 
+# Single writes run as local activities, inside the memory worker's workflow task: one round trip
+# to Temporal instead of three, which roughly triples memory writes per second on the dev server.
 @workflow.defn(name=STORE_MEMORY_WORKFLOW)
 class StoreMemoryWorkflow:
     @workflow.run
     async def run(self, memory: NewMemory) -> dict[str, Any]:
-        return await workflow.execute_activity(
+        return await workflow.execute_local_activity(
             STORE_MEMORY_ACTIVITY, memory, start_to_close_timeout=SHORT, retry_policy=RETRY
         )
 
@@ -52,7 +54,7 @@ class StoreMemoryWorkflow:
 class DeleteMemoryWorkflow:
     @workflow.run
     async def run(self, memory_id: str) -> bool:
-        return await workflow.execute_activity(
+        return await workflow.execute_local_activity(
             DELETE_MEMORY_ACTIVITY, memory_id, start_to_close_timeout=SHORT, retry_policy=RETRY
         )
 

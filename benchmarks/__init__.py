@@ -1,0 +1,1 @@
+"""Benchmarks against a running stack (not tests): `python -m benchmarks.<name> --help`."""
