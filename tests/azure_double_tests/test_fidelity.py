@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,11 @@ import pytest
 import requests
 import yaml
 
-RECORDINGS = Path(__file__).resolve().parents[3] / "shared" / "azure-recordings"
+# The recordings live beside the repository (../shared/azure-recordings); AZURE_RECORDINGS_DIR overrides.
+RECORDINGS = Path(
+    os.environ.get("AZURE_RECORDINGS_DIR")
+    or Path(__file__).resolve().parents[3] / "shared" / "azure-recordings"
+)
 RECORDED_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 LRO_HEADERS = ("azure-asyncoperation", "location")
 # Recorded requests the double does not model, with the reason.

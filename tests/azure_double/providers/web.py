@@ -205,11 +205,7 @@ class WebProvider:
             locationDisplay=display_location(location),
             locationCompact=display_location(location).replace(" ", ""),
         )
-        plan["id"], plan["name"], plan["location"] = (
-            rid if not existing else plan["id"],
-            plan["name"],
-            location,
-        )
+        plan["location"] = location
         if "tags" in body:  # a plan created without tags answers without a tags key (recorded)
             plan["tags"] = check_tags(body["tags"])
         plan["kind"] = "linux" if reserved else "app"
