@@ -112,6 +112,9 @@ def test_unknown_ca_is_rejected_at_once_and_accepted_with_ca_path(run_module, ht
     assert accepted.result["checks"][0]["status"] == 200
     assert https_service.service.count("/health") == 1  # the rejected handshake never reached HTTP
 
+    unverified = run_module(MODULE, {"checks": [check], "validate_certs": False}, expect_failed=False)
+    assert unverified.result["checks"][0]["status"] == 200
+
 
 def test_secret_header_is_sent_and_never_shown(run_module, http_service):
     key = ScriptedService.API_KEY

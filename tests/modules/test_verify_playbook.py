@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import psycopg
@@ -88,3 +90,23 @@ def test_wrong_api_key_fails_naming_the_request(service):
     assert "POST /v1/memories?wait=true" in failed["msg"] and "expected status 201, got 401" in failed["msg"]
     assert "not-a-key" not in run.output
     assert count(service, PROBES) == 0
+
+
+def test_crashed_workers_fail_verify_naming_the_queues(service):
+    """Kills the workers like a crash: Temporal still lists them as pollers, verify must not count
+    them. Starts them again afterwards for any later test."""
+    service.stop("workers", signal.SIGKILL)
+    try:
+        time.sleep(4)  # older than verify_poller_max_age below
+        run = run_playbook(
+            PLAYBOOK,
+            extra_vars=verify_vars(service, verify_poller_max_age=3, verify_timeout=2, verify_api_key=""),
+        )
+        assert run.rc != 0
+        failed = run.task_results()["Temporal serves the namespace and every task queue has a live poller"]
+        for queue in ("papr-memory", "papr-documents"):
+            assert f"task queue '{queue}' has no live workflow/activity poller" in failed["msg"]
+            assert failed["task_queues"][queue]["pollers"], "the dead workers are still listed"
+    finally:
+        service.start_workers()
+        service.wait_for("/health/workers", 120)
