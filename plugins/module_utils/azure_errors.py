@@ -38,7 +38,7 @@ class AzureErrorDetail:
 
     def __str__(self):
         parts = []
-        if self.status:
+        if self.status and self.status >= 400:  # a failed long-running operation is read with a 200
             parts.append(f"HTTP {self.status}")
         if self.code:
             parts.append(self.code if not self.extended_code else f"{self.code} ({self.extended_code})")
@@ -137,7 +137,7 @@ def describe_failure(exc, action, resource):
         return str(exc)
     detail = parse_error(exc)
     hint = _hint(exc, detail)
-    message = f"Could not {action} {resource}: {detail}."
+    message = f"Could not {action} {resource}: {str(detail).rstrip('.')}."
     return f"{message} {hint}" if hint else message
 
 
