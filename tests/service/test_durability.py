@@ -28,12 +28,19 @@ def _statuses(db: psycopg.Connection, ids: list[str]) -> dict[str, int]:
     return dict(rows)
 
 
+def _memory_count(db: psycopg.Connection, ids: list[str]) -> int:
+    query = "SELECT count(*) FROM memories WHERE document_id = ANY(%s::uuid[])"
+    return db.execute(query, (ids,)).fetchone()[0]
+
+
 @pytest.mark.slow
 def test_sigkilled_workers_lose_and_duplicate_nothing(
     stack: LocalStack, api: httpx.Client, db: psycopg.Connection
 ) -> None:
     texts = [_document_text(number) for number in range(DOCUMENTS)]
     expected = [len(chunk_text(text, CHUNK_SIZE, CHUNK_OVERLAP)) for text in texts]
+    # Queue all 50 while no worker runs, so the kill below surely lands mid-way through the batch.
+    stack.stop("workers")
     ids = []
     for number, text in enumerate(texts):
         response = api.post(
@@ -45,12 +52,17 @@ def test_sigkilled_workers_lose_and_duplicate_nothing(
         assert response.status_code == 202, response.text
         ids.append(response.json()["id"])
 
-    # Kill the workers as soon as they have finished some documents, while others are in flight.
+    assert _statuses(db, ids) == {"queued": DOCUMENTS}
+
+    # Kill the workers as soon as they have finished a document, while others are in flight.
+    stack.start_workers()
     wait_until(lambda: _statuses(db, ids).get("done", 0) >= 1, 120, "no document was processed", 0.05)
     stack.stop("workers", signal.SIGKILL)
     at_kill = _statuses(db, ids)
+    memories_at_kill = _memory_count(db, ids)
+    print(f"when the workers were killed: {at_kill}, {memories_at_kill} memories")
     assert at_kill.get("done", 0) < DOCUMENTS, f"all documents finished before the kill: {at_kill}"
-    print(f"document statuses when the workers were killed: {at_kill}")
+    assert 0 < memories_at_kill < sum(expected)
 
     stack.start_workers()
     wait_until(
@@ -77,10 +89,7 @@ def test_sigkilled_workers_lose_and_duplicate_nothing(
             chunks,
             chunks - 1,
         ), document_id
-    total = db.execute(
-        "SELECT count(*) FROM memories WHERE document_id = ANY(%s::uuid[])", (ids,)
-    ).fetchone()[0]
-    assert total == sum(expected)
+    assert _memory_count(db, ids) == sum(expected)
     # The API reports the same counts.
     sample = api.get(f"/v1/documents/{ids[-1]}").json()
     assert (sample["status"], sample["chunk_count"], sample["memory_count"]) == (
