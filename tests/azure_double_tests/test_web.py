@@ -264,3 +264,33 @@ def test_bad_site_input_is_refused_before_anything_changes(azure_double, resourc
         and "Cannot find ServerFarm" in no_plan.value.response.json()["Message"]
     )
     assert azure_double.snapshot() == before
+
+
+def test_read_only_properties_in_a_request_are_ignored(azure_double, resource_group, web):
+    plan = make_plan(web)
+    url = (
+        f"{azure_double.base_url}/subscriptions/{azure_double.subscription_id}/resourceGroups/rg/providers/"
+        "Microsoft.Web/sites/papr-app?api-version=2023-01-01"
+    )
+    body = {
+        "location": "westus2",
+        "properties": {
+            "serverFarmId": plan.id,
+            "reserved": False,  # taken from the plan whatever the request says
+            "defaultHostName": "evil.example.org",
+            "state": "Stopped",
+            "outboundIpAddresses": "1.2.3.4",
+            "provisioningState": "Failed",
+        },
+    }
+    answer = requests.put(
+        url,
+        json=body,
+        headers={"Authorization": f"Bearer {azure_double.token()}"},
+        verify=azure_double.ca_path,
+        timeout=10,
+    ).json()
+    props = answer["properties"]
+    assert props["defaultHostName"] == "papr-app.azurewebsites.net" and props["state"] == "Running"
+    assert props["outboundIpAddresses"] != "1.2.3.4" and props["reserved"] is True
+    assert "provisioningState" not in props or props["provisioningState"] != "Failed"
