@@ -237,9 +237,10 @@ class ContainerServiceProvider:
         if minor not in KUBERNETES_VERSIONS:
             raise arm_error(
                 400,
-                "K8sVersionNotSupported",  # *unverified* code
-                f"Version {requested} is not supported in this region. Supported: "
-                f"{', '.join(KUBERNETES_VERSIONS)}.",
+                "K8sVersionNotSupported",  # code and wording as seen in public reports
+                f"Managed cluster is on version {requested} which is not supported in this region. "
+                "Please use [az aks get-versions] command to get the supported version list in this region "
+                f"(the double supports {', '.join(KUBERNETES_VERSIONS)}).",
             )
         if existing and minor < existing["properties"]["kubernetesVersion"]:
             raise invalid(

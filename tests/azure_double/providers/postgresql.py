@@ -390,8 +390,8 @@ class PostgreSqlProvider:
         if self.store.matching(lambda k, v: v.get("type") == TYPE and v["name"] == name):
             raise arm_error(
                 409,
-                "ServerNameAlreadyExists",  # *unverified* code
-                f"Specified server name '{name}' is already used. Please use a different name.",
+                "ServerNameAlreadyExists",  # code and wording as seen in public reports; status *unverified*
+                "Specified server name is already used by another server.",
             )
 
     def _sku(self, sku: dict[str, Any]) -> dict[str, str]:

@@ -236,16 +236,18 @@ class WebProvider:
         )
         return Response(200, answer)
 
+    def _sites_on(self, plan_id: str) -> list[dict[str, Any]]:
+        return self.store.matching(
+            lambda k, v: (
+                v.get("type") == "Microsoft.Web/sites"
+                and v["properties"].get("serverFarmId", "").lower() == plan_id.lower()
+            )
+        )
+
     def _render_plan(self, plan: dict[str, Any]) -> dict[str, Any]:
         plan = dict(plan)
         plan["location"] = display_location(plan["location"])
-        sites = self.store.matching(
-            lambda k, v: (
-                v.get("type") == "Microsoft.Web/sites"
-                and v["properties"].get("serverFarmId", "").lower() == plan["id"].lower()
-            )
-        )
-        plan["properties"] = {**plan["properties"], "numberOfSites": len(sites)}
+        plan["properties"] = {**plan["properties"], "numberOfSites": len(self._sites_on(plan["id"]))}
         return plan
 
     def get_plan(self, request: Request, params: dict[str, str]) -> Response:
@@ -278,15 +280,15 @@ class WebProvider:
         plan = self.store.get(rid)
         if plan is None:
             return Response(204)
-        sites = self._render_plan(plan)["properties"]["numberOfSites"]
+        sites = self._sites_on(plan["id"])
         if sites:
-            name = plan["name"]
-            raise web_error(  # *unverified* wording
+            name, apps = plan["name"], ",".join(s["name"] for s in sites)
+            raise web_error(  # code and wording as seen in public reports; status 409 *unverified*
                 409,
                 "Conflict",
-                f"Server farm '{name}' cannot be deleted because it has web app(s) assigned to it.",
-                "Server farm '{0}' cannot be deleted because it has web app(s) assigned to it.",
-                [name],
+                f"Server farm '{name}' cannot be deleted because it has web app(s) {apps} assigned to it.",
+                "Server farm '{0}' cannot be deleted because it has web app(s) {1} assigned to it.",
+                [name, apps],
             )
         self.store.delete(rid)
         return Response(200)
