@@ -48,14 +48,14 @@ class Identity:
     _signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
     # --- token issuing and checking ----------------------------------------------------------------
-    def issue_token(self, audience: str) -> str:
+    def issue_token(self, audience: str, lifetime_s: int = TOKEN_LIFETIME_S) -> str:
         now = int(time.time())
         claims = {
             "aud": audience,
             "iss": f"https://sts.windows.net/{self.tenant_id}/",
             "iat": now,
             "nbf": now,
-            "exp": now + TOKEN_LIFETIME_S,
+            "exp": now + lifetime_s,
             "appid": self.client_id,
             "oid": self.client_id,
             "tid": self.tenant_id,

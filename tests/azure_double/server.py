@@ -169,10 +169,10 @@ class AzureDouble:
             **kwargs,
         )
 
-    def token(self) -> str:
-        """A valid ARM bearer token, for raw HTTP requests in tests."""
+    def token(self, lifetime_s: int = 3600) -> str:
+        """An ARM bearer token for raw HTTP requests in tests (a negative lifetime makes an expired one)."""
         assert self.identity is not None, "start() the double first"
-        return self.identity.issue_token("https://management.azure.com/")
+        return self.identity.issue_token("https://management.azure.com/", lifetime_s)
 
     # --- request log ------------------------------------------------------------------------------
     def requests(self, method: str | None = None, path: str | None = None) -> list[LogEntry]:

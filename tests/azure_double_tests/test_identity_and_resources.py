@@ -97,6 +97,12 @@ def test_cloud_metadata_points_at_the_double(azure_double):
             401,
             "InvalidAuthenticationToken",
         ),
+        (
+            "expired",
+            "/subscriptions/{sub}/resourcegroups?api-version=2021-04-01",
+            401,
+            "ExpiredAuthenticationToken",
+        ),
         (None, "/subscriptions/{sub}/resourcegroups", 400, "MissingApiVersionParameter"),
         (
             None,
@@ -115,6 +121,8 @@ def test_cloud_metadata_points_at_the_double(azure_double):
 def test_arm_checks_token_subscription_and_api_version(azure_double, headers, path, status, code):
     if headers is None:
         headers = {"Authorization": f"Bearer {azure_double.token()}"}
+    elif headers == "expired":
+        headers = {"Authorization": f"Bearer {azure_double.token(lifetime_s=-60)}"}
     url = azure_double.base_url + path.format(sub=azure_double.subscription_id)
     answer = requests.get(url, headers=headers, verify=azure_double.ca_path, timeout=10)
     assert answer.status_code == status
