@@ -22,6 +22,7 @@ PORT_BASE = 56010
 CHUNK_SIZE = 300
 CHUNK_OVERLAP = 50
 MAX_UPLOAD_BYTES = 256 * 1024
+WAIT_TIMEOUT_SECONDS = 10  # ?wait=true answers 202 after this; long enough for a busy box
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +39,7 @@ def stack() -> Iterator[LocalStack]:
             "PAPR_MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
             "PAPR_DOCUMENT_WORKER_CONCURRENCY": "2",
             "PAPR_LOG_LEVEL": "INFO",
+            "PAPR_WAIT_TIMEOUT_SECONDS": str(WAIT_TIMEOUT_SECONDS),
         },
     )
     try:

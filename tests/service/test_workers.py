@@ -49,3 +49,26 @@ def test_worker_polls_with_its_identity_and_stops_cleanly_on_sigterm(
     assert worker.returncode == 0, output
     assert '"message": "workers stopped"' in output
     assert stack.api_key not in output
+
+
+def test_memories_accepted_without_workers_are_stored_when_a_worker_starts(
+    stack: LocalStack, api: httpx.Client
+) -> None:
+    stack.stop("workers")
+    try:
+        queued = api.post("/v1/memories", json={"content": "written later by the memory worker"})
+        assert queued.status_code == 202, queued.text
+        memory_id = queued.json()["id"]
+        # Accepted and waiting in Temporal: GET says so instead of 404.
+        assert api.get(f"/v1/memories/{memory_id}").json() == {"id": memory_id, "status": "queued"}
+        # ?wait=true gives up after PAPR_WAIT_TIMEOUT_SECONDS and answers 202 like a plain POST.
+        waited = api.post("/v1/memories?wait=true", json={"content": "also written later"})
+        assert waited.status_code == 202 and waited.json()["status"] == "queued", waited.text
+    finally:
+        stack.start_workers()
+    for pending in (memory_id, waited.json()["id"]):
+        wait_until(
+            lambda pending=pending: api.get(f"/v1/memories/{pending}").json()["status"] == "stored",
+            90,
+            f"memory {pending} was not stored after the workers started",
+        )
