@@ -9,6 +9,10 @@ would report a change on every run, so every comparison goes through these funct
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import os
 import re
 
 MASK = "********"
@@ -96,3 +100,26 @@ def changed_keys(before, after):
     """Top-level keys whose values differ (including keys only on one side)."""
     before, after = before or {}, after or {}
     return sorted(key for key in set(before) | set(after) if before.get(key) != after.get(key))
+
+
+# Tag holding a salted hash of secrets Azure never returns (ACI secure variables, registry and database
+# passwords): the only way to tell, on the next run, whether such a secret changed.
+SECRETS_TAG = "papr-secrets-hash"
+# PBKDF2 work factor: the tag is readable by anyone who can read the resource, so guessing must be slow.
+SECRETS_HASH_ITERATIONS = 200_000
+
+
+def secrets_fingerprint(secrets, current_tag):
+    """Tag value for [(where, value), ...]; the current salt is reused: unchanged secrets, same tag."""
+    if not secrets:
+        return None
+    salt = None
+    if current_tag and "$" in current_tag:
+        try:
+            salt = base64.b64decode(current_tag.split("$", 1)[0], validate=True)
+        except (ValueError, binascii.Error):
+            salt = None
+    salt = salt or os.urandom(16)
+    material = "\n".join(f"{where}={value}" for where, value in secrets).encode()
+    digest = hashlib.pbkdf2_hmac("sha256", material, salt, SECRETS_HASH_ITERATIONS)
+    return base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()

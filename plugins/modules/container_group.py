@@ -155,19 +155,18 @@ recreated:
   type: bool
 """
 
-import base64
-import hashlib
 import json
-import os
 import re
 
 from ansible_collections.papr.memory.plugins.module_utils.azure_client import rest_dict
 from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     MASK,
+    SECRETS_TAG,
     TAGS_ARGUMENT_SPEC,
     changed_keys,
     desired_tags,
     normalise_location,
+    secrets_fingerprint,
     string_map,
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
@@ -179,9 +178,6 @@ DNS_LABEL_PATTERN = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 # Linux container group limits in most regions (a request above them fails in Azure after a round trip).
 MAX_CPU = 4.0
 MAX_MEMORY_GB = 16.0
-SECRETS_TAG = "papr-secrets-hash"
-# PBKDF2 work factor: the tag is readable by anyone who can read the group, so guessing must be slow.
-HASH_ITERATIONS = 200_000
 # What ACI refuses to change in place (its InvalidContainerGroupUpdate message lists these).
 IMMUTABLE_FIELDS = ("location", "os_type", "restart_policy", "ip_type", "resources")
 
@@ -248,25 +244,6 @@ def secret_values(params):
             (f"registry:{registry['server'].lower()}:{registry['username']}", registry["password"])
         )
     return secrets
-
-
-def secrets_hash(secrets, salt):
-    material = "\n".join(f"{where}={value}" for where, value in secrets)
-    digest = hashlib.pbkdf2_hmac("sha256", material.encode(), salt, HASH_ITERATIONS)
-    return base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
-
-
-def secrets_tag(secrets, current_tag):
-    """The hash tag for these secrets; the current salt is reused, so unchanged secrets give the same tag."""
-    if not secrets:
-        return None
-    salt = None
-    if current_tag and "$" in current_tag:
-        try:
-            salt = base64.b64decode(current_tag.split("$", 1)[0])
-        except ValueError:
-            salt = None
-    return secrets_hash(secrets, salt or os.urandom(16))
 
 
 def container_body(container, init):
@@ -436,7 +413,7 @@ def ensure_present(module, operations, current, resource):
     current_view = comparable(current)
     location = params["location"] or (current["location"] if current else resolve_location(module, resource))
     tags = desired_tags(params["tags"], params["purge_tags"], current_view.get("tags"))
-    tag = secrets_tag(secrets, current_view.get("secrets_hash"))
+    tag = secrets_fingerprint(secrets, current_view.get("secrets_hash"))
     if tag:
         tags[SECRETS_TAG] = tag
     body = group_body(params, location, tags)
