@@ -1,4 +1,8 @@
-"""Workflows: deterministic orchestration only; every side effect is an activity."""
+"""Workflows: deterministic orchestration only; every side effect is an activity.
+
+Workflows in flight are replayed against this code after a deploy: a change to the sequence of
+activities needs `workflow.patched()` (or a new workflow name), or running workflows fail with a
+nondeterminism error."""
 
 from __future__ import annotations
 
