@@ -15,6 +15,7 @@ import yaml
 from tests.azure_double.pytest_plugin import azure_double, azure_double_server  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "collections"))  # makes ansible_collections.papr.memory importable
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 # Names of environment variables a developer's shell may carry that would point the modules elsewhere.
 FOREIGN_AZURE_ENV = ("AZURE_", "ARM_", "MSI_", "IDENTITY_", "PAPR_AZURE_")
