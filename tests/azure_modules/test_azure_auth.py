@@ -89,3 +89,27 @@ def test_missing_service_principal_is_named(run_tasks, azure_double):
     env = {"AZURE_CLIENT_ID": None, "AZURE_AUTH_SOURCE": "env"}
     run = run_tasks([GROUP_TASK], env=env, expect_rc=2)
     assert "client_id is not set" in run.result()["msg"]
+
+
+def test_module_defaults_action_group_sets_auth_once(run_tasks, azure_double):
+    """group/papr.memory.azure in module_defaults reaches every Azure module of the play."""
+    block = {
+        "module_defaults": {
+            "group/papr.memory.azure": {
+                "subscription_id": azure_double.subscription_id,
+                "client_id": azure_double.client_id,
+                "secret": azure_double.client_secret,
+                "tenant": azure_double.tenant_id,
+                "cloud_environment": azure_double.metadata_url,
+                "ca_path": azure_double.ca_path,
+            }
+        },
+        "block": [
+            GROUP_TASK,
+            {"papr.memory.app_service_plan": {"name": "plan", "resource_group": "auth-test", "sku": "B1"}},
+        ],
+    }
+    bare = {name: None for name in azure_double.env}
+    run = run_tasks([block], env=bare)
+    assert [result["changed"] for result in run.results()] == [True, True]
+    assert azure_double.client_secret not in run.output

@@ -1,0 +1,47 @@
+"""Every Azure module's DOCUMENTATION/EXAMPLES/RETURN parse and render with ansible-doc."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+MODULES = [
+    "resource_group",
+    "app_service_plan",
+    "app_service_container",
+    "container_group",
+    "postgres_flexible_server",
+]
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_ansible_doc_renders(module):
+    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}
+    ansible_doc = Path(sys.executable).parent / "ansible-doc"
+    completed = subprocess.run(
+        [str(ansible_doc), "--json", f"papr.memory.{module}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "WARNING" not in completed.stderr, completed.stderr
+    doc = json.loads(completed.stdout)[f"papr.memory.{module}"]
+    options = doc["doc"]["options"]
+    assert {"subscription_id", "client_id", "secret", "tenant", "cloud_environment", "timeout"} <= set(
+        options
+    )
+    assert doc["return"] and yaml.safe_load(doc["examples"])
+
+
+def test_action_group_lists_the_azure_modules():
+    runtime = yaml.safe_load((REPO / "meta" / "runtime.yml").read_text())
+    assert set(MODULES) <= set(runtime["action_groups"]["azure"])
