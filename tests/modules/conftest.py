@@ -284,7 +284,7 @@ def start_worker(temporal_server, tmp_path):
 
     def start(queue: str):
         ready = tmp_path / f"worker-{queue}.ready"
-        identity = f"test-worker-{queue}@{os.getpid()}"
+        identity = f"test-worker-{queue}-{len(started)}@{os.getpid()}-{time.monotonic_ns()}"
         command = [
             sys.executable, "-m", "tests.modules.temporal_worker",
             "--address", temporal_server.address, "--queue", queue,
