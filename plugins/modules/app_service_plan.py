@@ -190,7 +190,7 @@ def resolve_location(module, resource):
             f"Resource group '{module.params['resource_group']}' of {resource} does not exist: create it "
             "first (papr.memory.resource_group)."
         )
-    return group.location
+    return rest_dict(group)["location"]
 
 
 def desired_state(module, current, resource):

@@ -135,6 +135,9 @@ def test_app_create_then_rerun_sends_no_write(run_tasks, azure_double):
     site = created.result()["site"]
     assert created.result()["changed"] is True
     assert created.writes == 1  # one PUT site carrying config, app settings and connection strings
+    arm_requests = [entry[:2] for entry in created.requests if entry[1].startswith("/subscriptions")]
+    # GET site (404), POST checknameavailability, GET plan, PUT site
+    assert [method for method, _ in arm_requests] == ["GET", "POST", "GET", "PUT"]
     assert site["default_host_name"] == f"{SITE}.azurewebsites.net"
     assert site["url"] == f"https://{SITE}.azurewebsites.net"
     assert site["outbound_ip_addresses"] and all("." in ip for ip in site["outbound_ip_addresses"])
