@@ -22,22 +22,9 @@ done
 [ "$(id -u)" = 0 ] || die "debootstrap and rootful podman need root"
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$("$repo_root/scripts/podman-conf.sh")}"
 
-# The Debian mirror apt is configured with (deb822 .sources or one-line sources.list), so the
-# image uses the same mirror (and proxy rules) as the machine that builds it.
-debian_mirror() {
-  if [ -n "${PAPR_DEBIAN_MIRROR:-}" ]; then echo "$PAPR_DEBIAN_MIRROR"; return; fi
-  local uri
-  uri=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null \
-        | awk '/^URIs:/ {for (i = 2; i <= NF; i++) if ($i !~ /security/) {print $i; exit}}')
-  [ -n "$uri" ] || uri=$(awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) {print $i; exit}}' \
-        /etc/apt/sources.list 2>/dev/null | head -n1)
-  [ -n "$uri" ] || die "no Debian mirror found in apt's sources; set PAPR_DEBIAN_MIRROR"
-  echo "$uri"
-}
-
 build_tarball() {
   local rootfs mirror
-  mirror=$(debian_mirror)
+  mirror=$("$repo_root/scripts/debian-mirror.sh") || die "no Debian mirror (see above)"
   rootfs=$(mktemp -d /var/tmp/papr-host-rootfs.XXXXXX)
   trap 'rm -rf "$rootfs"' EXIT
   say "debootstrap $suite (minbase) from the configured mirror (about 2 minutes)"

@@ -162,11 +162,7 @@ class LocalStack:
     def up(self, timeout: float = 180.0) -> float:
         """Start whatever is not running yet and wait until healthy; returns the seconds taken."""
         started = time.monotonic()
-        for folder in (self.state_dir, self.logs_dir, self.run_dir):
-            folder.mkdir(parents=True, exist_ok=True)
-        self._open_path_for_postgres()
-        self.start_postgres()
-        self.start_temporal()
+        self.start_backends()
         self.start_web()
         self.start_workers()
         self.wait_for("/health", timeout)
@@ -174,6 +170,15 @@ class LocalStack:
         self.wait_for("/health/workers", timeout)
         self.say("workers polling both task queues")
         return time.monotonic() - started
+
+    def start_backends(self) -> None:
+        """PostgreSQL and the Temporal dev server only (tests that run the service elsewhere,
+        e.g. in containers, start just these)."""
+        for folder in (self.state_dir, self.logs_dir, self.run_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        self._open_path_for_postgres()
+        self.start_postgres()
+        self.start_temporal()
 
     def down(self) -> None:
         for process in reversed(PROCESSES):
