@@ -65,8 +65,9 @@ options:
     default: 5
   timeout:
     description:
-      - Seconds the task may wait for Azure's long-running operations in total. When it passes, the task
-        fails naming the resource; the operation may still complete in Azure.
+      - Seconds the task may spend waiting for Azure in total - long-running operations and retries of
+        throttled requests. When it passes, the task fails naming the resource; an operation may still
+        complete in Azure.
     type: int
     default: 1800
 requirements:

@@ -16,6 +16,11 @@ from ansible.module_utils.basic import env_fallback
 from ansible_collections.papr.memory.plugins.module_utils.azure_auth import resolve_cloud, resolve_identity
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 
+try:
+    from azure.core.pipeline.policies import RetryPolicy
+except ImportError:  # reported by AzureModule with missing_required_lib
+    RetryPolicy = object
+
 # Options for how the modules talk to ARM; documented in plugins/doc_fragments/azure.py.
 AZURE_CLIENT_ARGUMENT_SPEC = dict(
     polling_interval=dict(type="float", default=10, fallback=(env_fallback, ["PAPR_AZURE_POLLING_INTERVAL"])),
@@ -24,8 +29,8 @@ AZURE_CLIENT_ARGUMENT_SPEC = dict(
 )
 
 USER_AGENT = "papr.memory-ansible"
-# Longest single back-off between retries: a Retry-After from Azure is honoured up to this.
-RETRY_BACKOFF_MAX_SECONDS = 60
+# Longest wait between two tries: exponential back-off and a throttled ARM's Retry-After alike.
+RETRY_WAIT_MAX_SECONDS = 60
 
 
 def _client_classes():
@@ -56,10 +61,31 @@ def rest_dict(model):
     return model.as_dict()
 
 
+class DeadlineRetryPolicy(RetryPolicy):
+    """azure-core's RetryPolicy (429 + Retry-After, 408/500/502/503/504) kept inside the module's deadline.
+
+    A throttled ARM may ask for minutes in Retry-After, which azure-core would sleep unbounded; here a wait
+    never exceeds RETRY_WAIT_MAX_SECONDS nor the time left, and nothing is retried once the deadline passed.
+    """
+
+    def __init__(self, deadline, **kwargs):
+        super().__init__(**kwargs)
+        self._deadline = deadline
+
+    def is_retry(self, settings, response):
+        return self._deadline.remaining() > 0 and super().is_retry(settings, response)
+
+    def get_retry_after(self, response):
+        retry_after = super().get_retry_after(response)
+        if retry_after is None:
+            return None
+        return min(retry_after, RETRY_WAIT_MAX_SECONDS, self._deadline.remaining())
+
+
 class AzureSession:
     """The cloud, the identity and the clients of one module run (clients are built on first use)."""
 
-    def __init__(self, params):
+    def __init__(self, params, deadline):
         self.params = params
         ca_path = params.get("ca_path")
         if ca_path:
@@ -71,6 +97,7 @@ class AzureSession:
         self.verify = ca_path or True
         self.cloud = resolve_cloud(params.get("cloud_environment"), self.verify)
         self.identity = resolve_identity(params, self.cloud)
+        self.deadline = deadline
         self._clients = {}
 
     @property
@@ -87,9 +114,12 @@ class AzureSession:
                 base_url=self.cloud.resource_manager,
                 credential_scopes=[self.cloud.credential_scope],
                 polling_interval=self.params.get("polling_interval"),
-                retry_total=retries,
-                retry_status=retries,
-                retry_backoff_max=RETRY_BACKOFF_MAX_SECONDS,
+                retry_policy=DeadlineRetryPolicy(
+                    self.deadline,
+                    retry_total=retries,
+                    retry_status=retries,
+                    retry_backoff_max=RETRY_WAIT_MAX_SECONDS,
+                ),
                 connection_verify=self.verify,
                 user_agent=USER_AGENT,
             )
@@ -97,7 +127,7 @@ class AzureSession:
 
 
 class Deadline:
-    """The module's `timeout`: one budget for every long-running operation of the run."""
+    """The module's `timeout`: one budget for all waiting of the run (long-running operations, retries)."""
 
     def __init__(self, seconds):
         self.seconds = seconds

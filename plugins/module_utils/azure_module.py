@@ -64,7 +64,7 @@ class AzureModule:
     @property
     def session(self):
         if self._session is None:
-            self._session = AzureSession(self.params)
+            self._session = AzureSession(self.params, self.deadline)
         return self._session
 
     def client(self, kind):

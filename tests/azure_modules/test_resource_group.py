@@ -92,6 +92,19 @@ def test_retries_are_bounded(run_tasks, azure_double):
     assert len(gets) == 3  # the first try and max_retries=2 retries
 
 
+def test_long_retry_after_is_cut_to_the_deadline(run_tasks, azure_double):
+    """A throttled ARM asking for an hour is not obeyed past the task's timeout."""
+    path = r"/resourcegroups/papr-memory-test$"
+    azure_double.inject_status(path, 429, method="GET", times=None, retry_after=3600)
+
+    # Obeying the hour would overrun run_tasks' 300 s subprocess limit and fail the test.
+    run = run_tasks([group_task(location="westeurope", timeout=3)], expect_rc=2)
+    message = run.result()["msg"]
+    assert "Could not read resource group 'papr-memory-test': HTTP 429" in message
+    assert "SubscriptionRequestsThrottled" in message
+    assert "raise max_retries" in message
+
+
 def test_failed_delete_names_the_group(run_tasks, azure_double):
     run_tasks([group_task(location="westeurope")])
     azure_double.fail_operations(
