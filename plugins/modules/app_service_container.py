@@ -308,6 +308,12 @@ def validate(params):
         )
     if params["port"] is not None and not 1 <= params["port"] <= 65535:
         raise AzureModuleError(f"port {params['port']} is not a TCP port (1-65535).")
+    nested = sorted(k for k, v in (params["app_settings"] or {}).items() if isinstance(v, (dict, list)))
+    if nested:
+        raise AzureModuleError(
+            f"app_settings values are strings in Azure; {', '.join(nested)} got a list or dict "
+            "(serialise it, for example with to_json)."
+        )
     clashes = sorted(set(params["app_settings"] or {}) & set(MODULE_OWNED_SETTINGS))
     if clashes:
         raise AzureModuleError(

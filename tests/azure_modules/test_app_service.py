@@ -323,6 +323,7 @@ def test_app_name_taken_elsewhere_fails_before_writing(run_tasks, azure_double):
         ({"image": "memory@sha256:1234", "tag": None}, "is not sha256:<64 lower-case hex digits>"),
         ({"name": "-bad-name"}, "Invalid web app name '-bad-name'"),
         ({"app_settings": {"WEBSITES_PORT": "80"}}, "app_settings must not set WEBSITES_PORT"),
+        ({"app_settings": {"HOSTS": ["a", "b"]}}, "HOSTS got a list or dict"),
         ({"registry": {"server": "other.azurecr.io"}}, "is not the registry server other.azurecr.io"),
     ],
 )
