@@ -3,8 +3,10 @@ workers, started by scripts/stack.py in a temporary folder on this suite's own p
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -17,12 +19,26 @@ import pytest
 
 from scripts.stack import LocalStack, StackPorts
 
-# Ports 56000-56499 belong to this suite; the stack takes six from here.
-PORT_BASE = 56010
+# Ports 56000-56499 belong to this suite; the stack takes six consecutive free ones from here
+# (free ones, so two runs of the suite at the same time, or a benchmark stack, do not collide).
+PORT_RANGE = range(56010, 56490, 10)
 CHUNK_SIZE = 300
 CHUNK_OVERLAP = 50
 MAX_UPLOAD_BYTES = 256 * 1024
 WAIT_TIMEOUT_SECONDS = 10  # ?wait=true answers 202 after this; long enough for a busy box
+
+
+def _free_port_base() -> int:
+    for base in PORT_RANGE:
+        try:
+            with contextlib.ExitStack() as sockets:
+                for port in range(base, base + 6):
+                    probe = sockets.enter_context(socket.socket())
+                    probe.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+    pytest.fail("no six free consecutive ports in 56010-56499")
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +48,7 @@ def stack() -> Iterator[LocalStack]:
     state_dir = Path(tempfile.mkdtemp(prefix="papr-stack-", dir="/tmp"))
     service = LocalStack(
         state_dir=state_dir,
-        ports=StackPorts.from_base(PORT_BASE),
+        ports=StackPorts.from_base(_free_port_base()),
         service_env={
             "PAPR_CHUNK_SIZE": str(CHUNK_SIZE),
             "PAPR_CHUNK_OVERLAP": str(CHUNK_OVERLAP),

@@ -16,6 +16,19 @@ def _health(client: httpx.Client, path: str) -> httpx.Response | None:
         return None
 
 
+def _degraded(client: httpx.Client, check: str):
+    """A condition: /health answers 503 naming exactly `check` as failing."""
+
+    def condition() -> dict | None:
+        response = _health(client, "/health")
+        if response is None or response.status_code != 503:
+            return None
+        body = response.json()
+        return body if body.get("failing") == [check] else None
+
+    return condition
+
+
 def test_health_reports_each_check_with_latency(anonymous: httpx.Client) -> None:
     response = anonymous.get("/health")
     assert response.status_code == 200, response.text
@@ -43,12 +56,9 @@ def test_health_is_503_while_postgres_is_down_and_recovers(
 ) -> None:
     stack.stop_postgres()
     try:
-
-        def degraded() -> dict | None:
-            response = _health(anonymous, "/health")
-            return response.json() if response is not None and response.status_code == 503 else None
-
-        body = wait_until(degraded, 60, "/health did not turn 503 with PostgreSQL stopped")
+        body = wait_until(
+            _degraded(anonymous, "database"), 60, "/health did not turn 503 with PostgreSQL stopped"
+        )
         assert body["status"] == "degraded"
         assert body["failing"] == ["database"]
         assert body["checks"]["database"]["status"] == "error" and body["checks"]["database"]["error"]
@@ -96,12 +106,9 @@ def test_health_workers_is_503_without_workers_and_recovers(
 def test_health_is_503_while_temporal_is_down_and_recovers(stack: LocalStack, anonymous: httpx.Client):
     stack.stop("temporal")
     try:
-
-        def degraded() -> dict | None:
-            response = _health(anonymous, "/health")
-            return response.json() if response is not None and response.status_code == 503 else None
-
-        body = wait_until(degraded, 60, "/health did not turn 503 with Temporal stopped")
+        body = wait_until(
+            _degraded(anonymous, "temporal"), 60, "/health did not turn 503 with Temporal stopped"
+        )
         assert body["failing"] == ["temporal"]
         assert body["checks"]["database"]["status"] == "ok"
         assert anonymous.get("/health/workers").status_code == 503
