@@ -28,27 +28,36 @@ STARTUP_DEADLINE_SECONDS = 120
 
 
 def build_worker(component: str, client: Client, pool: AsyncConnectionPool, settings: Settings) -> Worker:
-    shutdown = timedelta(seconds=settings.worker_shutdown_seconds)
     if component == MEMORY:
         memory = MemoryActivities(pool)
-        return Worker(
-            client,
-            task_queue=MEMORY_TASK_QUEUE,
-            workflows=[StoreMemoryWorkflow, DeleteMemoryWorkflow],
-            activities=[memory.store_memory, memory.delete_memory, memory.store_chunk_memories],
-            identity=settings.identity_for("memory-worker"),
-            max_concurrent_activities=settings.memory_worker_concurrency,
-            graceful_shutdown_timeout=shutdown,
+        task_queue, identity, concurrency = (
+            MEMORY_TASK_QUEUE,
+            settings.identity_for("memory-worker"),
+            settings.memory_worker_concurrency,
         )
-    documents = DocumentActivities(pool, settings)
+        workflows = [StoreMemoryWorkflow, DeleteMemoryWorkflow]
+        activities = [memory.store_memory, memory.delete_memory, memory.store_chunk_memories]
+    else:
+        documents = DocumentActivities(pool, settings)
+        task_queue, identity, concurrency = (
+            DOCUMENT_TASK_QUEUE,
+            settings.identity_for("document-worker"),
+            settings.document_worker_concurrency,
+        )
+        workflows = [ProcessDocumentWorkflow]
+        activities = [documents.extract_document, documents.finish_document, documents.fail_document]
+    log.info(
+        "worker configured",
+        extra={"task_queue": task_queue, "identity": identity, "max_concurrent_activities": concurrency},
+    )
     return Worker(
         client,
-        task_queue=DOCUMENT_TASK_QUEUE,
-        workflows=[ProcessDocumentWorkflow],
-        activities=[documents.extract_document, documents.finish_document, documents.fail_document],
-        identity=settings.identity_for("document-worker"),
-        max_concurrent_activities=settings.document_worker_concurrency,
-        graceful_shutdown_timeout=shutdown,
+        task_queue=task_queue,
+        workflows=workflows,
+        activities=activities,
+        identity=identity,
+        max_concurrent_activities=concurrency,
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_seconds),
     )
 
 
