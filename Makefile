@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help venv lint sanity test test-fast stack-up stack-down stack-status host-image demo demo-down
+.PHONY: help venv lint sanity test test-fast stack-up stack-down stack-status host-image image demo demo-down
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -30,7 +30,7 @@ test: venv lint ## lint, then every test (real PostgreSQL, Temporal, podman host
 	$(PY) -m pytest -ra
 
 test-fast: venv ## the tests that need no podman host
-	$(PY) -m pytest -ra -m "not molecule"
+	$(PY) -m pytest -ra -m "not molecule and not image"
 
 stack-up: venv ## start PostgreSQL, Temporal dev server, web server and workers on 127.0.0.1
 	$(PY) scripts/stack.py up
@@ -43,6 +43,11 @@ stack-status: venv ## show what the local stack runs
 
 host-image: ## build the systemd host image localhost/papr-host:bookworm offline (cached rootfs)
 	scripts/host-image.sh
+
+# IMAGE: the tag (default localhost/papr-memory:<version>). IMAGE_BASE: the base image (default:
+# the Containerfile's public python:3.11-slim); IMAGE_BASE=local builds one offline (debootstrap).
+image: venv ## build the service's container image (docs/image.md; offline: make image IMAGE_BASE=local)
+	$(PY) scripts/image.py $(if $(IMAGE),--tag $(IMAGE)) $(if $(IMAGE_BASE),--base $(IMAGE_BASE))
 
 demo: venv ## the whole stack on one local podman systemd host via site.yml; prints URL, API key, curl
 	scripts/demo.sh up

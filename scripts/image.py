@@ -171,7 +171,8 @@ def main() -> int:
     except subprocess.CalledProcessError as error:
         hint = ""
         if not args.base:
-            hint = f" (no image registry reachable? build offline with --base {LOCAL_BASE})"
+            offline = f"--base {LOCAL_BASE} (make image IMAGE_BASE={LOCAL_BASE})"
+            hint = f" (no image registry reachable? build offline with {offline})"
         failed = " ".join(map(str, error.cmd[:2]))
         print(f"error: {failed} failed with exit {error.returncode}{hint}", file=sys.stderr)
         return 1
