@@ -9,6 +9,8 @@ import re
 import sys
 from datetime import UTC, datetime
 
+from temporalio.runtime import LogForwardingConfig, LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 # Any URL with credentials (postgresql://user:password@host) loses its password, even one the
@@ -66,3 +68,19 @@ def configure_logging(level: str, secrets: list[str]) -> None:
         logger.propagate = True
     # The request middleware writes one access line per request with the request id.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    _forward_temporal_core_logs()
+
+
+def _forward_temporal_core_logs() -> None:
+    """Temporal's Rust core prints its own (coloured, non-JSON) lines on stderr by default; route
+    them through Python logging so they come out as JSON like everything else. Must run before
+    the first Temporal client is created."""
+    runtime = Runtime(
+        telemetry=TelemetryConfig(
+            logging=LoggingConfig(
+                filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+                forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+            )
+        )
+    )
+    Runtime.set_default(runtime, error_if_already_set=False)

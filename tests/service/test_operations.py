@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -45,3 +46,7 @@ def test_logs_are_json_with_request_ids_and_hold_no_secret(stack: LocalStack, ap
         assert password not in text
     assert '"request_id": "log-check-1"' in web_log
     assert '"logger": "app.access"' in web_log
+    for text in (web_log, worker_log):
+        for line in text.splitlines():
+            entry = json.loads(line)  # every line is one JSON object
+            assert {"ts", "level", "logger", "message"} <= set(entry), line
