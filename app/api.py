@@ -11,8 +11,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from app import repository
@@ -183,6 +184,30 @@ async def _upload(request: Request, limit: int, filename: str | None) -> tuple[b
     return await upload.read(), media_type, upload.filename or filename
 
 
+async def _start_document_workflow(client: Client, document_id: str, attempts: int = 2) -> bool:
+    """Start `document-<id>` once. A failed call may still have started it, so the retry uses the
+    same workflow id: "already started" then means success, and the document is never processed
+    twice."""
+    for attempt in range(1, attempts + 1):
+        try:
+            await client.start_workflow(
+                PROCESS_DOCUMENT_WORKFLOW,
+                document_id,
+                id=document_workflow_id(document_id),
+                task_queue=DOCUMENT_TASK_QUEUE,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+            return True
+        except WorkflowAlreadyStartedError:
+            return True
+        except RPCError as error:
+            log.warning(
+                "starting the document workflow failed",
+                extra={"document_id": document_id, "attempt": attempt, "error": error.message},
+            )
+    return False
+
+
 @router.post("/documents", status_code=202)
 async def create_document(
     request: Request, filename: str | None = Query(None, max_length=255, description="name for a raw body")
@@ -196,18 +221,10 @@ async def create_document(
     # Commit before starting the workflow, so its first activity always finds the document.
     async with services.pool.connection() as conn, conn.transaction():
         await repository.create_document(conn, document_id, name, media_type, content)
-    try:
-        await client.start_workflow(
-            PROCESS_DOCUMENT_WORKFLOW,
-            str(document_id),
-            id=document_workflow_id(str(document_id)),
-            task_queue=DOCUMENT_TASK_QUEUE,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        )
-    except RPCError as error:
+    if not await _start_document_workflow(client, str(document_id)):
         async with services.pool.connection() as conn:
             await repository.delete_document(conn, document_id)
-        raise ApiError(503, f"could not queue the document: {error.message}") from None
+        raise ApiError(503, "could not queue the document: temporal did not accept the workflow")
     log.info(
         "document queued",
         extra={"document_id": str(document_id), "content_type": media_type, "size_bytes": len(content)},

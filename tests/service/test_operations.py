@@ -50,3 +50,16 @@ def test_logs_are_json_with_request_ids_and_hold_no_secret(stack: LocalStack, ap
         for line in text.splitlines():
             entry = json.loads(line)  # every line is one JSON object
             assert {"ts", "level", "logger", "message"} <= set(entry), line
+
+
+def test_search_uses_the_gin_index(db: psycopg.Connection) -> None:
+    with db.transaction():
+        db.execute("SET LOCAL enable_seqscan = off")  # a small table would otherwise be scanned
+        plan = "\n".join(
+            row[0]
+            for row in db.execute(
+                "EXPLAIN SELECT id FROM memories, websearch_to_tsquery('english', 'fox') q"
+                " WHERE search_vector @@ q"
+            )
+        )
+    assert "memories_search_vector_idx" in plan, plan
