@@ -25,7 +25,7 @@ require() {
   [ "$(id -u)" = 0 ] || die "make demo needs root (rootful podman runs the systemd host)."
   local missing=()
   for tool in podman runc iptables; do command -v "$tool" >/dev/null || missing+=("$tool"); done
-  if ! podman image exists "$image" 2>/dev/null && [ ! -f /var/cache/papr-memory/papr-host-bookworm.tar ]; then
+  if ! podman image exists "$image" 2>/dev/null && [ ! -f "${PAPR_HOST_IMAGE_CACHE:-/var/cache/papr-memory}/papr-host-bookworm.tar" ]; then
     command -v debootstrap >/dev/null || missing+=(debootstrap)
   fi
   if [ "${#missing[@]}" -gt 0 ]; then
