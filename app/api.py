@@ -11,9 +11,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from app import repository
@@ -184,30 +183,6 @@ async def _upload(request: Request, limit: int, filename: str | None) -> tuple[b
     return await upload.read(), media_type, upload.filename or filename
 
 
-async def _start_document_workflow(client: Client, document_id: str, attempts: int = 2) -> bool:
-    """Start `document-<id>` once. A failed call may still have started it, so the retry uses the
-    same workflow id: "already started" then means success, and the document is never processed
-    twice."""
-    for attempt in range(1, attempts + 1):
-        try:
-            await client.start_workflow(
-                PROCESS_DOCUMENT_WORKFLOW,
-                document_id,
-                id=document_workflow_id(document_id),
-                task_queue=DOCUMENT_TASK_QUEUE,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            )
-            return True
-        except WorkflowAlreadyStartedError:
-            return True
-        except RPCError as error:
-            log.warning(
-                "starting the document workflow failed",
-                extra={"document_id": document_id, "attempt": attempt, "error": error.message},
-            )
-    return False
-
-
 @router.post("/documents", status_code=202)
 async def create_document(
     request: Request, filename: str | None = Query(None, max_length=255, description="name for a raw body")
@@ -221,10 +196,21 @@ async def create_document(
     # Commit before starting the workflow, so its first activity always finds the document.
     async with services.pool.connection() as conn, conn.transaction():
         await repository.create_document(conn, document_id, name, media_type, content)
-    if not await _start_document_workflow(client, str(document_id)):
+    # The SDK retries a failed start itself with the same request id, which Temporal
+    # de-duplicates; the workflow id is unique per document, so nothing is processed twice.
+    try:
+        await client.start_workflow(
+            PROCESS_DOCUMENT_WORKFLOW,
+            str(document_id),
+            id=document_workflow_id(str(document_id)),
+            task_queue=DOCUMENT_TASK_QUEUE,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except RPCError as error:
+        # Not queued: drop the row, so the client's retry is the only copy.
         async with services.pool.connection() as conn:
             await repository.delete_document(conn, document_id)
-        raise ApiError(503, "could not queue the document: temporal did not accept the workflow")
+        raise ApiError(503, f"could not queue the document: {error.message}") from None
     log.info(
         "document queued",
         extra={"document_id": str(document_id), "content_type": media_type, "size_bytes": len(content)},

@@ -4,6 +4,7 @@ come back (no restart of the web server in between)."""
 from __future__ import annotations
 
 import httpx
+import psycopg
 
 from scripts.stack import LocalStack
 from tests.service.conftest import wait_until
@@ -112,6 +113,17 @@ def test_health_is_503_while_temporal_is_down_and_recovers(stack: LocalStack, an
         assert body["failing"] == ["temporal"]
         assert body["checks"]["database"]["status"] == "ok"
         assert anonymous.get("/health/workers").status_code == 503
+        # Writes are refused with a clear 503, and no orphan document row stays behind.
+        key = {"X-API-Key": stack.api_key}
+        memory = anonymous.post("/v1/memories", json={"content": "x"}, headers=key)
+        assert memory.status_code == 503 and memory.json()["error"]["code"] == "service_unavailable"
+        with psycopg.connect(stack.admin_conninfo) as conn:
+            before = conn.execute("SELECT count(*) FROM documents").fetchone()[0]
+            document = anonymous.post(
+                "/v1/documents", content=b"abc", headers={**key, "Content-Type": "text/plain"}
+            )
+            assert document.status_code == 503, document.text
+            assert conn.execute("SELECT count(*) FROM documents").fetchone()[0] == before
     finally:
         stack.start_temporal()
     wait_until(
