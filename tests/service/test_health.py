@@ -117,7 +117,7 @@ def test_health_is_503_while_temporal_is_down_and_recovers(stack: LocalStack, an
         key = {"X-API-Key": stack.api_key}
         memory = anonymous.post("/v1/memories", json={"content": "x"}, headers=key)
         assert memory.status_code == 503 and memory.json()["error"]["code"] == "service_unavailable"
-        with psycopg.connect(stack.admin_conninfo) as conn:
+        with psycopg.connect(stack.admin_conninfo, autocommit=True) as conn:
             before = conn.execute("SELECT count(*) FROM documents").fetchone()[0]
             document = anonymous.post(
                 "/v1/documents", content=b"abc", headers={**key, "Content-Type": "text/plain"}
