@@ -1,0 +1,175 @@
+"""Run `site.yml -i inventories/<env>` for real against the Azure double, with the deployed service
+stood in for by a local stack (scripts/stack.py): what the plays reach at "the web app's URL" and
+"Temporal's frontend" is a real web server, real workers and a real Temporal dev server.
+
+Shared by the tests in this folder and benchmarks/azure_site_run.py.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+from scripts.stack import LocalStack, StackPorts  # noqa: E402
+
+ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+TEMPORAL_CLI = Path(sys.executable).parent / "temporal"
+NAMESPACE = "papr-memory"  # papr_temporal_namespace of inventories/dev and inventories/prod
+# Environment a developer's shell may carry that would point the modules elsewhere.
+FOREIGN_ENV = (
+    "AZURE_",
+    "ARM_",
+    "MSI_",
+    "IDENTITY_",
+    "PAPR_AZURE_",
+    "PAPR_IMAGE",
+    "PAPR_DATABASE",
+    "PAPR_API_",
+)
+
+
+class StandInService:
+    """The local stack, started the way Azure would start the deployed service: PostgreSQL and
+    Temporal first, the web server and workers only once the play has registered the namespace
+    they use (so the play's namespace registration is what lets them start)."""
+
+    def __init__(self, state_dir: Path, port_base: int):
+        self.stack = LocalStack(
+            state_dir=state_dir,
+            ports=StackPorts.from_base(port_base),
+            service_env={"TEMPORAL_NAMESPACE": NAMESPACE},
+            say=lambda line: None,
+        )
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    def start(self) -> None:
+        for folder in (self.stack.state_dir, self.stack.logs_dir, self.stack.run_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.stack._open_path_for_postgres()
+        self.stack.start_postgres()
+        self.stack.start_temporal()
+        self._thread = threading.Thread(target=self._start_service_once_registered, daemon=True)
+        self._thread.start()
+
+    def namespace_registered(self) -> bool:
+        command = [str(TEMPORAL_CLI), "operator", "namespace", "describe", "--namespace", NAMESPACE,
+                   "--address", self.stack.temporal_address, "--command-timeout", "5s"]  # fmt: skip
+        return subprocess.run(command, capture_output=True, timeout=30).returncode == 0
+
+    def _start_service_once_registered(self) -> None:
+        try:
+            while not self._stop.is_set():
+                if self.namespace_registered():
+                    self.stack.start_web()
+                    self.stack.start_workers()
+                    return
+                self._stop.wait(1)
+        except (OSError, subprocess.SubprocessError) as error:  # reported by the test that needs it
+            self.error = error
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=30)
+        self.stack.down()
+
+
+@dataclass
+class SiteRun:
+    rc: int
+    output: str
+    seconds: float
+    requests: list = field(default_factory=list)  # the double's LogEntry list for this run
+
+    @property
+    def writes(self) -> list:
+        return [entry for entry in self.requests if entry.is_write]
+
+    def verbs(self) -> dict[str, int]:
+        return dict(sorted(Counter(entry.method for entry in self.requests).items()))
+
+    def recap(self) -> dict[str, int]:
+        match = re.search(r"localhost\s*:\s*((?:\w+=\d+\s*)+)", self.output)
+        assert match, self.output[-3000:]
+        return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", match.group(1))}
+
+    def changed_tasks(self) -> list[str]:
+        """Names of the tasks that reported changed, in order (default callback output)."""
+        changed = []
+        for block in re.split(r"\n(?=TASK \[)", self.output):
+            header = re.match(r"TASK \[(.+?)\] \*", block)
+            if header and re.search(r"^changed: \[localhost\]", block, re.M):
+                changed.append(header.group(1))
+        return changed
+
+
+class SiteRunner:
+    """site.yml against the double with test overrides: the double's credentials in the
+    environment (as AWX injects them), the secrets in PAPR_DATABASE_PASSWORD / PAPR_API_KEYS, and
+    the addresses of the stand-in service in a second (test) inventory."""
+
+    def __init__(self, double, service: StandInService, work_dir: Path):
+        self.double = double
+        self.service = service
+        self.work_dir = work_dir
+        self.database_password = "db-" + secrets.token_urlsafe(18)
+        self.other_api_key = "key-" + secrets.token_urlsafe(18)
+        self.test_inventory = work_dir / "stand_in.yml"
+        overrides = {
+            "papr_azure_web_url": service.stack.url,
+            "papr_azure_temporal_address": service.stack.temporal_address,
+            "temporal_azure_frontend_wait_seconds": 120,
+            "temporal_azure_namespace_poll_seconds": 2,
+            "verify_timeout": 240,
+            "verify_max_delay": 3,
+        }
+        self.test_inventory.write_text(yaml.safe_dump({"all": {"vars": overrides}}))
+
+    @property
+    def secret_values(self) -> list[str]:
+        return [self.database_password, self.service.stack.api_key, self.other_api_key]
+
+    def environment(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(FOREIGN_ENV)}
+        env.update(self.double.env)
+        env.update(
+            ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+            ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
+            ANSIBLE_LOCALHOST_WARNING="false",
+            ANSIBLE_NOCOLOR="1",
+            ANSIBLE_FORCE_COLOR="0",
+            PAPR_AZURE_POLLING_INTERVAL="0",
+            PAPR_DATABASE_PASSWORD=self.database_password,
+            PAPR_API_KEYS=f"{self.service.stack.api_key},{self.other_api_key}",
+        )
+        return env
+
+    def run(
+        self, inventory: str, *args: str, extra_vars: dict | None = None, timeout: float = 900.0
+    ) -> SiteRun:
+        command = [str(ANSIBLE_PLAYBOOK), "site.yml", "-i", f"inventories/{inventory}",
+                   "-i", str(self.test_inventory), *args]  # fmt: skip
+        if extra_vars:
+            command += ["-e", yaml.safe_dump(extra_vars, default_flow_style=True, width=10_000).strip()]
+        self.double.clear_log()
+        started = time.monotonic()
+        completed = subprocess.run(
+            command, cwd=REPO, env=self.environment(), capture_output=True, text=True, timeout=timeout
+        )
+        seconds = time.monotonic() - started
+        output = completed.stdout + completed.stderr
+        return SiteRun(completed.returncode, output, seconds, self.double.requests())
