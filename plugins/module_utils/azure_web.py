@@ -11,12 +11,11 @@ connection strings can only be read with POST .../list.
 
 from __future__ import annotations
 
-import re
-
 from ansible_collections.papr.memory.plugins.module_utils.azure_client import rest_dict
+from ansible_collections.papr.memory.plugins.module_utils.azure_names import name_pattern
 
-SITE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,58}[A-Za-z0-9])$")
-SLOT_NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,57}[A-Za-z0-9])?$")
+SITE_NAME_PATTERN = name_pattern("web_app")
+SLOT_NAME_PATTERN = name_pattern("slot")
 PRODUCTION_SLOT = "production"
 
 

@@ -245,9 +245,8 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError, is_not_found
 from ansible_collections.papr.memory.plugins.module_utils.azure_image import parse_image
 from ansible_collections.papr.memory.plugins.module_utils.azure_module import AzureModule, describe
+from ansible_collections.papr.memory.plugins.module_utils.azure_names import require_valid_name
 from ansible_collections.papr.memory.plugins.module_utils.azure_web import (
-    SITE_NAME_PATTERN,
-    SLOT_NAME_PATTERN,
     WebApp,
     plan_id,
     same_resource_id,
@@ -281,13 +280,9 @@ CONFIG_NORMALISERS = {
 # --- validation ---------------------------------------------------------------------------------------
 def validate(params):
     """Every check that needs no Azure call; returns the parsed image (None for state=absent)."""
-    if not SITE_NAME_PATTERN.match(params["name"]):
-        raise AzureModuleError(
-            f"Invalid web app name {params['name']!r}: 2-60 letters, digits and hyphens, not starting or "
-            "ending with a hyphen."
-        )
-    if params["slot"] and not SLOT_NAME_PATTERN.match(params["slot"]):
-        raise AzureModuleError(f"Invalid slot name {params['slot']!r}: letters, digits and hyphens.")
+    require_valid_name("web_app", params["name"])
+    if params["slot"]:
+        require_valid_name("slot", params["slot"])
     if params["state"] == "absent":
         return None
     if not params["image"]:

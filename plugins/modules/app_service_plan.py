@@ -92,8 +92,6 @@ plan:
     tags: {description: Tags., type: dict}
 """
 
-import re
-
 from ansible_collections.papr.memory.plugins.module_utils.azure_client import rest_dict
 from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     TAGS_ARGUMENT_SPEC,
@@ -102,8 +100,9 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_module import AzureModule, describe
+from ansible_collections.papr.memory.plugins.module_utils.azure_names import name_pattern, require_valid_name
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,59}$")
+NAME_PATTERN = name_pattern("app_service_plan")
 
 
 def _skus(tier, *names):
@@ -166,11 +165,7 @@ def comparable(plan_summary):
 
 
 def validate(params):
-    if not NAME_PATTERN.match(params["name"]):
-        raise AzureModuleError(
-            f"Invalid App Service plan name {params['name']!r}: 1-60 letters, digits and hyphens, "
-            "starting with a letter or digit."
-        )
+    require_valid_name("app_service_plan", params["name"])
     if params["sku"]:
         canonical_sku(params["sku"])
     if params["capacity"] is not None and params["capacity"] < 1:

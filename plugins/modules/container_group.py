@@ -156,7 +156,6 @@ recreated:
 """
 
 import json
-import re
 
 from ansible_collections.papr.memory.plugins.module_utils.azure_client import rest_dict
 from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
@@ -172,9 +171,10 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_image import parse_image
 from ansible_collections.papr.memory.plugins.module_utils.azure_module import AzureModule, describe
+from ansible_collections.papr.memory.plugins.module_utils.azure_names import name_pattern, require_valid_name
 
-NAME_PATTERN = re.compile(r"^(?!.*--)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-DNS_LABEL_PATTERN = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+NAME_PATTERN = name_pattern("container_group")
+DNS_LABEL_PATTERN = name_pattern("dns_label")
 # Linux container group limits in most regions (a request above them fails in Azure after a round trip).
 MAX_CPU = 4.0
 MAX_MEMORY_GB = 16.0
@@ -184,21 +184,14 @@ IMMUTABLE_FIELDS = ("location", "os_type", "restart_policy", "ip_type", "resourc
 
 # --- validation ---------------------------------------------------------------------------------------
 def validate(params):
-    if not NAME_PATTERN.match(params["name"]):
-        raise AzureModuleError(
-            f"Invalid container group name {params['name']!r}: 1-63 lower-case letters, digits and single "
-            "hyphens, not starting or ending with a hyphen."
-        )
+    require_valid_name("container_group", params["name"])
     if params["state"] == "absent":
         return
     if not params["containers"]:
         raise AzureModuleError("`containers` needs at least one container with state=present.")
     names = [c["name"] for c in params["containers"] + params["init_containers"]]
     for container in params["containers"] + params["init_containers"]:
-        if not NAME_PATTERN.match(container["name"]):
-            raise AzureModuleError(
-                f"Invalid container name {container['name']!r}: lower-case letters, digits, hyphens."
-            )
+        require_valid_name("container", container["name"])
         parse_image(container["image"])
         clash = set(container.get("environment") or {}) & set(container.get("secure_environment") or {})
         if clash:

@@ -186,10 +186,9 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_module import AzureModule, describe
+from ansible_collections.papr.memory.plugins.module_utils.azure_names import name_pattern, require_valid_name
 
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-DATABASE_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$")
-FIREWALL_NAME_PATTERN = re.compile(r"^[-\w.]{1,128}$")
+NAME_PATTERN = name_pattern("postgres_server")
 SKU_PATTERN = re.compile(
     r"^Standard_(B(1ms|2s|2ms|4ms|8ms|12ms|16ms|20ms)|[DE](2|4|8|16|32|48|64|96)a?ds?_v[345])$"
 )
@@ -208,11 +207,7 @@ def _ipv4(value, what):
 
 
 def validate(params):
-    if not NAME_PATTERN.match(params["name"]):
-        raise AzureModuleError(
-            f"Invalid PostgreSQL server name {params['name']!r}: 3-63 lower-case letters, digits and "
-            "hyphens, not starting or ending with a hyphen."
-        )
+    require_valid_name("postgres_server", params["name"])
     if params["state"] == "absent":
         return
     if not SKU_PATTERN.match(params["sku"]):
@@ -231,11 +226,9 @@ def validate(params):
     if login and (login.lower() in RESERVED_LOGINS or login.lower().startswith("pg_")):
         raise AzureModuleError(f"admin_login {login!r} is reserved by Azure: choose another login.")
     for database in params["databases"]:
-        if not DATABASE_NAME_PATTERN.match(database["name"]):
-            raise AzureModuleError(f"Invalid database name {database['name']!r}.")
+        require_valid_name("postgres_database", database["name"])
     for rule in params["firewall_rules"] or []:
-        if not FIREWALL_NAME_PATTERN.match(rule["name"]):
-            raise AzureModuleError(f"Invalid firewall rule name {rule['name']!r}.")
+        require_valid_name("firewall_rule", rule["name"])
         start = _ipv4(rule["start_ip"], f"Firewall rule {rule['name']!r} start_ip")
         end = _ipv4(rule["end_ip"] or rule["start_ip"], f"Firewall rule {rule['name']!r} end_ip")
         if start > end:

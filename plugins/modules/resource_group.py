@@ -72,8 +72,6 @@ resource_group:
     provisioning_state: {description: ARM provisioning state., type: str, sample: Succeeded}
 """
 
-import re
-
 from ansible_collections.papr.memory.plugins.module_utils.azure_client import rest_dict
 from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     TAGS_ARGUMENT_SPEC,
@@ -82,8 +80,9 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_module import AzureModule, describe
+from ansible_collections.papr.memory.plugins.module_utils.azure_names import name_pattern, require_valid_name
 
-NAME_PATTERN = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
+NAME_PATTERN = name_pattern("resource_group")
 # How many resources a refusal to delete lists by name.
 LISTED_RESOURCES = 10
 
@@ -164,11 +163,7 @@ def ensure_absent(module, groups, current, resource):
 
 def run(module):
     params = module.params
-    if not NAME_PATTERN.match(params["name"]):
-        raise AzureModuleError(
-            f"Invalid resource group name {params['name']!r}: 1-90 letters, digits, underscores, hyphens, "
-            "periods and parentheses, not ending with a period."
-        )
+    require_valid_name("resource_group", params["name"])
     resource = describe("resource group", params["name"])
     groups = module.client("resource").resource_groups
     found = module.get_or_none(resource, groups.get, params["name"])
