@@ -57,6 +57,12 @@ def _clean_environment(double) -> dict[str, str]:
     return env
 
 
+def failures_of(run_tasks, tasks):
+    """Run every task (each may fail) in one playbook; (run, the failure messages in task order)."""
+    run = run_tasks([{**task, "ignore_errors": True} for task in tasks])
+    return run, [result.get("msg", "") if result.get("failed") else "" for result in run.results()]
+
+
 @pytest.fixture
 def run_tasks(azure_double, tmp_path):  # noqa: F811 - the fixture imported above
     """run_tasks(tasks, check=False, diff=False, verbosity=0, env=None, expect_rc=0) -> PlaybookRun.

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.web import WebSiteManagementClient
+
+from tests.azure_modules.conftest import failures_of
 
 GROUP = "papr-memory-web-test"
 PLAN = "papr-memory-plan"
@@ -100,17 +101,17 @@ def test_plan_check_mode_on_empty_subscription(run_tasks, azure_double):
     assert run.result()["changed"] is True and run.writes == 0
 
 
-@pytest.mark.parametrize(
-    ("options", "message"),
-    [
-        ({"sku": "P9v9"}, "Unknown App Service SKU 'P9v9'"),
-        ({"sku": "B1", "name": "plan_with_underscore"}, "Invalid App Service plan name"),
-        ({"sku": "B1", "capacity": 0}, "capacity must be at least 1"),
-    ],
-)
-def test_plan_bad_input_fails_before_any_request(run_tasks, azure_double, options, message):
-    run = run_tasks([plan_task(**options)], expect_rc=2)
-    assert message in run.result()["msg"]
+PLAN_BAD_INPUT = [
+    ({"sku": "P9v9"}, "Unknown App Service SKU 'P9v9'"),
+    ({"sku": "B1", "name": "plan_with_underscore"}, "Invalid App Service plan name"),
+    ({"sku": "B1", "capacity": 0}, "capacity must be at least 1"),
+]
+
+
+def test_plan_bad_input_fails_before_any_request(run_tasks, azure_double):
+    run, messages = failures_of(run_tasks, [plan_task(**options) for options, _ in PLAN_BAD_INPUT])
+    for (_, expected), message in zip(PLAN_BAD_INPUT, messages, strict=True):
+        assert expected in message
     assert run.requests == []
 
 
@@ -315,21 +316,23 @@ def test_app_name_taken_elsewhere_fails_before_writing(run_tasks, azure_double):
     assert run.writes == 1  # the resource group only
 
 
-@pytest.mark.parametrize(
-    ("options", "message"),
-    [
-        ({"image": "PaprMemory.azurecr.io/Memory:1.0", "tag": None}, "Invalid container image reference"),
-        ({"tag": "bad tag!"}, "tag 'bad tag!' is not valid"),
-        ({"image": "memory@sha256:1234", "tag": None}, "is not sha256:<64 lower-case hex digits>"),
-        ({"name": "-bad-name"}, "Invalid web app name '-bad-name'"),
-        ({"app_settings": {"WEBSITES_PORT": "80"}}, "app_settings must not set WEBSITES_PORT"),
-        ({"app_settings": {"HOSTS": ["a", "b"]}}, "HOSTS got a list or dict"),
-        ({"registry": {"server": "other.azurecr.io"}}, "is not the registry server other.azurecr.io"),
-    ],
-)
-def test_app_bad_input_fails_before_any_request(run_tasks, azure_double, options, message):
-    run = run_tasks([app_task(**options)], expect_rc=2)
-    assert message in run.result()["msg"]
+APP_BAD_INPUT = [
+    ({"image": "PaprMemory.azurecr.io/Memory:1.0", "tag": None}, "Invalid container image reference"),
+    ({"tag": "bad tag!"}, "tag 'bad tag!' is not valid"),
+    ({"image": "memory@sha256:1234", "tag": None}, "is not sha256:<64 lower-case hex digits>"),
+    ({"name": "-bad-name"}, "Invalid web app name '-bad-name'"),
+    ({"slot": "bad_slot"}, "Invalid slot name 'bad_slot'"),
+    ({"app_settings": {"WEBSITES_PORT": "80"}}, "app_settings must not set WEBSITES_PORT"),
+    ({"app_settings": {"HOSTS": ["a", "b"]}}, "HOSTS got a list or dict"),
+    ({"registry": {"server": "other.azurecr.io"}}, "is not the registry server other.azurecr.io"),
+    ({"health_check_path": "health"}, "must start with '/'"),
+]
+
+
+def test_app_bad_input_fails_before_any_request(run_tasks, azure_double):
+    run, messages = failures_of(run_tasks, [app_task(**options) for options, _ in APP_BAD_INPUT])
+    for (_, expected), message in zip(APP_BAD_INPUT, messages, strict=True):
+        assert expected in message
     assert run.requests == []
     for secret in SECRETS:
         assert secret not in run.output

@@ -7,6 +7,8 @@ import copy
 import pytest
 from azure.mgmt.resource.resources import ResourceManagementClient
 
+from tests.azure_modules.conftest import failures_of
+
 GROUP = "papr-memory-aci-test"
 NAME = "papr-memory-temporal"
 DB_PASSWORD = "pg-secret-1a2b3c"
@@ -170,25 +172,25 @@ def test_throttled_reads_and_writes_converge(run_tasks, azure_double, resource_g
     assert azure_double.resource(group_id(azure_double))["provisioningState"] == "Succeeded"
 
 
-@pytest.mark.parametrize(
-    ("changes", "message"),
-    [
-        ({"name": "Temporal_Server"}, "Invalid container group name"),
-        (
-            {"containers": [{"name": "t", "image": "temporalio/server:bad tag", "ports": [7233]}]},
-            "Invalid container image",
-        ),
-        (
-            {"containers": [{"name": "t", "image": "temporalio/server:1", "cpu": 8, "ports": [7233]}]},
-            "at most 4 CPU",
-        ),
-        ({"containers": [{"name": "t", "image": "temporalio/server:1"}]}, "ip_address=public needs"),
-        ({"dns_name_label": "Bad_Label"}, "dns_name_label 'Bad_Label'"),
-    ],
-)
-def test_bad_input_fails_before_any_request(run_tasks, azure_double, changes, message):
-    run = run_tasks([task(**changes)], expect_rc=2)
-    assert message in run.result()["msg"]
+BAD_INPUT = [
+    ({"name": "Temporal_Server"}, "Invalid container group name"),
+    (
+        {"containers": [{"name": "t", "image": "temporalio/server:bad tag", "ports": [7233]}]},
+        "Invalid container image",
+    ),
+    (
+        {"containers": [{"name": "t", "image": "temporalio/server:1", "cpu": 8, "ports": [7233]}]},
+        "at most 4 CPU",
+    ),
+    ({"containers": [{"name": "t", "image": "temporalio/server:1"}]}, "ip_address=public needs"),
+    ({"dns_name_label": "Bad_Label"}, "dns_name_label 'Bad_Label'"),
+]
+
+
+def test_bad_input_fails_before_any_request(run_tasks, azure_double):
+    run, messages = failures_of(run_tasks, [task(**options) for options, _ in BAD_INPUT])
+    for (_, expected), message in zip(BAD_INPUT, messages, strict=True):
+        assert expected in message
     assert run.requests == []
     assert DB_PASSWORD not in run.output and REGISTRY_PASSWORD not in run.output
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from azure.mgmt.resource.resources import ResourceManagementClient
 
+from tests.azure_modules.conftest import failures_of
+
 GROUP = "papr-memory-pg-test"
 SERVER = "papr-memory-pg"
 PASSWORD = "Pg-Admin-Secret-9931!"
@@ -125,23 +127,24 @@ def test_throttling_converges(run_tasks, azure_double, resource_group):
     assert azure_double.resource(server_id(azure_double) + "/databases/memory") is not None
 
 
-@pytest.mark.parametrize(
-    ("options", "message"),
-    [
-        ({"sku": "Standard_X9"}, "Unknown PostgreSQL flexible server SKU 'Standard_X9'"),
-        ({"name": "PG_Server"}, "Invalid PostgreSQL server name"),
-        ({"admin_login": "azure_superuser"}, "is reserved by Azure"),
-        ({"high_availability": "ZoneRedundant"}, "needs a General Purpose or Memory Optimized SKU"),
-        (
-            {"firewall_rules": [{"name": "x", "start_ip": "10.0.0.9", "end_ip": "10.0.0.1"}]},
-            "is after end_ip",
-        ),
-    ],
-)
-def test_bad_input_fails_before_any_request(run_tasks, azure_double, options, message):
-    run = run_tasks([server_task(**options)], expect_rc=2)
-    assert message in run.result()["msg"]
-    assert run.requests == [] and PASSWORD not in run.output
+BAD_INPUT = [
+    ({"sku": "Standard_X9"}, "Unknown PostgreSQL flexible server SKU 'Standard_X9'"),
+    ({"name": "PG_Server"}, "Invalid PostgreSQL server name"),
+    ({"admin_login": "azure_superuser"}, "is reserved by Azure"),
+    ({"high_availability": "ZoneRedundant"}, "needs a General Purpose or Memory Optimized SKU"),
+    (
+        {"firewall_rules": [{"name": "x", "start_ip": "10.0.0.9", "end_ip": "10.0.0.1"}]},
+        "is after end_ip",
+    ),
+]
+
+
+def test_bad_input_fails_before_any_request(run_tasks, azure_double):
+    run, messages = failures_of(run_tasks, [server_task(**options) for options, _ in BAD_INPUT])
+    for (_, expected), message in zip(BAD_INPUT, messages, strict=True):
+        assert expected in message
+    assert run.requests == []
+    assert PASSWORD not in run.output
 
 
 def test_delete(run_tasks, azure_double, resource_group):
