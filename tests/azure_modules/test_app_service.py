@@ -96,6 +96,20 @@ def test_plan_create_rerun_resize_and_sku_case(run_tasks, azure_double):
     assert run_tasks([plan_task(sku="P2v3", capacity=2)]).writes == 0
 
 
+def test_plan_drift_restored_through_throttling(run_tasks, azure_double):
+    make_group(azure_double)
+    run_tasks([plan_task(sku="P1v3", capacity=2)])
+    azure_double.drift(arm_id(azure_double, "serverfarms", PLAN), {"sku": {"capacity": 5}})
+    azure_double.inject_status(r"/serverfarms/papr-memory-plan$", 429, method="GET", times=1)
+    azure_double.inject_status(r"/serverfarms/papr-memory-plan$", 503, method="PUT", times=1)
+
+    restored = run_tasks([plan_task(sku="P1v3", capacity=2)], diff=True)
+    assert restored.result()["changed"] is True
+    assert restored.result()["diff"]["before"]["capacity"] == 5
+    assert stored(azure_double, "serverfarms", PLAN)["sku"]["capacity"] == 2
+    assert run_tasks([plan_task(sku="P1v3", capacity=2)]).writes == 0
+
+
 def test_plan_check_mode_on_empty_subscription(run_tasks, azure_double):
     run = run_tasks([plan_task(sku="B1")], check=True)
     assert run.result()["changed"] is True and run.writes == 0
