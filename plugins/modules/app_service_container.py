@@ -242,7 +242,11 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     merge_settings,
     string_map,
 )
-from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError, is_not_found
+from ansible_collections.papr.memory.plugins.module_utils.azure_errors import (
+    AzureModuleError,
+    describe_failure,
+    is_not_found,
+)
 from ansible_collections.papr.memory.plugins.module_utils.azure_image import parse_image
 from ansible_collections.papr.memory.plugins.module_utils.azure_module import AzureModule, describe
 from ansible_collections.papr.memory.plugins.module_utils.azure_names import require_valid_name
@@ -525,7 +529,7 @@ class Target:
             if is_not_found(exc):
                 return
             raise AzureModuleError(
-                f"Could not check whether the name of {self.resource} is free: {exc}"
+                describe_failure(exc, "check the name availability of", self.resource)
             ) from exc
         answer = rest_dict(answer)
         if answer.get("nameAvailable") is False:
