@@ -112,8 +112,8 @@ def deployment(service_image: dict, backends: LocalStack) -> Iterator[Deployment
         yield Deployment(web, workers, f"http://127.0.0.1:{WEB_PORT}", backends.api_key)
     finally:
         for name in (web, workers):
-            logs = podman("logs", name, check=False).stdout
-            if logs:
+            output = podman("logs", name, check=False)
+            if logs := output.stdout + output.stderr:
                 print(f"--- {name} (last lines)\n" + "\n".join(logs.splitlines()[-20:]))
             podman("rm", "--force", "--time", "0", name, check=False)
 

@@ -112,7 +112,8 @@ def test_sigterm_stops_the_container_cleanly(deployment: Deployment, api: httpx.
     except subprocess.TimeoutExpired:
         pytest.fail(f"{name} still running {STOP_TIMEOUT_SECONDS} s after SIGTERM")
     elapsed = time.monotonic() - started
-    logs = podman("logs", name).stdout + podman("logs", name).stderr
+    output = podman("logs", name)
+    logs = output.stdout + output.stderr
     assert exit_code == 0, logs[-4000:]
     if role == "workers":
         assert '"message": "workers stopped"' in logs, logs[-4000:]
