@@ -13,6 +13,10 @@ Each wheelhouse is also packed into a tarball with fixed member order and times,
 to a host is one file whose checksum only changes with its contents. Older cached wheelhouses
 of the same kind are removed. Prints a JSON object (the tarball, its wheels, whether it was
 built now), so playbooks can read it.
+With PAPR_WHEELHOUSE_FREEZE=1 the cached wheelhouse of the kind is used as it is, without
+looking at the sources: a long test run (or a staged roll-out) deploys one build throughout
+while the working tree keeps changing.
+
 Usage: python scripts/wheelhouse.py {service|temporal} [--state-dir DIR]
 """
 
@@ -22,6 +26,7 @@ import argparse
 import fcntl
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -99,16 +104,24 @@ def _build_once(target: Path, build) -> bool:
     return True
 
 
+def _builds(root: Path, kind: str) -> list[Path]:
+    """Finished cached builds of a kind (name = kind-key), newest first."""
+    found = [
+        path
+        for path in root.glob(f"{kind}-*")
+        if path.is_dir() and path.suffix != ".partial" and path.name.rsplit("-", 1)[0] == kind
+    ]
+    return sorted(found, key=lambda path: path.stat().st_mtime, reverse=True)
+
+
 def _prune(target: Path) -> None:
-    """Removes cached builds of the same kind (same name before the key) and their tarballs."""
+    """Removes older cached builds of the same kind, keeping the newest one: a deployment that
+    started with it a moment ago can still copy it."""
     kind = target.name.rsplit("-", 1)[0]
-    for stale in target.parent.glob(f"{kind}-*"):
-        if stale.name.split(".", 1)[0].rsplit("-", 1)[0] != kind:
-            continue
-        if stale.is_dir():
-            shutil.rmtree(stale)
-        else:
-            stale.unlink()
+    for stale in _builds(target.parent, kind)[1:]:
+        shutil.rmtree(stale)
+        stale.with_name(stale.name + ".tar").unlink(missing_ok=True)
+    shutil.rmtree(target.with_name(target.name + ".partial"), ignore_errors=True)
 
 
 def _pack(wheelhouse: Path) -> Path:
@@ -149,6 +162,14 @@ def temporal_wheelhouse(root: Path) -> tuple[Path, bool]:
     return wheelhouse, _build_once(wheelhouse, lambda dest: _download_binaries([spec], dest))
 
 
+def _frozen(root: Path, kind: str) -> Path | None:
+    """The newest cached wheelhouse of this kind when PAPR_WHEELHOUSE_FREEZE=1."""
+    if os.environ.get("PAPR_WHEELHOUSE_FREEZE") != "1":
+        return None
+    builds = _builds(root, kind)
+    return builds[0] if builds else None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("kind", choices=("service", "temporal"))
@@ -160,7 +181,8 @@ def main() -> int:
     # Playbooks run this once per host in parallel: the first one builds, the others wait.
     with (root / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        wheelhouse, built = build(root)
+        frozen = _frozen(root, args.kind)
+        wheelhouse, built = (frozen, False) if frozen else build(root)
         tarball = _pack(wheelhouse)
     wheels = sorted(p.name for p in wheelhouse.glob("*.whl"))
     print(json.dumps({"tarball": str(tarball), "key": wheelhouse.name, "wheels": wheels, "built": built}))

@@ -34,6 +34,11 @@ def podman_env() -> dict[str, str]:
     env = {**os.environ, "CONTAINERS_CONF": conf, "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
     env.pop("ANSIBLE_CONFIG", None)  # Molecule writes its own
     subprocess.run([str(REPO_ROOT / "scripts/host-image.sh")], check=True, env=env, timeout=900)
+    # One build of the service for the whole session: converge and the idempotence run must
+    # deploy the same wheels even if the working tree changes in between.
+    for kind in ("service", "temporal"):
+        subprocess.run([sys.executable, str(REPO_ROOT / "scripts/wheelhouse.py"), kind], check=True, env=env)
+    env["PAPR_WHEELHOUSE_FREEZE"] = "1"
     return env
 
 
