@@ -112,12 +112,18 @@ def image_size(tag: str) -> int:
     return int(_run(inspect, capture_output=True, text=True).stdout.strip())
 
 
+def _build_stage_tag(tag: str) -> str:
+    """localhost/papr-memory:0.1.0 -> localhost/papr-memory:0.1.0-build-stage."""
+    name, _, label = tag.rpartition(":") if ":" in tag.rsplit("/", 1)[-1] else (tag, "", "latest")
+    return f"{name}:{label}-build-stage"
+
+
 def build_image(
     tag: str, base: str | None = None, state_dir: Path | None = None, no_cache: bool = False
 ) -> dict:
     """Build `tag`; base None keeps the Containerfile's default, "local" builds the offline one.
-    The image the tag named before (if replaced and unused) is removed, so rebuilds do not pile
-    up unnamed images."""
+    The build stage is tagged `<tag>-build-stage`; the images both tags named before (if replaced
+    and unused) are removed, so rebuilds do not pile up unnamed images."""
     seconds: dict[str, float] = {}
     started = time.monotonic()
     if base == LOCAL_BASE:
@@ -128,26 +134,30 @@ def build_image(
     tarball = service_wheelhouse(state_dir or REPO_ROOT / ".state")
     seconds["wheelhouse"] = time.monotonic() - started
 
-    previous = image_id(tag)
+    build_stage_tag = _build_stage_tag(tag)
+    previous = {name: image_id(name) for name in (tag, build_stage_tag)}
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="papr-image-context-") as context:
         stage_context(tarball, Path(context))
-        command = [engine(), "build", "--file", str(CONTAINERFILE), "--tag", tag]
+        command = [engine(), "build", "--file", str(CONTAINERFILE)]
         if engine() == "podman":
             # OCI image format has no HEALTHCHECK: podman drops it unless building Docker format.
             command += ["--format", "docker"]
         if base:
             command += ["--build-arg", f"BASE_IMAGE={base}"]
-        if no_cache:
-            command.append("--no-cache")
-        command += ["--build-arg", f"VERSION={version()}", "--build-arg", f"REVISION={revision()}", context]
-        _run(command, stdout=sys.stderr)
+        command += ["--build-arg", f"VERSION={version()}", "--build-arg", f"REVISION={revision()}"]
+        _run([*command, *(["--no-cache"] if no_cache else []), "--tag", tag, context], stdout=sys.stderr)
+        # Name the build stage too (from the cache: a second or two). Unnamed, each change to the
+        # service would leave its last build-stage image behind; named, the old one is removed
+        # below like the old image, and the next build still finds its layers in the cache.
+        _run([*command, "--target", "build", "--tag", build_stage_tag, context], stdout=sys.stderr)
     seconds["build"] = time.monotonic() - started
 
+    for name, before in previous.items():
+        if before and before != image_id(name):
+            # Fails harmlessly when a container still uses it or another tag names it.
+            subprocess.run([engine(), "rmi", before], capture_output=True, env=engine_environment())
     built = image_id(tag)
-    if previous and previous != built:
-        # Fails harmlessly when a container still uses it or another tag names it.
-        subprocess.run([engine(), "rmi", previous], capture_output=True, env=engine_environment())
     return {
         "image": tag,
         "id": built,
