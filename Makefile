@@ -19,9 +19,10 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed ## create the controller venv (Python >= 3.12) with every dependency
 
-lint: venv ## ruff on all Python code
+lint: venv ## ruff on all Python code, ansible-lint (production profile) on roles and playbooks
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ansible-lint --offline -q
 
 sanity: venv ## ansible-test sanity on the collection (a temp copy; first run installs its pinned tools)
 	$(PY) scripts/ansible_sanity.py
