@@ -15,7 +15,7 @@ import json
 import os
 import re
 import shutil
-import subprocess
+import traceback
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -25,8 +25,11 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_errors import Az
 try:
     import requests
     from azure.identity import AzureCliCredential, ClientSecretCredential, ManagedIdentityCredential
-except ImportError:  # reported by AzureModule with missing_required_lib
+
+    SDK_IMPORT_ERROR = None
+except ImportError:  # AzureModule reports it with missing_required_lib
     requests = AzureCliCredential = ClientSecretCredential = ManagedIdentityCredential = None
+    SDK_IMPORT_ERROR = traceback.format_exc()
 
 AUTH_SOURCES = ("auto", "env", "credentials", "cli", "msi")
 
@@ -158,22 +161,19 @@ def read_credentials_profile(profile):
     return dict(parser.items(name)) if parser.has_section(name) else None
 
 
-def _cli_subscription():
+def _cli_subscription(run_command):
     """The Azure CLI's default subscription, when the playbook names none."""
+    rc, out, err = run_command(["az", "account", "show", "--output", "json"])
     try:
-        out = subprocess.run(
-            ["az", "account", "show", "--output", "json"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        ).stdout
-        return json.loads(out).get("id")
-    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        subscription = json.loads(out).get("id") if rc == 0 else None
+    except ValueError:
+        subscription = None
+    if not subscription:
         raise AzureModuleError(
-            f"auth_source=cli needs a subscription: `az account show` failed ({exc}). Run `az login`, "
-            "or set subscription_id / AZURE_SUBSCRIPTION_ID."
-        ) from exc
+            f"auth_source=cli needs a subscription: `az account show` failed ({(err or out).strip()[:300]}). "
+            "Run `az login`, or set subscription_id / AZURE_SUBSCRIPTION_ID."
+        )
+    return subscription
 
 
 @dataclass
@@ -219,7 +219,7 @@ def _choose_source(params, profile_values):
     )
 
 
-def resolve_identity(params, cloud):
+def resolve_identity(params, cloud, run_command):
     """Build the azure-identity credential the parameters ask for."""
     params = dict(params)
     profile_values = read_credentials_profile(params.get("profile"))
@@ -239,7 +239,9 @@ def resolve_identity(params, cloud):
         credential = ManagedIdentityCredential(client_id=params.get("client_id"))
     else:
         credential = AzureCliCredential(tenant_id=params.get("tenant"))
-    subscription_id = params.get("subscription_id") or (_cli_subscription() if source == "cli" else None)
+    subscription_id = params.get("subscription_id")
+    if not subscription_id and source == "cli":
+        subscription_id = _cli_subscription(run_command)
     if not subscription_id:
         raise AzureModuleError(
             f"No Azure subscription (auth_source={source}): set subscription_id or AZURE_SUBSCRIPTION_ID."

@@ -9,6 +9,7 @@ clouds, Azure Stack and the test double behave the same), azure-core's RetryPoli
 
 from __future__ import annotations
 
+import importlib
 import os
 import time
 
@@ -33,19 +34,33 @@ USER_AGENT = "papr.memory-ansible"
 RETRY_WAIT_MAX_SECONDS = 60
 
 
-def _client_classes():
-    """Imported on use: a module only needs the SDK packages of the clients it builds."""
-    from azure.mgmt.containerinstance import ContainerInstanceManagementClient
-    from azure.mgmt.postgresqlflexibleservers import PostgreSQLManagementClient
-    from azure.mgmt.resource.resources import ResourceManagementClient
-    from azure.mgmt.web import WebSiteManagementClient
+# kind -> (SDK package, client class, PyPI distribution). Imported on use: a module needs only the
+# SDK packages of the clients it builds.
+CLIENTS = {
+    "resource": ("azure.mgmt.resource.resources", "ResourceManagementClient", "azure-mgmt-resource"),
+    "web": ("azure.mgmt.web", "WebSiteManagementClient", "azure-mgmt-web"),
+    "container_instance": (
+        "azure.mgmt.containerinstance",
+        "ContainerInstanceManagementClient",
+        "azure-mgmt-containerinstance",
+    ),
+    "postgres": (
+        "azure.mgmt.postgresqlflexibleservers",
+        "PostgreSQLManagementClient",
+        "azure-mgmt-postgresqlflexibleservers",
+    ),
+}
 
-    return {
-        "resource": ResourceManagementClient,
-        "web": WebSiteManagementClient,
-        "container_instance": ContainerInstanceManagementClient,
-        "postgres": PostgreSQLManagementClient,
-    }
+
+def client_class(kind):
+    package, name, distribution = CLIENTS[kind]
+    try:
+        return getattr(importlib.import_module(package), name)
+    except ImportError as exc:
+        raise AzureModuleError(
+            f"The Python package {distribution} is missing on the controller ({exc}): install the controller "
+            "dependencies (pip install 'papr-memory[controller]')."
+        ) from exc
 
 
 def rest_dict(model):
@@ -85,7 +100,7 @@ class DeadlineRetryPolicy(RetryPolicy):
 class AzureSession:
     """The cloud, the identity and the clients of one module run (clients are built on first use)."""
 
-    def __init__(self, params, deadline):
+    def __init__(self, params, deadline, run_command):
         self.params = params
         ca_path = params.get("ca_path")
         if ca_path:
@@ -96,7 +111,7 @@ class AzureSession:
             os.environ["REQUESTS_CA_BUNDLE"] = ca_path
         self.verify = ca_path or True
         self.cloud = resolve_cloud(params.get("cloud_environment"), self.verify)
-        self.identity = resolve_identity(params, self.cloud)
+        self.identity = resolve_identity(params, self.cloud, run_command)
         self.deadline = deadline
         self._clients = {}
 
@@ -106,9 +121,8 @@ class AzureSession:
 
     def client(self, kind):
         if kind not in self._clients:
-            client_class = _client_classes()[kind]
             retries = max(self.params.get("max_retries") or 0, 0)
-            self._clients[kind] = client_class(
+            self._clients[kind] = client_class(kind)(
                 self.identity.credential,
                 self.subscription_id,
                 base_url=self.cloud.resource_manager,

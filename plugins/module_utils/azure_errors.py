@@ -13,14 +13,9 @@ from __future__ import annotations
 import json
 
 try:
-    from azure.core.exceptions import (
-        ClientAuthenticationError,
-        HttpResponseError,
-        ServiceRequestError,
-        ServiceResponseError,
-    )
+    from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError, ServiceResponseError
 except ImportError:  # reported by AzureModule with missing_required_lib
-    ClientAuthenticationError = HttpResponseError = ServiceRequestError = ServiceResponseError = None
+    ClientAuthenticationError = ServiceRequestError = ServiceResponseError = None
 
 
 class AzureModuleError(Exception):

@@ -53,7 +53,7 @@ def parse_image(image, tag=None, digest=None, registry_server=None):
     reference = (image or "").strip()
     if not reference:
         raise _bad(image, "it is empty")
-    name, _, inline_digest = reference.partition("@")
+    name, inline_digest = (reference.split("@", 1) + [""])[:2]
     last = name.rsplit("/", 1)[-1]
     inline_tag = None
     if ":" in last:
@@ -67,7 +67,7 @@ def parse_image(image, tag=None, digest=None, registry_server=None):
         raise _bad(reference, f"tag {tag!r} is not valid (letters, digits, '_', '.', '-'; at most 128)")
     if digest is not None and not DIGEST_PATTERN.match(digest):
         raise _bad(reference, f"digest {digest!r} is not sha256:<64 lower-case hex digits>")
-    first, _, rest = name.partition("/")
+    first, rest = (name.split("/", 1) + [""])[:2]
     has_registry = rest and ("." in first or ":" in first or first == "localhost")
     registry, repository = (first.lower(), rest) if has_registry else (None, name)
     if registry and not DOMAIN_PATTERN.match(registry):

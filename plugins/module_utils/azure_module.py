@@ -9,10 +9,11 @@ resource and says what to do, and keeps secret values out of results, diffs and 
 
 from __future__ import annotations
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.papr.memory.plugins.module_utils.azure_auth import AZURE_AUTH_ARGUMENT_SPEC
+from ansible_collections.papr.memory.plugins.module_utils.azure_auth import (
+    AZURE_AUTH_ARGUMENT_SPEC,
+    SDK_IMPORT_ERROR,
+)
 from ansible_collections.papr.memory.plugins.module_utils.azure_client import (
     AZURE_CLIENT_ARGUMENT_SPEC,
     AzureSession,
@@ -23,14 +24,6 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_errors import (
     describe_failure,
     is_not_found,
 )
-
-try:
-    import azure.identity  # noqa: F401
-    import azure.mgmt.core  # noqa: F401
-
-    SDK_IMPORT_ERROR = None
-except ImportError:
-    SDK_IMPORT_ERROR = traceback.format_exc()
 
 
 def describe(kind, name, resource_group=None, slot=None):
@@ -64,7 +57,7 @@ class AzureModule:
     @property
     def session(self):
         if self._session is None:
-            self._session = AzureSession(self.params, self.deadline)
+            self._session = AzureSession(self.params, self.deadline, self.ansible.run_command)
         return self._session
 
     def client(self, kind):

@@ -19,7 +19,8 @@ description:
   - Check mode sends no write request; diff mode shows before and after with secret values masked.
   - The image reference, site name and slot name are checked before anything is sent.
 version_added: 0.1.0
-author: PAPR Memory engineers
+author:
+  - PAPR Memory engineers (@papr-memory)
 options:
   name:
     description: Name of the web app (2-60 letters, digits and hyphens; global across Azure).
@@ -208,7 +209,7 @@ site:
   contains:
     id: {description: Resource id., type: str}
     name: {description: Web app name., type: str, sample: papr-memory-web}
-    slot: {description: Slot name, when a slot is managed., type: str, sample: staging}
+    slot: {description: The slot name when a slot is managed., type: str, sample: staging}
     default_host_name: {description: Default host name., type: str, sample: papr-memory-web.azurewebsites.net}
     url: {description: HTTPS URL of the default host name., type: str, sample: https://papr-memory-web.azurewebsites.net}
     outbound_ip_addresses:

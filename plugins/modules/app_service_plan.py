@@ -15,7 +15,8 @@ description:
     (Azure answers V(P1v3) for V(P1V3)).
   - Idempotent; check mode sends no write request; diff mode shows the plan before and after.
 version_added: 0.1.0
-author: PAPR Memory engineers
+author:
+  - PAPR Memory engineers (@papr-memory)
 options:
   name:
     description: Name of the plan (1-60 letters, digits and hyphens).

@@ -21,7 +21,8 @@ description:
   - Idempotent; check mode sends no write request; diff mode masks secret values. Waits for Azure's
     long-running operation with the O(timeout) deadline.
 version_added: 0.1.0
-author: PAPR Memory engineers
+author:
+  - PAPR Memory engineers (@papr-memory)
 options:
   name:
     description: Name of the container group (1-63 lower-case letters, digits and single hyphens).
@@ -49,7 +50,10 @@ options:
     type: list
     elements: dict
     suboptions:
-      name: {description: Container name (lower-case letters, digits, hyphens)., type: str, required: true}
+      name:
+        description: Container name (lower-case letters, digits and hyphens).
+        type: str
+        required: true
       image:
         description: Image reference, V([registry/]repository[:tag]) or with V(@sha256:...).
         type: str
@@ -83,9 +87,12 @@ options:
     elements: dict
     default: []
     suboptions:
-      server: {description: Registry host, for example V(myregistry.azurecr.io)., type: str, required: true}
+      server:
+        description: Registry host, for example V(myregistry.azurecr.io).
+        type: str
+        required: true
       username: {description: User name., type: str, required: true}
-      password: {description: Password (never shown)., type: str, required: true, no_log: true}
+      password: {description: Password (never shown)., type: str, required: true}
   ip_address:
     description: V(public) - a public IP exposing every container port; V(private) - a VNet address; V(none).
     type: str
@@ -458,7 +465,7 @@ def ensure_absent(module, operations, current, resource):
 
 def run(module):
     params = module.params
-    module.hide(*(value for _, value in secret_values(params)))
+    module.hide(*(secret[1] for secret in secret_values(params)))
     validate(params)
     resource = describe("container group", params["name"], params["resource_group"])
     operations = module.client("container_instance").container_groups

@@ -23,7 +23,8 @@ description:
   - Idempotent; check mode sends no write request; diff mode masks the password. Waits for Azure's
     long-running operations (a server takes minutes) with the O(timeout) deadline.
 version_added: 0.1.0
-author: PAPR Memory engineers
+author:
+  - PAPR Memory engineers (@papr-memory)
 options:
   name:
     description: Server name (3-63 lower-case letters, digits and hyphens; global, it is the host name).

@@ -13,7 +13,8 @@ description:
   - Idempotent - a second run with the same options reports no change and sends no write request.
   - Check mode sends no write request at all; diff mode shows the location and tags before and after.
 version_added: 0.1.0
-author: PAPR Memory engineers
+author:
+  - PAPR Memory engineers (@papr-memory)
 options:
   name:
     description:
