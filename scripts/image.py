@@ -31,7 +31,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONTAINERFILE = REPO_ROOT / "Containerfile"
 LOCAL_BASE = "local"
-LOCAL_BASE_IMAGE = "localhost/papr-python:3.11-bookworm"
+# scripts/python-base-image.sh reads the same variable.
+LOCAL_BASE_IMAGE = os.environ.get("PAPR_PYTHON_BASE_IMAGE", "localhost/papr-python:3.11-bookworm")
 SERVICE_WHEEL_PREFIX = "papr_memory-"
 
 
