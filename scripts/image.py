@@ -17,6 +17,7 @@ Prints a JSON object: image, id, size_bytes, base, seconds per step. Tests impor
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -40,8 +41,10 @@ def engine() -> str:
     return os.environ.get("PAPR_CONTAINER_ENGINE", "podman")
 
 
+@functools.cache
 def engine_environment() -> dict[str, str]:
-    """podman needs the project's containers.conf on these machines (runc, ulimits)."""
+    """podman needs the project's containers.conf on these machines (runc, ulimits). Callers
+    must not change the dict (it is cached)."""
     env = dict(os.environ)
     if engine() == "podman" and "CONTAINERS_CONF" not in env:
         conf = subprocess.run(
