@@ -58,6 +58,7 @@ def deployed(site, azure_double_server):
         "check": site.run("prod", "--check", "--diff", "-vvv"),
         "first": site.run("prod", "--diff", "-vvv"),
         "second": site.run("prod", "--diff"),
+        "check_deployed": site.run("prod", "--check", "--diff"),
     }
     yield runs
     azure_double_server.reset()
@@ -140,6 +141,7 @@ def first_site(double) -> dict:
 
 def test_second_run_changes_nothing_and_writes_nothing(deployed):
     assert_converged_without_writes(deployed["second"])
+    assert_converged_without_writes(deployed["check_deployed"])
 
 
 def test_no_secret_in_diff_or_verbose_output(deployed, site):
