@@ -1,6 +1,6 @@
 # Copyright: PAPR Memory engineers
 # Apache-2.0
-"""Options shared by every papr.memory Azure module (auth, cloud, retries, polling, timeout)."""
+"""Options shared by the papr.memory Azure modules: auth, cloud, retries, polling, timeout; tags; state."""
 
 
 class ModuleDocFragment:
@@ -91,4 +91,14 @@ options:
     description: With O(tags), remove tags that are not listed (authoritative). V(false) merges.
     type: bool
     default: true
+"""
+
+    # Modules give `state` their own description (what deleting means for the resource); the rest is shared.
+    STATE = r"""
+options:
+  state:
+    description: Whether the resource should exist.
+    type: str
+    choices: [present, absent]
+    default: present
 """

@@ -25,6 +25,9 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_errors import (
     is_not_found,
 )
 
+# The `state` option of every module that creates or deletes a resource (doc fragment azure.state).
+STATE_ARGUMENT_SPEC = dict(state=dict(type="str", choices=["present", "absent"], default="present"))
+
 
 def describe(kind, name, resource_group=None, slot=None):
     """How messages name a resource: "App Service site 'web' (slot 'staging') in resource group 'rg'"."""

@@ -158,12 +158,10 @@ options:
     type: bool
   state:
     description: Whether the web app (or slot) should exist.
-    type: str
-    choices: [present, absent]
-    default: present
 extends_documentation_fragment:
   - papr.memory.azure
   - papr.memory.azure.tags
+  - papr.memory.azure.state
 requirements:
   - azure-mgmt-web >= 7
 notes:
@@ -249,7 +247,11 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_errors import (
     is_not_found,
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_image import parse_image
-from ansible_collections.papr.memory.plugins.module_utils.azure_module import AzureModule, describe
+from ansible_collections.papr.memory.plugins.module_utils.azure_module import (
+    STATE_ARGUMENT_SPEC,
+    AzureModule,
+    describe,
+)
 from ansible_collections.papr.memory.plugins.module_utils.azure_names import require_valid_name
 from ansible_collections.papr.memory.plugins.module_utils.azure_web import (
     WebApp,
@@ -823,7 +825,7 @@ def main():
             min_tls_version=dict(type="str", choices=["1.0", "1.1", "1.2", "1.3"], default="1.2"),
             ftps_state=dict(type="str", choices=["AllAllowed", "FtpsOnly", "Disabled"], default="Disabled"),
             system_assigned_identity=dict(type="bool"),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
+            **STATE_ARGUMENT_SPEC,
             **TAGS_ARGUMENT_SPEC,
         ),
         mutually_exclusive=[("tag", "digest")],

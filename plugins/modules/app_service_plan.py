@@ -48,12 +48,10 @@ options:
     type: bool
   state:
     description: Whether the plan should exist. Deleting a plan that still hosts apps fails and names them.
-    type: str
-    choices: [present, absent]
-    default: present
 extends_documentation_fragment:
   - papr.memory.azure
   - papr.memory.azure.tags
+  - papr.memory.azure.state
 requirements:
   - azure-mgmt-web >= 7
 """
@@ -100,7 +98,11 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     same_location,
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.papr.memory.plugins.module_utils.azure_module import AzureModule, describe
+from ansible_collections.papr.memory.plugins.module_utils.azure_module import (
+    STATE_ARGUMENT_SPEC,
+    AzureModule,
+    describe,
+)
 from ansible_collections.papr.memory.plugins.module_utils.azure_names import name_pattern, require_valid_name
 
 NAME_PATTERN = name_pattern("app_service_plan")
@@ -290,7 +292,7 @@ def main():
             capacity=dict(type="int"),
             linux=dict(type="bool", default=True),
             zone_redundant=dict(type="bool"),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
+            **STATE_ARGUMENT_SPEC,
             **TAGS_ARGUMENT_SPEC,
         ),
     )

@@ -107,12 +107,10 @@ options:
     default: false
   state:
     description: Whether the container group should exist.
-    type: str
-    choices: [present, absent]
-    default: present
 extends_documentation_fragment:
   - papr.memory.azure
   - papr.memory.azure.tags
+  - papr.memory.azure.state
 requirements:
   - azure-mgmt-containerinstance >= 10.1
 """
@@ -177,7 +175,11 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_image import parse_image
-from ansible_collections.papr.memory.plugins.module_utils.azure_module import AzureModule, describe
+from ansible_collections.papr.memory.plugins.module_utils.azure_module import (
+    STATE_ARGUMENT_SPEC,
+    AzureModule,
+    describe,
+)
 from ansible_collections.papr.memory.plugins.module_utils.azure_names import name_pattern, require_valid_name
 
 NAME_PATTERN = name_pattern("container_group")
@@ -525,7 +527,7 @@ def main():
             ip_address=dict(type="str", choices=["public", "private", "none"], default="public"),
             dns_name_label=dict(type="str"),
             allow_recreate=dict(type="bool", default=False),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
+            **STATE_ARGUMENT_SPEC,
             **TAGS_ARGUMENT_SPEC,
         ),
     )

@@ -107,12 +107,10 @@ options:
     default: {}
   state:
     description: Whether the server should exist. Deleting it deletes its databases and backups.
-    type: str
-    choices: [present, absent]
-    default: present
 extends_documentation_fragment:
   - papr.memory.azure
   - papr.memory.azure.tags
+  - papr.memory.azure.state
 requirements:
   - azure-mgmt-postgresqlflexibleservers >= 1
 """
@@ -186,7 +184,11 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     setting_string,
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.papr.memory.plugins.module_utils.azure_module import AzureModule, describe
+from ansible_collections.papr.memory.plugins.module_utils.azure_module import (
+    STATE_ARGUMENT_SPEC,
+    AzureModule,
+    describe,
+)
 from ansible_collections.papr.memory.plugins.module_utils.azure_names import name_pattern, require_valid_name
 
 NAME_PATTERN = name_pattern("postgres_server")
@@ -648,7 +650,7 @@ def main():
                 ),
             ),
             parameters=dict(type="dict", default={}),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
+            **STATE_ARGUMENT_SPEC,
             **TAGS_ARGUMENT_SPEC,
         ),
     )

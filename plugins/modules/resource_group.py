@@ -28,9 +28,6 @@ options:
     type: str
   state:
     description: Whether the group should exist.
-    type: str
-    choices: [present, absent]
-    default: present
   force_delete_nonempty:
     description:
       - With O(state=absent), delete the group even when it still contains resources (they are deleted too).
@@ -40,6 +37,7 @@ options:
 extends_documentation_fragment:
   - papr.memory.azure
   - papr.memory.azure.tags
+  - papr.memory.azure.state
 requirements:
   - azure-mgmt-resource >= 23
 """
@@ -80,7 +78,11 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     same_location,
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.papr.memory.plugins.module_utils.azure_module import AzureModule, describe
+from ansible_collections.papr.memory.plugins.module_utils.azure_module import (
+    STATE_ARGUMENT_SPEC,
+    AzureModule,
+    describe,
+)
 from ansible_collections.papr.memory.plugins.module_utils.azure_names import name_pattern, require_valid_name
 
 NAME_PATTERN = name_pattern("resource_group")
@@ -180,7 +182,7 @@ def main():
             name=dict(type="str", required=True),
             location=dict(type="str"),
             **TAGS_ARGUMENT_SPEC,
-            state=dict(type="str", choices=["present", "absent"], default="present"),
+            **STATE_ARGUMENT_SPEC,
             force_delete_nonempty=dict(type="bool", default=False),
         ),
     )
