@@ -109,6 +109,14 @@ SECRETS_TAG = "papr-secrets-hash"
 SECRETS_HASH_ITERATIONS = 200_000
 
 
+def with_secrets_hash_masked(view):
+    """A copy of a compared view for diffs: the `secrets_hash` tag is only said to be there (or to change)."""
+    shown = dict(view)
+    if "secrets_hash" in shown:
+        shown["secrets_hash"] = MASK if shown["secrets_hash"] else None
+    return shown
+
+
 def secrets_fingerprint(secrets, current_tag):
     """Tag value for [(where, value), ...]; the current salt is reused: unchanged secrets, same tag."""
     if not secrets:

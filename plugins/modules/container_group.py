@@ -172,6 +172,7 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     normalise_location,
     secrets_fingerprint,
     string_map,
+    with_secrets_hash_masked,
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_image import parse_image
@@ -343,14 +344,6 @@ def immutable_view(view):
     }
 
 
-def diff_view(view):
-    """The comparable view as shown in a diff: the secrets hash is only said to change."""
-    shown = dict(view)
-    if "secrets_hash" in shown:
-        shown["secrets_hash"] = MASK if shown["secrets_hash"] else None
-    return shown
-
-
 def summarise(group):
     if not group:
         return {}
@@ -437,7 +430,10 @@ def ensure_present(module, operations, current, resource):
         )
     result = {"changed": bool(differences), "recreated": recreate, "container_group": summarise(current)}
     if module.diff_mode:
-        result["diff"] = {"before": diff_view(current_view), "after": diff_view(desired_view)}
+        result["diff"] = {
+            "before": with_secrets_hash_masked(current_view),
+            "after": with_secrets_hash_masked(desired_view),
+        }
     if differences and not module.check_mode:
         if recreate:
             module.warn(f"{resource} is deleted and created again: {', '.join(differences)} changed.")
@@ -452,7 +448,7 @@ def ensure_present(module, operations, current, resource):
 def ensure_absent(module, operations, current, resource):
     result = {"changed": current is not None, "recreated": False, "container_group": {}}
     if module.diff_mode:
-        result["diff"] = {"before": diff_view(comparable(current)), "after": {}}
+        result["diff"] = {"before": with_secrets_hash_masked(comparable(current)), "after": {}}
     if current is not None and not module.check_mode:
         poller = module.call(
             "delete",

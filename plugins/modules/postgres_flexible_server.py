@@ -174,7 +174,6 @@ import re
 
 from ansible_collections.papr.memory.plugins.module_utils.azure_client import rest_dict
 from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
-    MASK,
     SECRETS_TAG,
     TAGS_ARGUMENT_SPEC,
     changed_keys,
@@ -182,6 +181,7 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     same_location,
     secrets_fingerprint,
     setting_string,
+    with_secrets_hash_masked,
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_module import (
@@ -356,13 +356,6 @@ def tags_with_hash(view):
     return tags
 
 
-def masked(view):
-    shown = dict(view)
-    if shown.get("secrets_hash"):
-        shown["secrets_hash"] = MASK
-    return shown
-
-
 def summarise(server):
     if not server:
         return {}
@@ -426,7 +419,7 @@ class PostgresServer:
         differences = changed_keys(current, desired)
         if not differences:
             return server
-        self.changed("server", masked(current), masked(desired))
+        self.changed("server", with_secrets_hash_masked(current), with_secrets_hash_masked(desired))
         if self.module.check_mode:
             return server
         password_changed = "secrets_hash" in differences and self.params["admin_password"]
@@ -594,7 +587,7 @@ class PostgresServer:
             self.module.get_or_none(self.resource, self.client.servers.get, self.group, self.name)
         )
         if server is not None:
-            self.changed("server", masked(server_view(server)), {})
+            self.changed("server", with_secrets_hash_masked(server_view(server)), {})
             if not self.module.check_mode:
                 self.wait("delete", self.client.servers.begin_delete, self.group, self.name)
         return self.finish()
