@@ -93,8 +93,8 @@ def test_first_run_builds_option_2(deployed, azure_double_server):
     assert plans == {"web": "P1v3", "workers": "P2v3"}
     web, workers = site_config(double, "web"), site_config(double, "workers")
     assert web["linuxFxVersion"] == workers["linuxFxVersion"] == "DOCKER|paprmemory.azurecr.io/memory:0.1.0"
-    assert web["appCommandLine"] == "uvicorn app.main:app --host 0.0.0.0 --port 5001"
-    assert workers["appCommandLine"] == "python workers/start_all_workers.py"
+    assert web["appCommandLine"] == "uvicorn app.main:app --host 0.0.0.0 --port 5001 --no-access-log"
+    assert workers["appCommandLine"] == "python start_all_workers.py"
     assert web["healthCheckPath"] == "/health"
 
     settings = app_settings(double, "web")
@@ -198,5 +198,5 @@ def test_new_image_and_startup_command_in_the_inventory_are_applied(deployed, si
     web, workers = site_config(double, "web"), site_config(double, "workers")
     assert web["linuxFxVersion"] == workers["linuxFxVersion"] == "DOCKER|paprmemory.azurecr.io/memory:0.2.0"
     assert web["appCommandLine"] == change["web_azure_startup_command"]
-    assert workers["appCommandLine"] == "python workers/start_all_workers.py"
+    assert workers["appCommandLine"] == "python start_all_workers.py"
     assert_converged_without_writes(site.run("prod", extra_vars=change))
