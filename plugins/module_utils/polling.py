@@ -14,6 +14,9 @@ import asyncio
 import time
 from collections import namedtuple
 
+# The `delay` / `max_delay` options of the polling modules (documented in doc fragment papr.memory.polling).
+BACKOFF_ARGUMENT_SPEC = dict(delay=dict(type="float", default=1), max_delay=dict(type="float", default=10))
+
 WaitResult = namedtuple("WaitResult", ["ok", "attempts", "elapsed", "value"])
 """How a wait ended: ``ok`` when the predicate held, the number of attempts, seconds spent and
 the predicate's last return value."""

@@ -76,14 +76,6 @@ options:
       - Seconds to keep polling before giving up. V(0) checks each endpoint once.
     type: float
     default: 60
-  delay:
-    description: Seconds to sleep after the first unsuccessful round; doubles after each round.
-    type: float
-    default: 1
-  max_delay:
-    description: Upper bound of the sleep between rounds.
-    type: float
-    default: 10
   request_timeout:
     description:
       - Seconds one request may take.
@@ -102,6 +94,8 @@ options:
     description: How many characters of the last body to return for a failed check.
     type: int
     default: 2000
+extends_documentation_fragment:
+  - papr.memory.polling
 notes:
   - Supports check mode (read-only checks only) and runs the same in diff mode; it never reports
     a change.
@@ -211,7 +205,11 @@ from ansible_collections.papr.memory.plugins.module_utils.http_probe import (
     parse_json,
     truncate,
 )
-from ansible_collections.papr.memory.plugins.module_utils.polling import Deadline, wait_until
+from ansible_collections.papr.memory.plugins.module_utils.polling import (
+    BACKOFF_ARGUMENT_SPEC,
+    Deadline,
+    wait_until,
+)
 
 READ_ONLY_METHODS = frozenset(["GET", "HEAD", "OPTIONS"])
 
@@ -230,8 +228,7 @@ CHECK_SPEC = dict(
 ARGUMENT_SPEC = dict(
     checks=dict(type="list", elements="dict", required=True, options=CHECK_SPEC),
     timeout=dict(type="float", default=60),
-    delay=dict(type="float", default=1),
-    max_delay=dict(type="float", default=10),
+    **BACKOFF_ARGUMENT_SPEC,
     request_timeout=dict(type="float", default=10),
     validate_certs=dict(type="bool", default=True),
     ca_path=dict(type="path"),

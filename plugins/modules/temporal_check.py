@@ -56,14 +56,6 @@ options:
     description: Seconds to keep trying before giving up. V(0) checks once.
     type: float
     default: 120
-  delay:
-    description: Seconds to sleep after the first unsuccessful attempt; doubles after each attempt.
-    type: float
-    default: 1
-  max_delay:
-    description: Upper bound of the sleep between attempts.
-    type: float
-    default: 10
   rpc_timeout:
     description:
       - Seconds one connection attempt or call may take. An attempt in flight is not cut at the
@@ -83,6 +75,8 @@ options:
   api_key:
     description: API key sent as a bearer token (Temporal Cloud and servers configured for it).
     type: str
+extends_documentation_fragment:
+  - papr.memory.polling
 notes:
   - Poller ages are computed with the clock of the host running the module against the server's
     timestamps; keep clocks in sync (NTP).
@@ -150,7 +144,11 @@ import traceback
 from datetime import UTC, datetime, timedelta
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.papr.memory.plugins.module_utils.polling import Deadline, async_wait_until
+from ansible_collections.papr.memory.plugins.module_utils.polling import (
+    BACKOFF_ARGUMENT_SPEC,
+    Deadline,
+    async_wait_until,
+)
 
 try:
     from temporalio.api.enums.v1 import NamespaceState, TaskQueueType
@@ -172,8 +170,7 @@ ARGUMENT_SPEC = dict(
     ),
     poller_max_age=dict(type="float", default=90),
     timeout=dict(type="float", default=120),
-    delay=dict(type="float", default=1),
-    max_delay=dict(type="float", default=10),
+    **BACKOFF_ARGUMENT_SPEC,
     rpc_timeout=dict(type="float", default=10),
     tls=dict(type="bool", default=False),
     ca_path=dict(type="path"),
