@@ -71,6 +71,23 @@ def collection_pattern(namespace: str, *type_names: str) -> str:
     return provider_pattern(namespace, *type_names).rsplit("/", 1)[0]
 
 
+def route_resource_type(
+    route, namespace: str, type_name: str, *, put, get, delete, list_all, patch=None
+) -> None:
+    """A top-level resource type's routes: PUT/GET/(PATCH)/DELETE of one, its list per group and subscription.
+
+    `route` is the router's add(method, pattern, handler); every provider's type answers these the same way.
+    """
+    one = provider_pattern(namespace, type_name)
+    route("PUT", one, put)
+    route("GET", one, get)
+    if patch is not None:
+        route("PATCH", one, patch)
+    route("DELETE", one, delete)
+    route("GET", collection_pattern(namespace, type_name), list_all)
+    route("GET", f"/subscriptions/{{subscription}}/providers/{namespace}/{type_name}", list_all)
+
+
 def _param(type_name: str) -> str:
     return re.sub(r"\W", "_", type_name.lower())
 

@@ -16,17 +16,17 @@ from typing import TYPE_CHECKING, Any
 
 from ..arm import (
     check_tags,
-    collection_pattern,
     list_body,
     not_found,
     provider_pattern,
     require_enum,
     require_location,
     resource_id,
+    route_resource_type,
 )
 from ..http import Request, Response, arm_error
 from ..lro import Operation, operation_headers, utc_now
-from .resources import require_group
+from .resources import in_scope, require_group
 
 if TYPE_CHECKING:
     from ..server import AzureDouble
@@ -250,12 +250,7 @@ class ContainerInstanceProvider:
         return Response(200, self._render(self.store.get(state["id"]), instance_view=True))
 
     def list(self, request: Request, params: dict[str, str]) -> Response:
-        if "resource_group" in params:
-            group = require_group(self.double, params)
-            prefix = group["id"].lower() + "/"
-        else:
-            prefix = f"/subscriptions/{params['subscription']}/".lower()
-        states = self.store.matching(lambda k, v: k.startswith(prefix) and v.get("type") == TYPE)
+        states = in_scope(self.double, params, TYPE)
         return Response(200, list_body([self._render(s, instance_view=False) for s in states]))
 
     def delete(self, request: Request, params: dict[str, str]) -> Response:
@@ -464,11 +459,9 @@ def _render_volume(volume: dict[str, Any]) -> dict[str, Any]:
 def register(double: AzureDouble) -> None:
     aci = ContainerInstanceProvider(double)
     route = double.arm.add
-    route("PUT", GROUP, aci.put)
-    route("GET", GROUP, aci.get)
-    route("DELETE", GROUP, aci.delete)
-    route("GET", collection_pattern(NS, "containerGroups"), aci.list)
-    route("GET", f"/subscriptions/{{subscription}}/providers/{NS}/containerGroups", aci.list)
+    route_resource_type(
+        route, NS, "containerGroups", put=aci.put, get=aci.get, delete=aci.delete, list_all=aci.list
+    )
     route("POST", f"{GROUP}/stop", aci.stop)
     route("POST", f"{GROUP}/start", aci.start)
     route("POST", f"{GROUP}/restart", aci.restart)

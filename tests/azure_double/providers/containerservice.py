@@ -13,6 +13,7 @@ import copy
 import hashlib
 import re
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..arm import (
@@ -24,11 +25,12 @@ from ..arm import (
     provider_pattern,
     require_location,
     resource_id,
+    route_resource_type,
 )
 from ..http import Request, Response, arm_error
 from ..lro import arm_status_body, operation_headers
 from ..shapes import shape
-from .resources import require_group
+from .resources import in_scope, require_group
 
 if TYPE_CHECKING:
     from ..server import AzureDouble
@@ -292,13 +294,7 @@ class ContainerServiceProvider:
         return Response(200, self._render(self.store.get(cluster["id"])))
 
     def list_clusters(self, request: Request, params: dict[str, str]) -> Response:
-        if "resource_group" in params:
-            prefix = require_group(self.double, params)["id"].lower() + "/"
-        else:
-            prefix = f"/subscriptions/{params['subscription']}/".lower()
-        clusters = self.store.matching(
-            lambda k, v: k.startswith(prefix) and v.get("type", "").lower() == TYPE.lower()
-        )
+        clusters = in_scope(self.double, params, TYPE)
         return Response(200, list_body([self._render(c) for c in clusters]))
 
     def delete_cluster(self, request: Request, params: dict[str, str]) -> Response:
@@ -307,25 +303,33 @@ class ContainerServiceProvider:
         cluster = self.store.get(rid)
         if cluster is None:
             return Response(204)
-        self.store.update(rid, lambda c: c["properties"].update(provisioningState="Deleting"))
+        headers = self._start_delete(
+            request, params, rid, cluster["location"], lambda code, message: self._settle(rid, "Failed")
+        )
+        headers["location"] = headers["location"].replace("/operationResults/", "/operationresults/")
+        return Response(202, None, headers)
+
+    def _start_delete(
+        self, request: Request, params: dict[str, str], rid: str, location: str, on_failure: Callable
+    ) -> dict[str, str]:
+        """Mark the resource Deleting and start the operation that removes it; the 202's headers."""
+        self.store.update(rid, lambda r: r["properties"].update(provisioningState="Deleting"))
         op = self.double.operations.start(
             target_id=rid,
             on_success=lambda: self.store.delete(rid),
-            on_failure=lambda code, message: self._settle(rid, "Failed"),
+            on_failure=on_failure,
             status_body=arm_status_body,
             **self.double.operation_overrides(request),
         )
-        headers = operation_headers(
+        return operation_headers(
             self.double.base_url,
             params["subscription"],
             NS,
-            cluster["location"],
+            location,
             op,
             STATUS_API_VERSION,
             location_header=True,
         )
-        headers["location"] = headers["location"].replace("/operationResults/", "/operationresults/")
-        return Response(202, None, headers)
 
     # --- credentials ----------------------------------------------------------------------------
     def credentials(self, request: Request, params: dict[str, str]) -> Response:
@@ -470,22 +474,8 @@ class ContainerServiceProvider:
                 "OperationNotAllowed",  # *unverified* wording
                 "Operation is not allowed: a cluster must keep at least one System agent pool.",
             )
-        self.store.update(pool_id, lambda p: p["properties"].update(provisioningState="Deleting"))
-        op = self.double.operations.start(
-            target_id=pool_id,
-            on_success=lambda: self.store.delete(pool_id),
-            on_failure=lambda code, message: None,
-            status_body=arm_status_body,
-            **self.double.operation_overrides(request),
-        )
-        headers = operation_headers(
-            self.double.base_url,
-            params["subscription"],
-            NS,
-            cluster["location"],
-            op,
-            STATUS_API_VERSION,
-            location_header=True,
+        headers = self._start_delete(
+            request, params, pool_id, cluster["location"], lambda code, message: None
         )
         return Response(202, None, headers)
 
@@ -501,11 +491,15 @@ for _key in ("tags", "nodeLabels"):
 def register(double: AzureDouble) -> None:
     aks = ContainerServiceProvider(double)
     route = double.arm.add
-    route("PUT", CLUSTER, aks.put_cluster)
-    route("GET", CLUSTER, aks.get_cluster)
-    route("DELETE", CLUSTER, aks.delete_cluster)
-    route("GET", collection_pattern(NS, "managedClusters"), aks.list_clusters)
-    route("GET", f"/subscriptions/{{subscription}}/providers/{NS}/managedClusters", aks.list_clusters)
+    route_resource_type(
+        route,
+        NS,
+        "managedClusters",
+        put=aks.put_cluster,
+        get=aks.get_cluster,
+        delete=aks.delete_cluster,
+        list_all=aks.list_clusters,
+    )
     route("POST", f"{CLUSTER}/listClusterUserCredential", aks.credentials)
     route("POST", f"{CLUSTER}/listClusterAdminCredential", aks.credentials)
     route("PUT", POOL, aks.put_pool)

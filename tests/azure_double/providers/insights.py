@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..arm import check_tags, collection_pattern, list_body, not_found, provider_pattern, resource_id
 from ..http import Request, Response, arm_error
-from .resources import require_group
+from .resources import in_scope, require_group
 
 if TYPE_CHECKING:
     from ..server import AzureDouble
@@ -125,14 +125,7 @@ class InsightsProvider:
             return Response(200 if self.store.delete(rid(params)) else 204)
 
         def list_(request: Request, params: dict[str, str]) -> Response:
-            if "resource_group" in params:
-                prefix = require_group(self.double, params)["id"].lower() + "/"
-            else:
-                prefix = f"/subscriptions/{params['subscription']}/".lower()
-            items = self.store.matching(
-                lambda k, v: k.startswith(prefix) and v.get("type") == kind.answer_type
-            )
-            return Response(200, list_body(items))
+            return Response(200, list_body(in_scope(self.double, params, kind.answer_type)))
 
         route = self.double.arm.add
         route("PUT", pattern, put)

@@ -24,11 +24,12 @@ from ..arm import (
     provider_pattern,
     require_location,
     resource_id,
+    route_resource_type,
 )
 from ..http import Request, Response, arm_error
 from ..lro import operation_headers
 from ..shapes import shape
-from .resources import require_group
+from .resources import in_scope, require_group
 
 if TYPE_CHECKING:
     from ..server import AzureDouble
@@ -420,11 +421,7 @@ class PostgreSqlProvider:
         return Response(200, self._render(self.store.get(server["id"])))
 
     def list_servers(self, request: Request, params: dict[str, str]) -> Response:
-        if "resource_group" in params:
-            prefix = require_group(self.double, params)["id"].lower() + "/"
-        else:
-            prefix = f"/subscriptions/{params['subscription']}/".lower()
-        servers = self.store.matching(lambda k, v: k.startswith(prefix) and v.get("type") == TYPE)
+        servers = in_scope(self.double, params, TYPE)
         return Response(200, list_body([self._render(s) for s in servers]))
 
     def delete_server(self, request: Request, params: dict[str, str]) -> Response:
@@ -749,12 +746,16 @@ def _validated_value(name: str, value: Any) -> str:
 def register(double: AzureDouble) -> None:
     pg = PostgreSqlProvider(double)
     route = double.arm.add
-    route("PUT", SERVER, pg.put_server)
-    route("PATCH", SERVER, pg.patch_server)
-    route("GET", SERVER, pg.get_server)
-    route("DELETE", SERVER, pg.delete_server)
-    route("GET", collection_pattern(NS, "flexibleServers"), pg.list_servers)
-    route("GET", f"/subscriptions/{{subscription}}/providers/{NS}/flexibleServers", pg.list_servers)
+    route_resource_type(
+        route,
+        NS,
+        "flexibleServers",
+        put=pg.put_server,
+        get=pg.get_server,
+        patch=pg.patch_server,
+        delete=pg.delete_server,
+        list_all=pg.list_servers,
+    )
     for action in ("stop", "start", "restart"):
         route("POST", f"{SERVER}/{action}", pg.server_action)
     for path in ("checkNameAvailability", "locations/{location}/checkNameAvailability"):

@@ -33,6 +33,16 @@ def require_group(double: AzureDouble, params: dict[str, str]) -> dict[str, Any]
     return group
 
 
+def in_scope(double: AzureDouble, params: dict[str, str], resource_type: str) -> list[dict[str, Any]]:
+    """Stored resources of a type in the request's resource group, or in its subscription (a list route)."""
+    if "resource_group" in params:
+        prefix = require_group(double, params)["id"].lower() + "/"
+    else:
+        prefix = f"/subscriptions/{params['subscription']}/".lower()
+    wanted = resource_type.lower()
+    return double.store.matching(lambda k, v: k.startswith(prefix) and v.get("type", "").lower() == wanted)
+
+
 def register(double: AzureDouble) -> None:
     route = double.arm.route
 

@@ -23,17 +23,17 @@ from ..arm import (
     not_found,
     provider_pattern,
     resource_id,
+    route_resource_type,
 )
 from ..http import Request, Response, arm_error, web_error
 from ..lro import arm_status_body
 from ..shapes import shape
-from .resources import require_group
+from .resources import in_scope, require_group
 
 if TYPE_CHECKING:
     from ..server import AzureDouble
 
 NS = "Microsoft.Web"
-PLAN = provider_pattern(NS, "serverfarms")
 SITE = provider_pattern(NS, "sites")
 SLOT = provider_pattern(NS, "sites", "slots")
 
@@ -296,18 +296,10 @@ class WebProvider:
     def list_plans(self, request: Request, params: dict[str, str]) -> Response:
         return Response(
             200,
-            list_body([self._render_plan(p) for p in self._in_scope(params, "Microsoft.Web/serverfarms")]),
+            list_body(
+                [self._render_plan(p) for p in in_scope(self.double, params, "Microsoft.Web/serverfarms")]
+            ),
         )
-
-    def _in_scope(self, params: dict[str, str], resource_type: str) -> list[dict[str, Any]]:
-        if "resource_group" in params:
-            require_group(self.double, params)
-            prefix = (
-                f"/subscriptions/{params['subscription']}/resourcegroups/{params['resource_group']}/".lower()
-            )
-        else:
-            prefix = f"/subscriptions/{params['subscription']}/".lower()
-        return self.store.matching(lambda k, v: k.startswith(prefix) and v.get("type") == resource_type)
 
     def _location(self, body: dict[str, Any]) -> str:
         location = canonical_location(body.get("location"))
@@ -569,7 +561,7 @@ class WebProvider:
         return Response(200)
 
     def list_sites(self, request: Request, params: dict[str, str]) -> Response:
-        sites = self._in_scope(params, "Microsoft.Web/sites")
+        sites = in_scope(self.double, params, "Microsoft.Web/sites")
         return Response(200, list_body([self._render_site(s["id"]) for s in sites]))
 
     def list_slots(self, request: Request, params: dict[str, str]) -> Response:
@@ -686,9 +678,13 @@ class WebProvider:
         return Response(200, self._config_envelope(site, "appsettings", stored))
 
     def list_app_settings(self, request: Request, params: dict[str, str]) -> Response:
+        return self._list_config(params, "appsettings")
+
+    def _list_config(self, params: dict[str, str], name: str) -> Response:
+        """POST .../config/<name>/list: the only way Azure shows app settings and connection strings."""
         site = self._site_for_subresource(params)
-        stored = self.store.get(site["id"] + "/config/appsettings")["properties"]
-        return Response(200, self._config_envelope(site, "appsettings", stored))
+        stored = self.store.get(f"{site['id']}/config/{name}")["properties"]
+        return Response(200, self._config_envelope(site, name, stored))
 
     def put_connection_strings(self, request: Request, params: dict[str, str]) -> Response:
         site = self._site_for_subresource(params)
@@ -712,9 +708,7 @@ class WebProvider:
         return Response(200, self._config_envelope(site, "connectionstrings", stored))
 
     def list_connection_strings(self, request: Request, params: dict[str, str]) -> Response:
-        site = self._site_for_subresource(params)
-        stored = self.store.get(site["id"] + "/config/connectionstrings")["properties"]
-        return Response(200, self._config_envelope(site, "connectionstrings", stored))
+        return self._list_config(params, "connectionstrings")
 
     def _slot_config_names(self, site: dict[str, Any]) -> dict[str, Any]:
         stored = self.store.get(site["id"] + "/config/slotConfigNames")
@@ -809,12 +803,16 @@ class WebProvider:
 def register(double: AzureDouble) -> None:
     web = WebProvider(double)
     route = double.arm.add
-    route("PUT", PLAN, web.put_plan)
-    route("GET", PLAN, web.get_plan)
-    route("PATCH", PLAN, web.patch_plan)
-    route("DELETE", PLAN, web.delete_plan)
-    route("GET", collection_pattern(NS, "serverfarms"), web.list_plans)
-    route("GET", f"/subscriptions/{{subscription}}/providers/{NS}/serverfarms", web.list_plans)
+    route_resource_type(
+        route,
+        NS,
+        "serverfarms",
+        put=web.put_plan,
+        get=web.get_plan,
+        patch=web.patch_plan,
+        delete=web.delete_plan,
+        list_all=web.list_plans,
+    )
     route("POST", f"/subscriptions/{{subscription}}/providers/{NS}/checknameavailability", web.check_name)
     route("GET", f"/subscriptions/{{subscription}}/providers/{NS}/sites", web.list_sites)
     route("GET", collection_pattern(NS, "sites"), web.list_sites)
