@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from azure.mgmt.resource.resources import ResourceManagementClient
 
 from tests.azure_double.pytest_plugin import azure_double, azure_double_server  # noqa: F401
+from tests.playbook_env import json_callback_env
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "collections"))  # makes ansible_collections.papr.memory importable
@@ -45,16 +47,20 @@ class PlaybookRun:
 def _clean_environment(double) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(FOREIGN_AZURE_ENV)}
     env.update(double.env)
-    env.update(
-        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-        ANSIBLE_CALLBACKS_ENABLED="ansible.posix.json",  # not profile_tasks: it writes to stdout
-        ANSIBLE_LOCALHOST_WARNING="false",
-        ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
-        ANSIBLE_NOCOLOR="1",
-        PAPR_AZURE_POLLING_INTERVAL="0",
+    return dict(
+        json_callback_env(env), ANSIBLE_INVENTORY_UNPARSED_WARNING="false", PAPR_AZURE_POLLING_INTERVAL="0"
     )
-    return env
+
+
+def resource_id(double, group, provider_path=""):
+    """ARM id of a resource group, or of `provider_path` ("Microsoft.Web/sites/x") in it."""
+    group_id = f"/subscriptions/{double.subscription_id}/resourceGroups/{group}"
+    return f"{group_id}/providers/{provider_path}" if provider_path else group_id
+
+
+def make_resource_group(double, name, location="westeurope"):
+    """Create a resource group straight in the double (the SDK, no module), as a test's starting point."""
+    double.client(ResourceManagementClient).resource_groups.create_or_update(name, {"location": location})
 
 
 def failures_of(run_tasks, tasks):

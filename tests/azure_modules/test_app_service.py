@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.web import WebSiteManagementClient
 
-from tests.azure_modules.conftest import failures_of
+from tests.azure_modules.conftest import failures_of, make_resource_group, resource_id
 
 GROUP = "papr-memory-web-test"
 PLAN = "papr-memory-plan"
@@ -17,14 +16,11 @@ SECRETS = (REGISTRY_PASSWORD, DATABASE_PASSWORD, CONNECTION_SECRET, "conn-pass-c
 
 
 def arm_id(double, *path):
-    return (
-        f"/subscriptions/{double.subscription_id}/resourceGroups/{GROUP}/providers/Microsoft.Web/"
-        + "/".join(path)
-    )
+    return resource_id(double, GROUP, "Microsoft.Web/" + "/".join(path))
 
 
 def make_group(double, location="westeurope"):
-    double.client(ResourceManagementClient).resource_groups.create_or_update(GROUP, {"location": location})
+    make_resource_group(double, GROUP, location)
 
 
 def make_plan(double, sku="P1v3", tier="PremiumV3"):

@@ -27,12 +27,12 @@ from azure.core.exceptions import HttpResponseError
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.web import WebSiteManagementClient
 
+from tests.azure_modules.conftest import make_resource_group
+
 
 def test_web_rp_error_body_is_parsed(azure_double):
     """azure-core leaves e.error empty for the Web RP's {"Code","Message"} shape; parse_error does not."""
-    azure_double.client(ResourceManagementClient).resource_groups.create_or_update(
-        "rg", {"location": "westeurope"}
-    )
+    make_resource_group(azure_double, "rg")
     web = azure_double.client(WebSiteManagementClient)
     plan = {
         "location": "westeurope",

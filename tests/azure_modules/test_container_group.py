@@ -5,9 +5,8 @@ from __future__ import annotations
 import copy
 
 import pytest
-from azure.mgmt.resource.resources import ResourceManagementClient
 
-from tests.azure_modules.conftest import failures_of
+from tests.azure_modules.conftest import failures_of, make_resource_group, resource_id
 
 GROUP = "papr-memory-aci-test"
 NAME = "papr-memory-temporal"
@@ -57,15 +56,12 @@ def with_container(**changes):
 
 
 def group_id(double):
-    group = f"/subscriptions/{double.subscription_id}/resourceGroups/{GROUP}"
-    return f"{group}/providers/Microsoft.ContainerInstance/containerGroups/{NAME}"
+    return resource_id(double, GROUP, f"Microsoft.ContainerInstance/containerGroups/{NAME}")
 
 
 @pytest.fixture
 def resource_group(azure_double):
-    azure_double.client(ResourceManagementClient).resource_groups.create_or_update(
-        GROUP, {"location": "westeurope"}
-    )
+    make_resource_group(azure_double, GROUP)
 
 
 def test_create_rerun_and_check_mode(run_tasks, azure_double, resource_group):

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from azure.mgmt.resource.resources import ResourceManagementClient
 
-from tests.azure_modules.conftest import failures_of
+from tests.azure_modules.conftest import failures_of, make_resource_group, resource_id
 
 GROUP = "papr-memory-pg-test"
 SERVER = "papr-memory-pg"
@@ -29,15 +28,12 @@ def server_task(**options):
 
 
 def server_id(double):
-    group = f"/subscriptions/{double.subscription_id}/resourceGroups/{GROUP}"
-    return f"{group}/providers/Microsoft.DBforPostgreSQL/flexibleServers/{SERVER}"
+    return resource_id(double, GROUP, f"Microsoft.DBforPostgreSQL/flexibleServers/{SERVER}")
 
 
 @pytest.fixture
 def resource_group(azure_double):
-    azure_double.client(ResourceManagementClient).resource_groups.create_or_update(
-        GROUP, {"location": "westeurope"}
-    )
+    make_resource_group(azure_double, GROUP)
 
 
 def test_create_rerun_and_check_mode(run_tasks, azure_double, resource_group):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.azure_modules.conftest import resource_id
+
 GROUP = "papr-memory-test"
 
 
@@ -10,7 +12,7 @@ def group_task(**options):
 
 
 def group_id(double, name=GROUP):
-    return f"/subscriptions/{double.subscription_id}/resourceGroups/{name}"
+    return resource_id(double, name)
 
 
 def test_create_then_rerun_changes_nothing(run_tasks, azure_double):

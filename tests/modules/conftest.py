@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.playbook_env import json_callback_env
+
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 # The health modules' tests use ports 57000-57399: HTTP servers the first half, Temporal the second,
@@ -95,14 +97,7 @@ def run_playbook(playbook, *, extra_vars=None, check=False, verbosity=0, timeout
     command += ["-e", json.dumps(extra_vars)] if extra_vars else []
     command += ["--check"] if check else []
     command += ["-" + "v" * verbosity] if verbosity else []
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-        ANSIBLE_CALLBACKS_ENABLED="ansible.posix.json",  # not profile_tasks: it writes to stdout
-        ANSIBLE_LOCALHOST_WARNING="false",
-        ANSIBLE_NOCOLOR="1",
-    )
+    env = json_callback_env(os.environ)
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
     start = done.stdout.find("{")
     assert start >= 0, f"no JSON output, rc={done.returncode}\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
