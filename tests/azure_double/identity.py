@@ -1,4 +1,5 @@
-"""Entra ID as MSAL/azure-identity call it, the cloud metadata endpoint, and ARM's token check."""
+"""Entra ID as MSAL/azure-identity call it, App Service's managed-identity endpoint, the cloud metadata
+endpoint, and ARM's token check."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from urllib.parse import parse_qsl
 from .http import DoubleError, Request, Response, arm_error
 
 TOKEN_LIFETIME_S = 3600
+# The only api-version MSAL and azure-identity send to App Service's IDENTITY_ENDPOINT.
+MANAGED_IDENTITY_API_VERSION = "2019-08-01"
 # Audiences a management token may be requested for (the public cloud's, as the SDKs default to them).
 ARM_AUDIENCES = ("https://management.core.windows.net/", "https://management.azure.com/")
 
@@ -24,6 +27,11 @@ def _b64url(data: bytes) -> str:
 
 def _b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def managed_identity_error(status: int, message: str) -> DoubleError:
+    """App Service's identity endpoint error shape (*unverified* wording; MSAL reads statusCode/message)."""
+    return DoubleError(status, {"statusCode": status, "message": message})
 
 
 def aad_error(status: int, error: str, code: int, description: str) -> DoubleError:
@@ -46,6 +54,8 @@ class Identity:
     client_id: str
     client_secret: str
     _signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    # What App Service puts in IDENTITY_HEADER: the caller proves with it that it runs in the app.
+    identity_header: str = field(default_factory=lambda: secrets.token_urlsafe(24))
 
     # --- token issuing and checking ----------------------------------------------------------------
     def issue_token(self, audience: str, lifetime_s: int = TOKEN_LIFETIME_S) -> str:
@@ -187,6 +197,41 @@ class Identity:
             },
         )
 
+    def managed_identity_token(self, request: Request) -> Response:
+        """App Service's IDENTITY_ENDPOINT: GET ?resource=&api-version=2019-08-01 with X-IDENTITY-HEADER.
+
+        The managed identity is the double's own app: system-assigned, or user-assigned by its client id.
+        """
+        if not hmac.compare_digest(request.headers.get("x-identity-header", ""), self.identity_header):
+            raise managed_identity_error(401, "The X-IDENTITY-HEADER header is missing or not valid.")
+        if request.query.get("api-version") != MANAGED_IDENTITY_API_VERSION:
+            raise managed_identity_error(400, f"Unsupported api-version; use {MANAGED_IDENTITY_API_VERSION}.")
+        if "mi_res_id" in request.query or "object_id" in request.query:
+            raise managed_identity_error(
+                400, "The double knows the user-assigned identity by client_id only."
+            )
+        client_id = request.query.get("client_id")
+        if client_id and client_id != self.client_id:
+            raise managed_identity_error(
+                400,
+                f"No User Assigned or Delegated Managed Identity found for specified ClientId {client_id}.",
+            )
+        resource = request.query.get("resource", "")
+        if self._known_audience(resource) is None:
+            raise managed_identity_error(
+                500, f"AADSTS500011: The resource principal named {resource} was not found."
+            )
+        return Response(
+            200,
+            {
+                "access_token": self.issue_token(resource),
+                "expires_on": str(int(time.time()) + TOKEN_LIFETIME_S),  # epoch seconds, as a string
+                "resource": resource,
+                "token_type": "Bearer",
+                "client_id": self.client_id,
+            },
+        )
+
     def cloud_metadata(self, request: Request) -> Response:
         """ARM's /metadata/endpoints: one cloud object (old api-versions) or a list (2022-09-01 and later)."""
         cloud = {
@@ -221,11 +266,15 @@ class Identity:
         version = request.api_version or ""
         return Response(200, [cloud] if version >= "2022-09-01" else cloud)
 
-    def _audience(self, scopes: list[str]) -> str:
+    def _known_audience(self, resource: str) -> str | None:
+        """`resource` when a management token may be issued for it (with or without the trailing /)."""
         allowed = [*ARM_AUDIENCES, f"{self.base_url}/"]
+        return resource if resource and (resource in allowed or resource + "/" in allowed) else None
+
+    def _audience(self, scopes: list[str]) -> str:
         for scope in scopes:
-            resource = scope.removesuffix(".default")
-            if resource in allowed or resource + "/" in allowed:
+            resource = self._known_audience(scope.removesuffix(".default"))
+            if resource:
                 return resource
         raise aad_error(
             400,

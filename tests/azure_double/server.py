@@ -143,6 +143,15 @@ class AzureDouble:
             "SSL_CERT_FILE": self.ca_path,
         }
 
+    @property
+    def managed_identity_env(self) -> dict[str, str]:
+        """What App Service sets for a managed identity (read by ManagedIdentityCredential)."""
+        assert self.identity is not None, "start() the double first"
+        return {
+            "IDENTITY_ENDPOINT": f"{self.base_url}/msi/token",
+            "IDENTITY_HEADER": self.identity.identity_header,
+        }
+
     def credential(self, **kwargs: Any):
         """A real azure-identity ClientSecretCredential pointed at the double."""
         from azure.identity import ClientSecretCredential
@@ -347,6 +356,8 @@ class AzureDouble:
             return self.identity.openid_configuration(parts[0])
         if len(parts) == 4 and parts[1:] == ["oauth2", "v2.0", "token"] and request.method == "POST":
             return self.identity.token(parts[0], request)
+        if parts == ["msi", "token"] and request.method == "GET":
+            return self.identity.managed_identity_token(request)
         if len(parts) == 3 and parts[1:] == ["discovery", "instance"]:
             return self.identity.instance_discovery(request)
         raise DoubleError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
-from azure.identity import ClientSecretCredential, EnvironmentCredential
+from azure.identity import ClientSecretCredential, EnvironmentCredential, ManagedIdentityCredential
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 ARM_SCOPE = "https://management.azure.com/.default"
@@ -15,6 +15,40 @@ def test_client_secret_credential_gets_a_token(azure_double):
     token = azure_double.credential().get_token(ARM_SCOPE)
     assert token.token.count(".") == 2
     assert token.expires_on > 0
+
+
+def test_app_service_managed_identity_token(azure_double, monkeypatch):
+    """ManagedIdentityCredential (App Service flavour) gets a token ARM accepts, system- or user-assigned."""
+    for name, value in {
+        **azure_double.managed_identity_env,
+        "REQUESTS_CA_BUNDLE": azure_double.ca_path,
+    }.items():
+        monkeypatch.setenv(name, value)
+    for client_id in (None, azure_double.client_id):
+        token = ManagedIdentityCredential(client_id=client_id).get_token(ARM_SCOPE)
+        assert token.token.count(".") == 2 and token.expires_on > 0
+    raw = requests.get(
+        f"{azure_double.base_url}/msi/token",
+        params={"api-version": "2019-08-01", "resource": "https://management.azure.com/"},
+        headers={"X-IDENTITY-HEADER": azure_double.managed_identity_env["IDENTITY_HEADER"]},
+        verify=azure_double.ca_path,
+        timeout=60,
+    )
+    assert raw.status_code == 200
+    assert set(raw.json()) >= {"access_token", "expires_on", "resource", "token_type"}
+    arm = requests.get(
+        f"{azure_double.base_url}/subscriptions/{azure_double.subscription_id}/resourcegroups",
+        params={"api-version": "2021-04-01"},
+        headers={"Authorization": f"Bearer {raw.json()['access_token']}"},
+        verify=azure_double.ca_path,
+        timeout=60,
+    )
+    assert arm.status_code == 200
+
+    monkeypatch.setenv("IDENTITY_HEADER", "wrong")
+    with pytest.raises(ClientAuthenticationError, match="X-IDENTITY-HEADER"):
+        ManagedIdentityCredential().get_token(ARM_SCOPE)
+    assert azure_double.requests("GET", "/msi/token")[-1].status == 401
 
 
 def test_wrong_secret_is_invalid_client(azure_double):

@@ -113,3 +113,41 @@ def test_module_defaults_action_group_sets_auth_once(run_tasks, azure_double):
     run = run_tasks([block], env=bare)
     assert [result["changed"] for result in run.results()] == [True, True]
     assert azure_double.client_secret not in run.output
+
+
+def managed_identity_env(double, **changes):
+    """App Service's managed-identity variables and no service principal secret: only MSI can sign in."""
+    return {"AZURE_SECRET": None, "AZURE_CLIENT_SECRET": None, **double.managed_identity_env, **changes}
+
+
+def token_requests(run):
+    """(managed identity endpoint requests, Entra ID token endpoint requests) of a run."""
+    paths = [entry[1] for entry in run.requests]
+    return [p for p in paths if p == "/msi/token"], [p for p in paths if p.endswith("/oauth2/v2.0/token")]
+
+
+def test_managed_identity_authenticates(run_tasks, azure_double):
+    """auth_source=msi with a user-assigned identity (client_id): the token comes from IDENTITY_ENDPOINT."""
+    env = managed_identity_env(azure_double, AZURE_AUTH_SOURCE="msi")
+    run = run_tasks([GROUP_TASK], env=env, verbosity=3)
+    assert run.result()["changed"] is True
+    identity_calls, entra_calls = token_requests(run)
+    assert len(identity_calls) >= 1 and entra_calls == []
+    assert azure_double.managed_identity_env["IDENTITY_HEADER"] not in run.output
+
+
+def test_auto_picks_the_system_assigned_identity(run_tasks, azure_double, tmp_path):
+    """No service principal and no credentials profile: auth_source=auto uses the managed identity."""
+    env = managed_identity_env(azure_double, AZURE_CLIENT_ID=None, HOME=str(tmp_path))
+    run = run_tasks([GROUP_TASK], env=env)
+    assert run.result()["changed"] is True
+    assert token_requests(run)[0] and not token_requests(run)[1]
+
+
+def test_wrong_identity_header_is_refused_before_any_write(run_tasks, azure_double):
+    env = managed_identity_env(azure_double, AZURE_AUTH_SOURCE="msi", IDENTITY_HEADER="not-the-header-7c1f")
+    run = run_tasks([GROUP_TASK], env=env, expect_rc=2, verbosity=3)
+    message = run.result()["msg"]
+    assert "Could not read resource group 'auth-test'" in message and "X-IDENTITY-HEADER" in message
+    assert run.writes == 0
+    assert "not-the-header-7c1f" not in run.output
