@@ -127,6 +127,25 @@ def test_site_lifecycle_and_what_get_shows(azure_double, resource_group, web):
     assert missing.value.error.code == "ResourceNotFound"
 
 
+def test_a_slow_or_failing_site_write_answers_202_with_location(azure_double, resource_group, web):
+    """Under an operation fault a site PUT is accepted (202 + Location) and written only when it succeeds."""
+    plan = make_plan(web)
+    azure_double.slow_operations("/sites/papr-app$", polls=2, method="PUT", times=1)
+    site = make_site(web, plan)
+    assert site.name == "papr-app" and site.server_farm_id == plan.id
+    puts = azure_double.requests("PUT", "/sites/papr-app$")
+    assert [entry.status for entry in puts] == [202]
+    assert [entry.status for entry in azure_double.requests("GET", "/operationResults/")] == [202, 200]
+
+    azure_double.fail_operations(
+        "/sites/papr-other$", "Conflict", "The site could not be created.", method="PUT"
+    )
+    with pytest.raises(HttpResponseError, match="The site could not be created"):
+        make_site(web, plan, name="papr-other")
+    with pytest.raises(ResourceNotFoundError):
+        web.web_apps.get("rg", "papr-other")
+
+
 def test_app_settings_replace_and_are_read_only_through_list(azure_double, resource_group, web):
     make_site(web, make_plan(web), app_settings=[NameValuePair(name="A", value="1"), NameValuePair(name="B")])
     assert web.web_apps.list_application_settings("rg", "papr-app").properties == {"A": "1", "B": ""}

@@ -308,6 +308,22 @@ def test_app_throttling_and_server_errors_converge(run_tasks, azure_double):
     assert stored(azure_double, "sites", SITE, "config", "appsettings")["properties"]["WORKERS"] == "2"
 
 
+def test_slow_site_write_completes_or_times_out_naming_the_app(run_tasks, azure_double):
+    """A site PUT answered 202 + Location: waited for within `timeout`, else a failure naming the app."""
+    make_plan(azure_double)
+    azure_double.slow_operations(rf"/sites/{SITE}$", polls=3, method="PUT", times=1)
+    created = run_tasks([app_task()])
+    assert created.result()["changed"] is True
+    assert len(azure_double.requests("GET", "/operationResults/")) == 3
+    assert run_tasks([app_task()]).writes == 0
+
+    azure_double.slow_operations(rf"/sites/{SITE}$", polls=10**9, method="PUT")
+    slow = run_tasks([app_task(https_only=False, timeout=2)], expect_rc=2)
+    message = slow.result()["msg"]
+    assert f"Timed out after 2s waiting to update App Service web app '{SITE}' in resource group" in message
+    assert REGISTRY_PASSWORD not in slow.output
+
+
 def test_web_rp_error_shape_is_parsed_and_names_the_app(run_tasks, azure_double):
     make_plan(azure_double)  # in West Europe
     run = run_tasks([app_task(location="eastus")], expect_rc=2)

@@ -1,9 +1,10 @@
 """Microsoft.Web: Linux App Service plans, sites and slots with their config, swap, start/stop/restart.
 
-Real behaviour modelled (azure-arm-notes.md + the recorded 2023-01-01 traffic): every write is synchronous
-(200); GET site shows siteConfig mostly null (the real values live in config/web); app settings are read
-only through POST .../config/appsettings/list and a PUT replaces the whole set; site names are unique
-across resource groups; the Web RP answers errors in its own {"Code","Message",...} shape.
+Real behaviour modelled (azure-arm-notes.md + the recorded 2023-01-01 traffic): writes are synchronous
+(200), except slot swaps and site PUTs under an operation fault (202 + Location); GET site shows
+siteConfig mostly null (the real values live in config/web); app settings are read only through
+POST .../config/appsettings/list and a PUT replaces the whole set; site names are unique across
+resource groups; the Web RP answers errors in its own {"Code","Message",...} shape.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from ..arm import (
     route_resource_type,
 )
 from ..http import Request, Response, arm_error, web_error
-from ..lro import arm_status_body
+from ..lro import Operation, arm_status_body, operation_headers
 from ..shapes import shape
 from .resources import in_scope, require_group
 
@@ -410,13 +411,45 @@ class WebProvider:
             sku=plan["sku"]["tier"],
             lastModifiedTimeUtc=_now(),
         )
-        self.store.put(rid, site)
-        self._apply_site_config(rid, site, properties.get("siteConfig"), replace=not existing)
-        answer = self._render_site(rid)
-        answer["location"] = body.get("location", answer["location"])
-        answer["properties"].update(PUT_SITE_PROPERTIES)
-        answer["properties"]["siteConfig"].update(PUT_SITE_CONFIG)
-        return Response(200, answer)
+
+        def write() -> dict[str, Any]:
+            self.store.put(rid, site)
+            self._apply_site_config(rid, site, properties.get("siteConfig"), replace=not existing)
+            answer = self._render_site(rid)
+            answer["location"] = body.get("location", answer["location"])
+            answer["properties"].update(PUT_SITE_PROPERTIES)
+            answer["properties"]["siteConfig"].update(PUT_SITE_CONFIG)
+            return answer
+
+        overrides = self.double.operation_overrides(request)
+        if not overrides:
+            return Response(200, write())
+        # A test made this write slow or fail: answer 202 + Location, as the Web RP may for a long site
+        # create (the SDK accepts 200 or 202 here); the site is written when the operation succeeds.
+        written: dict[str, Any] = {}
+        op = self.double.operations.start(
+            target_id=rid,
+            on_success=lambda: written.update(write()),
+            on_failure=lambda code, message: None,
+            status_body=arm_status_body,
+            final_result=lambda: Response(200, written),
+            **overrides,
+        )
+        return self._accepted(request, params, location, op)
+
+    def _accepted(self, request: Request, params: dict[str, str], location: str, op: Operation) -> Response:
+        """202 + Location: the SDK polls the operation's result URL until it answers 200."""
+        headers = operation_headers(
+            self.double.base_url,
+            params["subscription"],
+            NS,
+            location,
+            op,
+            request.api_version,
+            status_segment=None,
+            location_header=True,
+        )
+        return Response(202, None, headers)
 
     def _new_site(self, params: dict[str, str], location: str, group: dict[str, Any]) -> dict[str, Any]:
         site_name, slot = params["sites"], params.get("slots")
@@ -775,11 +808,7 @@ class WebProvider:
         )
         if op.done and op.status == "Succeeded":
             return Response(200)
-        url = (
-            f"{self.double.base_url}/subscriptions/{params['subscription']}/providers/{NS}/locations/"
-            f"{production['location']}/operationResults/{op.op_id}?api-version={request.api_version}"
-        )
-        return Response(202, None, {"location": url})
+        return self._accepted(request, params, production["location"], op)
 
     def _swap_config(self, site_id: str, slot_id: str) -> None:
         """Exchange config/web, non-sticky app settings and connection strings between site and slot."""
