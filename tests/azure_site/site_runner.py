@@ -7,9 +7,12 @@ Shared by the tests in this folder and benchmarks/azure_site_run.py.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -57,13 +60,27 @@ class StandInService:
         self.error: BaseException | None = None
 
     def start(self) -> None:
-        for folder in (self.stack.state_dir, self.stack.logs_dir, self.stack.run_dir):
-            folder.mkdir(parents=True, exist_ok=True)
-        self.stack._open_path_for_postgres()
-        self.stack.start_postgres()
-        self.stack.start_temporal()
+        try:
+            self.stack.start_backends()
+        except RuntimeError:
+            # LocalStack recognises its processes by their command line, which a process spawned
+            # a moment ago may not show yet (before exec, on a loaded machine): it then reports
+            # "temporal exited" although the server is starting. Give it the time it needs.
+            if not self._temporal_listening(timeout=60):
+                raise
         self._thread = threading.Thread(target=self._start_service_once_registered, daemon=True)
         self._thread.start()
+
+    def _temporal_listening(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.stack.ports.temporal), 1),
+            ):
+                return True
+            time.sleep(0.5)
+        return False
 
     def namespace_registered(self) -> bool:
         command = [str(TEMPORAL_CLI), "operator", "namespace", "describe", "--namespace", NAMESPACE,
@@ -86,6 +103,11 @@ class StandInService:
         if self._thread:
             self._thread.join(timeout=30)
         self.stack.down()
+        # Whatever the stack could not recognise by its command line (see start) still goes.
+        for child in self.stack._children.values():
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+                child.wait(timeout=30)
 
 
 @dataclass

@@ -25,10 +25,7 @@ def test_dev_builds_option_1_and_a_second_run_changes_nothing(site, azure_double
     plan = double.resource(f"{web_id}/serverfarms/{PREFIX}-web-plan")
     assert plan["sku"]["name"] == "P1v3"
     config = double.resource(f"{web_id}/sites/{PREFIX}-web/config/web")["properties"]
-    assert config["appCommandLine"] == (
-        '/bin/sh -c "python start_all_workers.py & '
-        'exec uvicorn app.main:app --host 0.0.0.0 --port 5001 --no-access-log"'
-    )
+    assert config["appCommandLine"] == "python -m app.all_in_one --port 5001"
     assert config["linuxFxVersion"] == "DOCKER|paprmemory.azurecr.io/memory:0.1.0"
     for secret in site.secret_values:
         assert secret not in first.output
