@@ -1,7 +1,8 @@
 """Molecule scenarios on real systemd hosts (podman containers from the project's own image).
 
-Each runs the scenario's full sequence: destroy, create, converge (site.yml), idempotence (the
-second converge must change nothing), verify (through the API) and destroy.
+Each runs the scenario's full sequence: destroy, create, check (site.yml in check mode on the
+fresh hosts), converge (site.yml), idempotence (the second converge must change nothing), verify
+(through the API) and destroy.
 """
 
 from __future__ import annotations
@@ -37,7 +38,12 @@ def podman_env() -> dict[str, str]:
     # One build of the service for the whole session: converge and the idempotence run must
     # deploy the same wheels even if the working tree changes in between.
     for kind in ("service", "temporal"):
-        subprocess.run([sys.executable, str(REPO_ROOT / "scripts/wheelhouse.py"), kind], check=True, env=env)
+        subprocess.run(
+            [sys.executable, str(REPO_ROOT / "scripts/wheelhouse.py"), kind],
+            check=True,
+            env=env,
+            capture_output=True,
+        )
     env["PAPR_WHEELHOUSE_FREEZE"] = "1"
     return env
 
@@ -59,7 +65,7 @@ def _run_scenario(env: dict[str, str], scenario: str) -> tuple[str, float]:
 
 
 def _assert_steps_passed(output: str, scenario: str) -> None:
-    for step in ("converge", "idempotence", "verify"):
+    for step in ("check", "converge", "idempotence", "verify"):
         # Molecule draws the arrow as ➜ on a terminal and as > otherwise.
         assert re.search(rf"{scenario} (?:➜|>) {step}: Executed: Successful", output), f"{step} did not pass"
 
