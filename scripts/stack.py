@@ -317,6 +317,9 @@ class LocalStack:
             pid = int(self._pid_file(process).read_text().strip())
         except (OSError, ValueError):
             return None
+        if child := self._children.get(pid):
+            # Our own child: its command line is the parent's until it has exec'd, so ask Popen.
+            return pid if child.poll() is None else None
         return pid if _process_alive(pid) and process.marker in _cmdline(pid) else None
 
     def _spawn(self, process: _Process, command: list[str], env: dict[str, str] | None = None) -> bool:
