@@ -96,6 +96,7 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     TAGS_ARGUMENT_SPEC,
     desired_tags,
     same_location,
+    same_text,
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_module import (
@@ -211,7 +212,7 @@ def desired_state(module, current, resource):
     zone_redundant = params["zone_redundant"]
     return {
         "location": current["location"] if current else resolve_location(module, resource),
-        "sku": current["sku"] if current and current["sku"].lower() == sku.lower() else sku,
+        "sku": current["sku"] if current and same_text(current["sku"], sku) else sku,
         "tier": tier,
         "capacity": params["capacity"] or (current["capacity"] if current else 1),
         "linux": params["linux"],

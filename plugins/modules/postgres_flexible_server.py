@@ -179,6 +179,7 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     changed_keys,
     desired_tags,
     same_location,
+    same_text,
     secrets_fingerprint,
     setting_string,
     with_secrets_hash_masked,
@@ -259,7 +260,7 @@ def _as_set(text):
 def same_parameter(name, current, desired):
     if name in SET_PARAMETERS:
         return _as_set(current) == _as_set(desired)
-    return (current or "").lower() == (desired or "").lower()
+    return same_text(current, desired)
 
 
 def server_view(server):
