@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import importlib
 import os
-import time
 
 from ansible.module_utils.basic import env_fallback
+from ansible_collections.papr.memory.plugins.module_utils import polling
 from ansible_collections.papr.memory.plugins.module_utils.azure_auth import resolve_cloud, resolve_identity
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 
@@ -140,22 +140,15 @@ class AzureSession:
         return self._clients[kind]
 
 
-class Deadline:
+class Deadline(polling.Deadline):
     """The module's `timeout`: one budget for all waiting of the run (long-running operations, retries)."""
-
-    def __init__(self, seconds):
-        self.seconds = seconds
-        self._ends = time.monotonic() + seconds
-
-    def remaining(self):
-        return max(self._ends - time.monotonic(), 0.0)
 
     def wait(self, poller, action, resource):
         """Result of an LROPoller, or an error naming the resource when the deadline passes first."""
         poller.wait(timeout=self.remaining())
         if not poller.done():
             raise AzureModuleError(
-                f"Timed out after {self.seconds}s waiting to {action} {resource} (Azure status: "
+                f"Timed out after {self.timeout:g}s waiting to {action} {resource} (Azure status: "
                 f"{poller.status()}). The operation may still finish in Azure: check it in the portal or "
                 "with `az`, then run again (raise `timeout` for slow resources)."
             )

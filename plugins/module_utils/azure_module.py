@@ -53,6 +53,8 @@ class AzureModule:
         self.params = self.ansible.params
         self.check_mode = self.ansible.check_mode
         self.diff_mode = self.ansible._diff
+        if self.params["timeout"] < 0:
+            self.ansible.fail_json(msg=f"timeout must be >= 0 seconds, got {self.params['timeout']}.")
         self.deadline = Deadline(self.params["timeout"])
         self._session = None
 

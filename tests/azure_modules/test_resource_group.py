@@ -149,6 +149,9 @@ def test_bad_input_fails_before_any_request(run_tasks, azure_double):
     run = run_tasks([group_task(name="bad name!", location="westeurope")], expect_rc=2)
     assert "Invalid resource group name 'bad name!'" in run.result()["msg"]
     assert run.requests == []
+    negative = run_tasks([group_task(location="westeurope", timeout=-1)], expect_rc=2)
+    assert "timeout must be >= 0 seconds, got -1." in negative.result()["msg"]
+    assert negative.requests == []
 
     moved = run_tasks([group_task(location="westeurope")])
     assert moved.result()["changed"] is True
