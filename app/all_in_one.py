@@ -31,6 +31,15 @@ def child_commands(host: str, port: int) -> dict[str, list[str]]:
     }
 
 
+def child_environment(name: str) -> dict[str, str]:
+    """The web server owns WEBSITES_PORT here: without it the workers open no health server of
+    their own there (workers/health.py), unless PAPR_WORKERS_HEALTH_PORT names another port."""
+    environment = dict(os.environ)
+    if name == "workers":
+        environment.pop("WEBSITES_PORT", None)
+    return environment
+
+
 def _stop_all(children: dict[str, subprocess.Popen], sig: int) -> None:
     for child in children.values():
         if child.poll() is None:
@@ -53,7 +62,9 @@ def supervise(commands: dict[str, list[str]]) -> int:
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    children = {name: subprocess.Popen(command) for name, command in commands.items()}
+    children = {
+        name: subprocess.Popen(command, env=child_environment(name)) for name, command in commands.items()
+    }
     first_exit: tuple[str, int] | None = None
     while not received and first_exit is None:
         for name, child in children.items():

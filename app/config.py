@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Annotated
 
 from psycopg.conninfo import conninfo_to_dict
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MEMORY_TASK_QUEUE = "papr-memory"
@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     health_timeout_seconds: float = Field(2.0, gt=0, validation_alias="PAPR_HEALTH_TIMEOUT_SECONDS")
     wait_timeout_seconds: float = Field(30.0, gt=0, validation_alias="PAPR_WAIT_TIMEOUT_SECONDS")
     db_pool_max_size: int = Field(10, gt=0, validation_alias="PAPR_DB_POOL_MAX_SIZE")
+    # The workers' own GET /health (workers/health.py). App Service declares a container that
+    # answers nothing on WEBSITES_PORT failed to start, so that port is the fallback. One rule:
+    # PAPR_WORKERS_HEALTH_PORT if set (empty: off), else WEBSITES_PORT, else no server.
+    workers_health_port: int | None = Field(
+        None, gt=0, le=65535, validation_alias=AliasChoices("PAPR_WORKERS_HEALTH_PORT", "WEBSITES_PORT")
+    )
+    workers_health_host: str = Field("0.0.0.0", validation_alias="PAPR_WORKERS_HEALTH_HOST")  # noqa: S104
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -52,6 +59,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [key.strip() for key in value.split(",") if key.strip()]
         return value
+
+    @field_validator("workers_health_port", mode="before")
+    @classmethod
+    def _empty_port_is_off(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("log_level")
     @classmethod

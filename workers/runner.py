@@ -17,6 +17,7 @@ from app.config import DOCUMENT_TASK_QUEUE, MEMORY_TASK_QUEUE, Settings, get_set
 from app.db import create_pool, migrate_with_retry
 from app.logs import configure_logging
 from workers.activities import DocumentActivities, MemoryActivities
+from workers.health import WorkersHealth, start_health_server, stop_health_server
 from workers.workflows import DeleteMemoryWorkflow, ProcessDocumentWorkflow, StoreMemoryWorkflow
 
 log = logging.getLogger("workers")
@@ -76,6 +77,20 @@ async def _connect_temporal(settings: Settings) -> Client:
 
 async def run_workers(components: list[str]) -> None:
     settings = get_settings()
+    health = WorkersHealth(temporal_timeout_seconds=settings.health_timeout_seconds)
+    # Listening from the first moment (503 until the workers poll): App Service's start pings
+    # must get an answer while migrations run and Temporal is still being reached.
+    server = None
+    if settings.workers_health_port is not None:
+        server = await start_health_server(health, settings.workers_health_host, settings.workers_health_port)
+    try:
+        await _run_until_stopped(components, settings, health)
+    finally:
+        if server is not None:
+            await stop_health_server(server)
+
+
+async def _run_until_stopped(components: list[str], settings: Settings, health: WorkersHealth) -> None:
     if settings.migrate_on_start:
         database_url = settings.database_url.get_secret_value()
         await asyncio.to_thread(migrate_with_retry, database_url, deadline_seconds=STARTUP_DEADLINE_SECONDS)
@@ -90,8 +105,10 @@ async def run_workers(components: list[str]) -> None:
         loop.add_signal_handler(signum, stop.set)
     runs = [asyncio.create_task(worker.run()) for worker in workers]
     stopper = asyncio.create_task(stop.wait())
+    health.client, health.workers = client, workers
     log.info("workers polling", extra={"task_queues": [worker.task_queue for worker in workers]})
     await asyncio.wait([stopper, *runs], return_when=asyncio.FIRST_COMPLETED)
+    health.stopping = True
     failed = [run for run in runs if run.done() and run.exception()]
     log.info("shutting down workers", extra={"grace_seconds": settings.worker_shutdown_seconds})
     # shutdown() stops polling, lets running activities finish within the grace period, then

@@ -1,0 +1,163 @@
+"""The workers' own GET /health (workers/health.py), which App Service pings on WEBSITES_PORT."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from scripts.stack import REPO_ROOT, LocalStack
+from tests.service.conftest import wait_until
+
+# Ports 55500-55599 belong to these tests.
+PORT_RANGE = range(55500, 55600)
+QUEUES = {"papr-memory", "papr-documents"}
+
+
+def _free_ports(count: int) -> list[int]:
+    ports = []
+    for port in PORT_RANGE:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        ports.append(port)
+        if len(ports) == count:
+            return ports
+    pytest.fail(f"not {count} free ports in {PORT_RANGE.start}-{PORT_RANGE.stop - 1}")
+
+
+def _listening(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=5):
+        return True
+    return False
+
+
+def _listening_ports_of(pid: int) -> set[int]:
+    """The TCP ports a process listens on: its socket inodes matched against /proc/net/tcp*."""
+    fd_dir = f"/proc/{pid}/fd"
+    inodes = set()
+    for fd in os.listdir(fd_dir):
+        with contextlib.suppress(OSError):
+            if (target := os.readlink(f"{fd_dir}/{fd}")).startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as rows:
+            for row in list(rows)[1:]:
+                fields = row.split()
+                if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def _health(port: int, method: str = "GET", path: str = "/health") -> httpx.Response | None:
+    try:
+        return httpx.request(method, f"http://127.0.0.1:{port}{path}", timeout=30)
+    except httpx.TransportError:
+        return None
+
+
+@contextlib.contextmanager
+def _workers(stack: LocalStack, command: list[str], **env: str | None) -> Iterator[subprocess.Popen]:
+    """A workers process with the stack's settings plus `env` (None removes a variable)."""
+    environment = {
+        **stack.service_environment(),
+        "PAPR_WORKERS_HEALTH_HOST": "127.0.0.1",
+        "PAPR_MIGRATE_ON_START": "false",  # the stack migrated already
+    }
+    environment.pop("PAPR_WORKERS_HEALTH_PORT", None)
+    environment.pop("WEBSITES_PORT", None)
+    for name, value in env.items():
+        if value is None:
+            environment.pop(name, None)
+        else:
+            environment[name] = value
+    process = subprocess.Popen(
+        command, cwd=REPO_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def test_health_port_answers_while_both_workers_run_and_closes_on_sigterm(stack: LocalStack) -> None:
+    port, websites_port = _free_ports(2)
+    identity = f"health-test-{os.getpid()}"
+    command = [sys.executable, "workers/start_all_workers.py"]
+    # The explicit port wins over App Service's WEBSITES_PORT.
+    with _workers(
+        stack,
+        command,
+        PAPR_WORKERS_HEALTH_PORT=str(port),
+        WEBSITES_PORT=str(websites_port),
+        PAPR_WORKER_IDENTITY=identity,
+    ) as process:
+        ok = wait_until(
+            lambda: (answer := _health(port)) is not None and answer.status_code == 200 and answer,
+            90,
+            "the workers' /health never answered 200",
+        )
+        assert ok.headers["content-type"] == "application/json"
+        assert ok.json() == {
+            "status": "ok",
+            "workers": {queue: {"identity": identity, "running": True} for queue in QUEUES},
+            "temporal": {"connected": True},
+        }
+        head = _health(port, "HEAD")
+        assert head.status_code == 200 and head.content == b""
+        assert _health(port, path="/").status_code == 404
+        assert _health(port, path="/health/workers").status_code == 404
+        assert _health(port, "POST").status_code == 405
+        assert _listening_ports_of(process.pid) == {port}
+
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+    assert '"message": "workers stopped"' in output
+    assert not _listening(port)
+    assert stack.api_key not in output
+
+
+def test_websites_port_is_the_fallback_and_answers_503_until_the_workers_poll(stack: LocalStack) -> None:
+    (port,) = _free_ports(1)
+    closed_temporal = "127.0.0.1:9"  # discard port: nothing listens, the workers keep retrying
+    command = [sys.executable, "-m", "workers.memory_worker"]
+    with _workers(stack, command, WEBSITES_PORT=str(port), TEMPORAL_ADDRESS=closed_temporal) as process:
+        starting = wait_until(lambda: _health(port), 60, "the workers' /health never answered")
+        assert starting.status_code == 503
+        assert starting.json() == {"status": "starting", "workers": {}, "failing": ["startup"]}
+        # Still retrying Temporal, so still alive and not yet healthy.
+        assert process.poll() is None
+        assert _health(port).status_code == 503
+
+
+def test_without_a_health_port_nothing_listens(stack: LocalStack, anonymous: httpx.Client) -> None:
+    (port,) = _free_ports(1)
+    identity = f"health-off-test-{os.getpid()}"
+    command = [sys.executable, "-m", "workers.document_worker"]
+    with _workers(stack, command, PAPR_WORKER_IDENTITY=identity) as process:
+
+        def polling() -> bool:
+            queues = anonymous.get("/health/workers").json().get("task_queues", {})
+            pollers = queues.get("papr-documents", {}).get("pollers", [])
+            return identity in {poller["identity"] for poller in pollers}
+
+        wait_until(polling, 60, f"{identity} never polled papr-documents")
+        # The port it would have used, and the web server aside, this process listens nowhere.
+        assert not _listening(port)
+        assert _listening_ports_of(process.pid) == set()
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
