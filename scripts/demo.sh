@@ -82,7 +82,7 @@ down() {
   podman network rm "$network" >/dev/null 2>&1 || true
   step "removing the demo's generated secrets ($state_dir)"
   rm -rf "$state_dir"
-  echo "Done. The cached host image ($image) stays for the next 'make demo'."
+  echo "Done. The host image $image (a cache) stays for the next 'make demo'; podman rmi it to free the space."
 }
 
 case "${1:-}" in
