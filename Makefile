@@ -27,7 +27,7 @@ lint: venv ## ruff on all Python code, ansible-lint (production profile) on role
 sanity: venv ## ansible-test sanity on the collection (a temp copy; first run installs its pinned tools)
 	$(PY) scripts/ansible_sanity.py
 
-test: venv lint ## lint, then every test (real PostgreSQL, Temporal, podman hosts, the Azure double)
+test: venv lint sanity ## lint, ansible-test sanity, then every test (real PostgreSQL, Temporal, podman hosts, the Azure double)
 	$(PY) -m pytest -ra
 
 test-fast: venv ## the tests that need no podman host
