@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help venv lint sanity test test-fast stack-up stack-down stack-status host-image image demo demo-down
+.PHONY: help system-packages venv lint sanity test test-fast stack-up stack-down stack-status host-image image demo demo-down
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -17,7 +17,10 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[controller,test]'
 	@touch $@
 
-venv: $(VENV)/.installed ## create the controller venv (Python >= 3.12) with every dependency
+system-packages: ## install the Debian packages the stack, demo and tests need (only those missing)
+	@scripts/system-packages.sh
+
+venv: system-packages $(VENV)/.installed ## create the controller venv (Python >= 3.12) with every dependency
 
 lint: venv ## ruff on all Python code, ansible-lint (production profile) on roles and playbooks
 	$(VENV)/bin/ruff check .
