@@ -15,6 +15,7 @@ No auth and no secrets: queue names, identities and a Temporal error message onl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from datetime import timedelta
@@ -30,6 +31,8 @@ HEALTH_PATH = "/health"
 # connection never holds the server (or the shutdown) up.
 REQUEST_HEAD_SECONDS = 5
 MAX_REQUEST_HEAD_BYTES = 8192
+# At shutdown, how long a request still being answered may take before the server stops anyway.
+CLOSE_SECONDS = 1
 
 
 class WorkersHealth:
@@ -75,7 +78,7 @@ class WorkersHealth:
 def _response(status: int, body: dict[str, object] | None = None, head_only: bool = False) -> bytes:
     payload = json.dumps(body if body is not None else {"error": HTTPStatus(status).phrase}).encode()
     head = (
-        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
+        f"HTTP/1.1 {int(status)} {HTTPStatus(status).phrase}\r\n"
         "Content-Type: application/json\r\n"
         f"Content-Length: {len(payload)}\r\n"
         "Cache-Control: no-store\r\n"
@@ -119,7 +122,9 @@ async def start_health_server(health: WorkersHealth, host: str, port: int) -> as
 
 
 async def stop_health_server(server: asyncio.Server) -> None:
-    """Stop listening and drop open connections at once: the shutdown must not wait on a client."""
+    """Stop listening at once; the shutdown must not wait on a slow client."""
     server.close()
-    server.close_clients()
-    await server.wait_closed()
+    if hasattr(server, "close_clients"):  # Python 3.13+ (the image runs 3.11)
+        server.close_clients()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(server.wait_closed(), CLOSE_SECONDS)
