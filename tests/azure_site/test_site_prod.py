@@ -95,7 +95,9 @@ def test_first_run_builds_option_2(deployed, azure_double_server):
     assert web["linuxFxVersion"] == workers["linuxFxVersion"] == "DOCKER|paprmemory.azurecr.io/memory:0.1.0"
     assert web["appCommandLine"] == "uvicorn app.main:app --host 0.0.0.0 --port 5001 --no-access-log"
     assert workers["appCommandLine"] == "python start_all_workers.py"
-    assert web["healthCheckPath"] == "/health"
+    # Both answer App Service's pings: the workers serve their own /health on WEBSITES_PORT.
+    assert web["healthCheckPath"] == workers["healthCheckPath"] == "/health"
+    assert app_settings(double, "workers")["WEBSITES_PORT"] == "8080"
 
     settings = app_settings(double, "web")
     assert settings["WEBSITES_PORT"] == "5001"
