@@ -107,8 +107,9 @@ def deployment(service_image: dict, backends: LocalStack) -> Iterator[Deployment
     try:
         # The image's default command is the web server (App Service 1).
         podman(*common, "--name", web, "--publish", f"127.0.0.1:{WEB_PORT}:{CONTAINER_WEB_PORT}", IMAGE_TAG)
-        # App Service 2's startup command; it serves no HTTP, so no health check.
-        podman(*common, "--name", workers, "--no-healthcheck", IMAGE_TAG, *WORKERS_COMMAND)
+        # App Service 2's startup command; it answers the image's HEALTHCHECK itself on
+        # WEBSITES_PORT (workers/health.py).
+        podman(*common, "--name", workers, IMAGE_TAG, *WORKERS_COMMAND)
         yield Deployment(web, workers, f"http://127.0.0.1:{WEB_PORT}", backends.api_key)
     finally:
         for name in (web, workers):

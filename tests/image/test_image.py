@@ -92,12 +92,15 @@ def test_containers_run_as_non_root(deployment: Deployment) -> None:
         assert set(uids) == {"10001"}, uids
 
 
-def test_healthcheck_passes_on_the_web_container(deployment: Deployment, api: httpx.Client) -> None:
-    wait_for(api, "/health", timeout=240)
-    result = podman("healthcheck", "run", deployment.web, check=False, timeout=60)
+@pytest.mark.parametrize("role", ["web", "workers"])
+def test_healthcheck_passes(deployment: Deployment, api: httpx.Client, role: str) -> None:
+    # The workers answer it with their own /health server once both of them poll.
+    wait_for(api, "/health/workers" if role == "workers" else "/health", timeout=240)
+    name = getattr(deployment, role)
+    result = podman("healthcheck", "run", name, check=False, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     # It probes the port the container was told (WEBSITES_PORT), not the image default.
-    env = _inspect(deployment.web)["Config"]["Env"]
+    env = _inspect(name)["Config"]["Env"]
     assert f"WEBSITES_PORT={CONTAINER_WEB_PORT}" in env
 
 
