@@ -1,36 +1,19 @@
 #!/usr/bin/env bash
-# Builds the systemd host image localhost/papr-host:bookworm offline: debootstrap a minimal
-# Debian 12 from the apt mirror this machine already uses, then `podman import` it.
-# The root filesystem tarball is cached outside the repository, so later builds take seconds.
+# Builds the systemd host image localhost/papr-host:bookworm offline (scripts/lib/rootfs-image.sh):
+# the test hosts of Molecule and the `make demo` host.
 #
 # Environment: PAPR_HOST_IMAGE (image name), PAPR_HOST_IMAGE_CACHE (cache dir),
 # PAPR_DEBIAN_MIRROR (override the mirror found in apt's sources), FORCE=1 (rebuild the tarball).
 set -euo pipefail
-repo_root=$(cd "$(dirname "$0")/.." && pwd)
+label=host-image
 image="${PAPR_HOST_IMAGE:-localhost/papr-host:bookworm}"
-cache_dir="${PAPR_HOST_IMAGE_CACHE:-/var/cache/papr-memory}"
-tarball="$cache_dir/papr-host-bookworm.tar"
+tarball="${PAPR_HOST_IMAGE_CACHE:-/var/cache/papr-memory}/papr-host-bookworm.tar"
 suite=bookworm
 packages=systemd,systemd-sysv,dbus,python3,python3-apt,iproute2,procps,sudo,ca-certificates
+source "$(dirname "$0")/lib/rootfs-image.sh"
 
-say() { echo "==> host-image: $*"; }
-die() { echo "error: host-image: $*" >&2; exit 1; }
-
-for tool in podman debootstrap tar; do
-  command -v "$tool" >/dev/null || die "'$tool' is missing. Install it: apt-get install -y --no-install-recommends podman runc netavark aardvark-dns conmon catatonit iptables uidmap slirp4netns fuse-overlayfs debootstrap"
-done
-[ "$(id -u)" = 0 ] || die "debootstrap and rootful podman need root"
-export CONTAINERS_CONF="${CONTAINERS_CONF:-$("$repo_root/scripts/podman-conf.sh")}"
-
-build_tarball() {
-  local rootfs mirror
-  mirror=$("$repo_root/scripts/debian-mirror.sh") || die "no Debian mirror (see above)"
-  rootfs=$(mktemp -d /var/tmp/papr-host-rootfs.XXXXXX)
-  trap 'rm -rf "$rootfs"' EXIT
-  say "debootstrap $suite (minbase) from the configured mirror (about 2 minutes)"
-  debootstrap --variant=minbase --include="$packages" "$suite" "$rootfs" "$mirror" >"$rootfs.log" 2>&1 \
-    || { tail -n 20 "$rootfs.log" >&2; die "debootstrap failed (log: $rootfs.log)"; }
-  rm -f "$rootfs.log"
+prepare_rootfs() {
+  local rootfs=$1 unit
   say "preparing the root filesystem for systemd in a container"
   # Each container gets its own machine id at first boot.
   : >"$rootfs/etc/machine-id"
@@ -44,23 +27,6 @@ build_tarball() {
   # lists dir mtime, so make it ancient or the empty cache looks fresh.
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/archives/*.deb
   touch -d @0 "$rootfs/var/lib/apt/lists"
-  mkdir -p "$cache_dir"
-  tar -C "$rootfs" -cf "$tarball.tmp" .
-  mv "$tarball.tmp" "$tarball"
-  rm -rf "$rootfs"
-  trap - EXIT
 }
 
-if podman image exists "$image" && [ -z "${FORCE:-}" ]; then
-  say "$image already present"
-  exit 0
-fi
-if [ -f "$tarball" ] && [ -z "${FORCE:-}" ]; then
-  say "using the cached root filesystem $tarball"
-else
-  build_tarball
-fi
-say "importing $image"
-podman import --quiet --change 'CMD ["/sbin/init"]' --change 'STOPSIGNAL SIGRTMIN+3' \
-  "$tarball" "$image" >/dev/null
-say "$image ready"
+rootfs_image_main --change 'CMD ["/sbin/init"]' --change 'STOPSIGNAL SIGRTMIN+3'
