@@ -183,6 +183,9 @@ class AzureIdentity:
     credential: object
     source: str
     subscription_id: str
+    # Secrets read from places Ansible does not know are secret (~/.azure/credentials), so the
+    # module can mask them like its no_log options.
+    secrets: tuple = ()
 
 
 def _service_principal(params, cloud, source):
@@ -251,4 +254,5 @@ def resolve_identity(params, cloud, run_command):
             f"subscription_id {subscription_id!r} is not a subscription id: use the GUID "
             "(`az account show --query id`), not the subscription's display name."
         )
-    return AzureIdentity(credential, source, subscription_id)
+    secrets = (params["secret"],) if source == "credentials" and params.get("secret") else ()
+    return AzureIdentity(credential, source, subscription_id, secrets)

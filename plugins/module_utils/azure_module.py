@@ -63,6 +63,7 @@ class AzureModule:
     def session(self):
         if self._session is None:
             self._session = AzureSession(self.params, self.deadline, self.ansible.run_command)
+            self.hide(*self._session.identity.secrets)
         return self._session
 
     def client(self, kind):

@@ -39,6 +39,7 @@ def test_the_secret_never_shows_in_verbose_output(run_tasks, azure_double):
     run = run_tasks([GROUP_TASK], verbosity=3, diff=True)
     assert "auth-test" in run.output
     assert azure_double.client_secret not in run.output
+    assert azure_double.client_secret not in run.output
 
 
 def test_ca_path_option_replaces_requests_ca_bundle(run_tasks, azure_double):
@@ -82,7 +83,10 @@ def test_credentials_profile_file(run_tasks, azure_double, tmp_path):
         if name.startswith("AZURE_") and name != "AZURE_CLOUD_ENVIRONMENT"
     }
     env.update(HOME=str(tmp_path / "home"), AZURE_PROFILE="papr", AZURE_AUTH_SOURCE="credentials")
-    assert run_tasks([GROUP_TASK], env=env).result()["changed"] is True
+    run = run_tasks([GROUP_TASK], env=env, verbosity=3)
+    assert run.result()["changed"] is True
+    # The secret came from a file, not a no_log option: it is masked all the same.
+    assert azure_double.client_secret not in run.output
 
 
 def test_missing_service_principal_is_named(run_tasks, azure_double):
