@@ -12,6 +12,9 @@ import re
 
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 
+# Container groups and the containers in them follow the same rule.
+_CONTAINER_NAME = re.compile(r"^(?!.*--)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
 # kind -> (what messages call it, pattern, the rule in words)
 NAME_RULES = {
     "resource_group": (
@@ -36,14 +39,10 @@ NAME_RULES = {
     ),
     "container_group": (
         "container group",
-        re.compile(r"^(?!.*--)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"),
+        _CONTAINER_NAME,
         "1-63 lower-case letters, digits and single hyphens, not starting or ending with a hyphen",
     ),
-    "container": (
-        "container",
-        re.compile(r"^(?!.*--)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"),
-        "1-63 lower-case letters, digits and single hyphens",
-    ),
+    "container": ("container", _CONTAINER_NAME, "1-63 lower-case letters, digits and single hyphens"),
     "dns_label": (
         "DNS name label",
         re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$"),
