@@ -10,16 +10,17 @@ import pytest
 
 from tests.azure_double.pytest_plugin import azure_double, azure_double_server  # noqa: F401
 from tests.azure_site.site_runner import SiteRunner, StandInService
+from tests.ports import free_port_block
 
-# This folder's share of the port range 59000-59499: the stand-in stack's six ports.
-STACK_PORT_BASE = 59010
+# This folder's share of the port range 59000-59499: the stand-in stack's six consecutive ports.
+STACK_PORT_BASES = range(59010, 59490, 10)
 
 
 @pytest.fixture(scope="session")
 def stand_in_service():
     # Not pytest's tmp_path: the postgres account must be able to reach its data folder.
     state_dir = Path(tempfile.mkdtemp(prefix="papr-azure-site-", dir="/tmp"))
-    service = StandInService(state_dir, STACK_PORT_BASE)
+    service = StandInService(state_dir, free_port_block(6, STACK_PORT_BASES))
     try:
         service.start()
         yield service

@@ -14,9 +14,10 @@ import pytest
 
 from scripts.stack import LocalStack, StackPorts
 from tests.modules.conftest import REPO, run_playbook
+from tests.ports import free_port_block
 
 PLAYBOOK = REPO / "playbooks" / "verify.yml"
-STACK_PORT_BASE = 57410  # six ports: 57410-57415
+STACK_PORT_BASES = range(57410, 57490, 10)  # six consecutive free ports from one of these
 PROBES = "SELECT count(*) FROM memories WHERE metadata->>'source' = 'papr.memory.verify'"
 
 
@@ -24,7 +25,7 @@ PROBES = "SELECT count(*) FROM memories WHERE metadata->>'source' = 'papr.memory
 def service():
     # Not pytest's tmp_path: the postgres account must be able to reach its data folder.
     state_dir = Path(tempfile.mkdtemp(prefix="papr-verify-stack-", dir="/tmp"))
-    stack = LocalStack(state_dir=state_dir, ports=StackPorts.from_base(STACK_PORT_BASE))
+    stack = LocalStack(state_dir=state_dir, ports=StackPorts.from_base(free_port_block(6, STACK_PORT_BASES)))
     try:
         stack.up(timeout=240)
         yield stack
