@@ -13,6 +13,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MEMORY_TASK_QUEUE = "papr-memory"
 DOCUMENT_TASK_QUEUE = "papr-documents"
+# Multipart framing (boundaries, part headers) on top of an uploaded file.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+# A JSON string may spell one character as a 6-byte \uXXXX escape.
+_JSON_BYTES_PER_CHAR = 6
+_JSON_FRAME_BYTES = 16 * 1024
 
 
 class Settings(BaseSettings):
@@ -31,6 +36,21 @@ class Settings(BaseSettings):
     )
     max_upload_bytes: int = Field(20 * 1024 * 1024, gt=0, validation_alias="PAPR_MAX_UPLOAD_BYTES")
     max_memory_chars: int = Field(100_000, gt=0, validation_alias="PAPR_MAX_MEMORY_CHARS")
+    # Metadata is stored as jsonb and travels in the workflow input (Temporal refuses payloads
+    # over 2 MB): bounded well below that, in bytes of compact JSON.
+    max_metadata_bytes: int = Field(
+        64 * 1024, gt=0, le=1024 * 1024, validation_alias="PAPR_MAX_METADATA_BYTES"
+    )
+    max_metadata_depth: int = Field(32, gt=0, le=256, validation_alias="PAPR_MAX_METADATA_DEPTH")
+    # Documents: what one upload may turn into. Past a limit the text is truncated (the document
+    # says so); extraction that overruns its time or memory ends the document failed.
+    max_document_pages: int = Field(500, gt=0, validation_alias="PAPR_MAX_DOCUMENT_PAGES")
+    max_document_chars: int = Field(2_000_000, gt=0, validation_alias="PAPR_MAX_DOCUMENT_CHARS")
+    max_document_chunks: int = Field(2_000, gt=0, validation_alias="PAPR_MAX_DOCUMENT_CHUNKS")
+    extraction_timeout_seconds: float = Field(30.0, gt=0, validation_alias="PAPR_EXTRACTION_TIMEOUT_SECONDS")
+    extraction_memory_mb: int = Field(512, ge=64, validation_alias="PAPR_EXTRACTION_MEMORY_MB")
+    # How long an Idempotency-Key is remembered (at least a day, as clients are promised).
+    idempotency_key_hours: float = Field(24.0, ge=24.0, validation_alias="PAPR_IDEMPOTENCY_KEY_HOURS")
     log_level: str = Field("INFO", validation_alias="PAPR_LOG_LEVEL")
     migrate_on_start: bool = Field(True, validation_alias="PAPR_MIGRATE_ON_START")
     worker_identity: str | None = Field(None, validation_alias="PAPR_WORKER_IDENTITY")
@@ -80,6 +100,11 @@ class Settings(BaseSettings):
         if size is not None and value >= size:
             raise ValueError("PAPR_CHUNK_OVERLAP must be smaller than PAPR_CHUNK_SIZE")
         return value
+
+    @property
+    def max_json_body_bytes(self) -> int:
+        """The largest POST /v1/memories body worth reading: follows the memory size limits."""
+        return _JSON_BYTES_PER_CHAR * (self.max_memory_chars + self.max_metadata_bytes) + _JSON_FRAME_BYTES
 
     def identity_for(self, component: str) -> str:
         """The worker identity Temporal shows for pollers: explicit, or component@host:pid."""

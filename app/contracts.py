@@ -15,12 +15,19 @@ STORE_MEMORY_ACTIVITY = "store_memory"
 DELETE_MEMORY_ACTIVITY = "delete_memory"
 STORE_CHUNK_MEMORIES_ACTIVITY = "store_chunk_memories"
 EXTRACT_DOCUMENT_ACTIVITY = "extract_document"
+# Extract, chunk and store the chunk memories in one activity on the document worker, so user
+# writes on papr-memory never queue behind a document's chunk writes.
+EXTRACT_AND_STORE_DOCUMENT_ACTIVITY = "extract_and_store_document"
 FINISH_DOCUMENT_ACTIVITY = "finish_document"
 FAIL_DOCUMENT_ACTIVITY = "fail_document"
 
 # Error types that retrying cannot fix.
 EXTRACTION_ERROR = "ExtractionError"
 DOCUMENT_NOT_FOUND = "DocumentNotFound"
+UNSTORABLE_INPUT = "UnstorableInput"
+
+# workflow.patched() ids: a workflow started before the change replays the old path.
+PATCH_DOCUMENT_WORKER_STORES_CHUNKS = "document-worker-stores-chunks"
 
 
 # Upload types the document worker can extract text from.

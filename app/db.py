@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 from importlib import resources
 
 import psycopg
@@ -12,6 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from app.config import Settings, get_settings
 from app.logs import configure_logging
+from app.retry import Retry
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +65,8 @@ def migrate(database_url: str) -> list[str]:
 
 def migrate_with_retry(database_url: str, *, deadline_seconds: float) -> list[str]:
     """Migrate, retrying while PostgreSQL is not reachable yet (it may start after us)."""
-    deadline = time.monotonic() + deadline_seconds
-    while True:
-        try:
-            return migrate(database_url)
-        except psycopg.OperationalError as error:
-            if time.monotonic() > deadline:
-                raise
-            log.warning("database not reachable for migrations, retrying", extra={"error": str(error)})
-            time.sleep(2)
+    retry = Retry("migration", (psycopg.OperationalError,), deadline_seconds=deadline_seconds)
+    return retry.call(lambda: migrate(database_url))
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
 from app import __version__
 from app.config import DOCUMENT_TASK_QUEUE, MEMORY_TASK_QUEUE
+from app.models import HealthReport, WorkersReport, error_responses
 from app.services import Services
 
 router = APIRouter()
@@ -57,7 +58,14 @@ async def _temporal(services: Services) -> None:
         raise RuntimeError("the frontend service reports not serving")
 
 
-@router.get("/health")
+@router.get(
+    "/health",
+    response_model=HealthReport,
+    responses={
+        503: {"model": HealthReport, "description": "a dependency is failing"},
+        **error_responses(405),
+    },
+)
 async def health(request: Request) -> JSONResponse:
     services: Services = request.app.state.services
     # Twice the per-call timeout: connecting and asking are bounded separately inside a check.
@@ -109,7 +117,14 @@ async def _describe_queue(services: Services, name: str) -> dict[str, Any]:
     }
 
 
-@router.get("/health/workers")
+@router.get(
+    "/health/workers",
+    response_model=WorkersReport,
+    responses={
+        503: {"model": WorkersReport, "description": "a task queue has no live worker"},
+        **error_responses(405),
+    },
+)
 async def health_workers(request: Request) -> JSONResponse:
     services: Services = request.app.state.services
     timeout = services.settings.health_timeout_seconds * 3

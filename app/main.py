@@ -14,11 +14,13 @@ import psycopg
 from fastapi import FastAPI, Request, Response
 from psycopg_pool import PoolTimeout
 
-from app import __version__, api, health
+from app import __version__, api, health, repository
 from app.config import get_settings
 from app.db import create_pool, migrate
 from app.errors import error_response, install_error_handlers
+from app.limits import BodyLimitMiddleware, body_limits
 from app.logs import configure_logging, request_id_var
+from app.retry import Retry
 from app.services import Services, TemporalConnection
 
 log = logging.getLogger("app")
@@ -26,19 +28,30 @@ access_log = logging.getLogger("app.access")
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 MIGRATION_RETRY_SECONDS = 3
+# How often finished write records past their Idempotency-Key lifetime are dropped.
+REQUEST_CLEANUP_SECONDS = 600
 
 
 async def _migrate_until_done(database_url: str) -> None:
     """Apply the schema in the background, retrying while PostgreSQL is unreachable, so the web
     server comes up (and /health says why it is degraded) instead of crashing at start."""
+    retry = Retry("migration", (psycopg.Error,), interval_seconds=MIGRATION_RETRY_SECONDS)
+    applied = await retry.call_async(lambda: asyncio.to_thread(migrate, database_url))
+    log.info("schema up to date", extra={"applied": applied})
+
+
+async def _forget_old_requests(services: Services) -> None:
+    """Keep memory_requests small: finished writes older than the key lifetime go."""
     while True:
+        await asyncio.sleep(REQUEST_CLEANUP_SECONDS)
         try:
-            applied = await asyncio.to_thread(migrate, database_url)
-            log.info("schema up to date", extra={"applied": applied})
-            return
-        except psycopg.Error as error:
-            log.warning("migration not possible yet, retrying", extra={"error": str(error)})
-            await asyncio.sleep(MIGRATION_RETRY_SECONDS)
+            async with services.pool.connection() as conn:
+                forgotten = await repository.forget_old_requests(
+                    conn, services.settings.idempotency_key_hours
+                )
+            log.info("old write records dropped", extra={"count": forgotten})
+        except (psycopg.Error, PoolTimeout) as error:
+            log.warning("could not drop old write records", extra={"error": str(error)})
 
 
 @asynccontextmanager
@@ -53,6 +66,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services.background.append(
             asyncio.create_task(_migrate_until_done(settings.database_url.get_secret_value()))
         )
+    services.background.append(asyncio.create_task(_forget_old_requests(services)))
     app.state.services = services
     log.info("web server ready", extra={"version": __version__})
     yield
@@ -66,6 +80,8 @@ def create_app() -> FastAPI:
     configure_logging(settings.log_level, settings.secret_values())
     app = FastAPI(title="PAPR Memory", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
+    # Added before the request context middleware, so it runs inside it (413s are logged too).
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limits(settings))
 
     @app.exception_handler(PoolTimeout)
     async def _database_unavailable(_request: Request, error: Exception) -> Response:

@@ -28,15 +28,86 @@ def _memory(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def insert_memory(conn: AsyncConnection, memory: NewMemory) -> dict[str, Any]:
-    """Store a memory; storing the same id again changes nothing (activity retries)."""
-    cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(
+    """Store an accepted memory exactly once (call inside a transaction).
+
+    The request row is locked first, so a DELETE of the queued memory either ran before (the
+    memory is never stored) or waits until it is stored. A memory accepted before requests were
+    recorded has no row and is stored as before. Storing the same id again changes nothing."""
+    cur = await conn.execute("SELECT status FROM memory_requests WHERE id = %s FOR UPDATE", (memory.id,))
+    request = await cur.fetchone()
+    if request is not None and request[0] != "queued":
+        return await get_memory(conn, UUID(memory.id)) or {"id": memory.id, "status": request[0]}
+    await conn.execute(
         "INSERT INTO memories (id, content, metadata) VALUES (%s, %s, %s) ON CONFLICT (id) DO NOTHING",
         (memory.id, memory.content, Jsonb(memory.metadata)),
+    )
+    await conn.execute(
+        "UPDATE memory_requests SET status = 'stored', updated_at = now() WHERE id = %s", (memory.id,)
     )
     stored = await get_memory(conn, UUID(memory.id))
     assert stored is not None
     return stored
+
+
+async def accept_memory(
+    conn: AsyncConnection, memory_id: UUID, request_hash: str, *, idempotent: bool
+) -> tuple[bool, str, str]:
+    """Record an accepted write; returns (new, request_hash, status) of the row now there."""
+    cur = await conn.execute(
+        "INSERT INTO memory_requests (id, request_hash, idempotent) VALUES (%s, %s, %s)"
+        " ON CONFLICT (id) DO NOTHING RETURNING request_hash, status",
+        (memory_id, request_hash, idempotent),
+    )
+    row = await cur.fetchone()
+    if row is not None:
+        return True, row[0], row[1]
+    cur = await conn.execute("SELECT request_hash, status FROM memory_requests WHERE id = %s", (memory_id,))
+    row = await cur.fetchone()
+    if row is None:  # cleaned up between the two statements: record it again
+        return await accept_memory(conn, memory_id, request_hash, idempotent=idempotent)
+    return False, row[0], row[1]
+
+
+async def forget_memory_request(conn: AsyncConnection, memory_id: UUID) -> None:
+    """Drop a request that was never queued (its workflow could not be started)."""
+    await conn.execute("DELETE FROM memory_requests WHERE id = %s AND status = 'queued'", (memory_id,))
+
+
+async def memory_request(conn: AsyncConnection, memory_id: UUID) -> tuple[str, str | None] | None:
+    """(status, error) of an accepted write, or None."""
+    cur = await conn.execute("SELECT status, error FROM memory_requests WHERE id = %s", (memory_id,))
+    row = await cur.fetchone()
+    return (row[0], row[1]) if row else None
+
+
+async def cancel_queued_memory(conn: AsyncConnection, memory_id: UUID) -> bool:
+    """Mark a write that is still queued deleted: the memory worker will never store it."""
+    cur = await conn.execute(
+        "UPDATE memory_requests SET status = 'deleted', updated_at = now()"
+        " WHERE id = %s AND status = 'queued'",
+        (memory_id,),
+    )
+    return cur.rowcount > 0
+
+
+async def fail_memory_request(conn: AsyncConnection, memory_id: str, error: str) -> None:
+    await conn.execute(
+        "INSERT INTO memory_requests (id, request_hash, status, error) VALUES (%s, '', 'failed', %s)"
+        " ON CONFLICT (id) DO UPDATE SET status = 'failed', error = excluded.error, updated_at = now()"
+        " WHERE memory_requests.status = 'queued'",
+        (memory_id, error[:2000]),
+    )
+
+
+async def forget_old_requests(conn: AsyncConnection, hours: float) -> int:
+    """Drop finished write records (and so their Idempotency-Keys) older than `hours`. Deleted
+    ones stay: their row is what keeps a late workflow from storing them."""
+    cur = await conn.execute(
+        "DELETE FROM memory_requests WHERE status IN ('stored', 'failed')"
+        " AND updated_at < now() - make_interval(secs => %s)",
+        (hours * 3600,),
+    )
+    return cur.rowcount
 
 
 async def get_memory(conn: AsyncConnection, memory_id: UUID) -> dict[str, Any] | None:
@@ -68,16 +139,31 @@ async def search_memories(conn: AsyncConnection, query: str, limit: int) -> list
 
 
 async def create_document(
-    conn: AsyncConnection, document_id: UUID, filename: str | None, content_type: str, content: bytes
-) -> None:
-    """Insert the document and its bytes (call inside a transaction)."""
-    await conn.execute(
-        "INSERT INTO documents (id, filename, content_type, size_bytes) VALUES (%s, %s, %s, %s)",
-        (document_id, filename, content_type, len(content)),
+    conn: AsyncConnection,
+    document_id: UUID,
+    filename: str | None,
+    content_type: str,
+    content: bytes,
+    request_hash: str,
+) -> str | None:
+    """Insert the document and its bytes (call inside a transaction). When the id exists
+    already (an Idempotency-Key retry) nothing is written and its request fingerprint is
+    returned; None means this call created it."""
+    cur = await conn.execute(
+        "INSERT INTO documents (id, filename, content_type, size_bytes, request_hash)"
+        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+        (document_id, filename, content_type, len(content), request_hash),
     )
+    if cur.rowcount == 0:
+        cur = await conn.execute(
+            "SELECT coalesce(request_hash, '') FROM documents WHERE id = %s", (document_id,)
+        )
+        row = await cur.fetchone()
+        return row[0] if row else ""
     await conn.execute(
         "INSERT INTO document_blobs (document_id, content) VALUES (%s, %s)", (document_id, content)
     )
+    return None
 
 
 async def delete_document(conn: AsyncConnection, document_id: UUID) -> None:
@@ -88,6 +174,7 @@ async def get_document(conn: AsyncConnection, document_id: UUID) -> dict[str, An
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
         "SELECT d.id, d.filename, d.content_type, d.size_bytes, d.status, d.chunk_count, d.error,"
+        " d.truncated,"
         " d.created_at, d.updated_at,"
         " (SELECT count(*) FROM memories m WHERE m.document_id = d.id) AS memory_count"
         " FROM documents d WHERE d.id = %s",
@@ -105,6 +192,7 @@ async def get_document(conn: AsyncConnection, document_id: UUID) -> dict[str, An
         "chunk_count": row["chunk_count"],
         "memory_count": row["memory_count"],
         "error": row["error"],
+        "truncated": row["truncated"],
         "created_at": row["created_at"].isoformat(),
         "updated_at": row["updated_at"].isoformat(),
     }
@@ -135,6 +223,10 @@ async def save_chunks(conn: AsyncConnection, document_id: UUID, chunks: list[str
             "UPDATE documents SET chunk_count = %s, updated_at = now() WHERE id = %s",
             (len(chunks), document_id),
         )
+
+
+async def mark_truncated(conn: AsyncConnection, document_id: UUID) -> None:
+    await conn.execute("UPDATE documents SET truncated = true WHERE id = %s", (document_id,))
 
 
 async def store_chunk_memories(conn: AsyncConnection, document_id: UUID, start: int, end: int) -> int:

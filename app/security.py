@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import Request
+from fastapi import Request, Security
+from fastapi.security import APIKeyHeader, HTTPBearer
 
 from app.errors import ApiError
 
@@ -19,7 +20,14 @@ def _presented_key(request: Request) -> str | None:
     return None
 
 
-async def require_api_key(request: Request) -> None:
+# Declared so that the OpenAPI document names both ways to authenticate; the check is below.
+_X_API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False)
+_BEARER = HTTPBearer(auto_error=False)
+
+
+async def require_api_key(
+    request: Request, _x_api_key: object = Security(_X_API_KEY), _bearer: object = Security(_BEARER)
+) -> None:
     """Fails closed: with no key configured, nothing under /v1 is reachable."""
     presented = _presented_key(request)
     accepted = request.app.state.services.settings.api_keys
@@ -28,6 +36,9 @@ async def require_api_key(request: Request) -> None:
     if presented:
         for key in accepted:
             matched |= hmac.compare_digest(presented.encode(), key.get_secret_value().encode())
+    if matched:
+        # Idempotency-Keys are scoped per API key (app/idempotency.py).
+        request.state.api_key = presented
     if not matched:
         raise ApiError(
             401,

@@ -28,13 +28,17 @@ def resolve_target(args: argparse.Namespace) -> tuple[str, str]:
     return (args.url or stack.url).rstrip("/"), args.api_key or stack.api_key
 
 
+def quantile(samples_ms: list[float], percent: float) -> float:
+    """The nearest-rank percentile (no interpolation beyond the samples)."""
+    ordered = sorted(samples_ms)
+    return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]
+
+
 def percentiles(samples_ms: list[float]) -> str:
-    """p50 / p95 / max by the nearest-rank method (no interpolation beyond the samples)."""
+    """p50 / p95 / max by the nearest-rank method."""
     if not samples_ms:
         return "no samples"
-    ordered = sorted(samples_ms)
-
-    def rank(percent: int) -> float:
-        return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]
-
-    return f"p50 {rank(50):.1f} ms, p95 {rank(95):.1f} ms, max {ordered[-1]:.1f} ms"
+    return (
+        f"p50 {quantile(samples_ms, 50):.1f} ms, p95 {quantile(samples_ms, 95):.1f} ms,"
+        f" max {max(samples_ms):.1f} ms"
+    )

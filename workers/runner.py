@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 from app.config import DOCUMENT_TASK_QUEUE, MEMORY_TASK_QUEUE, Settings, get_settings
 from app.db import create_pool, migrate_with_retry
 from app.logs import configure_logging
+from app.retry import Retry
 from workers.activities import DocumentActivities, MemoryActivities
 from workers.health import WorkersHealth, start_health_server, stop_health_server
 from workers.workflows import DeleteMemoryWorkflow, ProcessDocumentWorkflow, StoreMemoryWorkflow
@@ -46,7 +47,12 @@ def build_worker(component: str, client: Client, pool: AsyncConnectionPool, sett
             settings.document_worker_concurrency,
         )
         workflows = [ProcessDocumentWorkflow]
-        activities = [documents.extract_document, documents.finish_document, documents.fail_document]
+        activities = [
+            documents.extract_and_store_document,
+            documents.extract_document,
+            documents.finish_document,
+            documents.fail_document,
+        ]
     log.info(
         "worker configured",
         extra={"task_queue": task_queue, "identity": identity, "max_concurrent_activities": concurrency},
@@ -64,15 +70,11 @@ def build_worker(component: str, client: Client, pool: AsyncConnectionPool, sett
 
 async def _connect_temporal(settings: Settings) -> Client:
     """Connect, waiting for a Temporal server that may start after us."""
-    deadline = asyncio.get_running_loop().time() + STARTUP_DEADLINE_SECONDS
-    while True:
-        try:
-            return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
-        except RuntimeError as error:  # temporalio reports connection failures as RuntimeError
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            log.warning("temporal not reachable, retrying", extra={"error": str(error)})
-            await asyncio.sleep(2)
+    # temporalio reports connection failures as RuntimeError.
+    retry = Retry("temporal connection", (RuntimeError,), deadline_seconds=STARTUP_DEADLINE_SECONDS)
+    return await retry.call_async(
+        lambda: Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    )
 
 
 async def run_workers(components: list[str]) -> None:
@@ -95,9 +97,11 @@ async def _run_until_stopped(components: list[str], settings: Settings, health: 
         database_url = settings.database_url.get_secret_value()
         await asyncio.to_thread(migrate_with_retry, database_url, deadline_seconds=STARTUP_DEADLINE_SECONDS)
     client = await _connect_temporal(settings)
-    pool = create_pool(settings)
-    await pool.open(wait=False)
-    workers = [build_worker(component, client, pool, settings) for component in components]
+    # One pool per worker: a document's chunk writes never hold the connections user writes need.
+    pools = {component: create_pool(settings) for component in components}
+    for pool in pools.values():
+        await pool.open(wait=False)
+    workers = [build_worker(component, client, pools[component], settings) for component in components]
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -116,7 +120,8 @@ async def _run_until_stopped(components: list[str], settings: Settings, health: 
     await asyncio.gather(*(worker.shutdown() for worker in workers if not worker.is_shutdown))
     await asyncio.gather(*runs, return_exceptions=True)
     stopper.cancel()
-    await pool.close()
+    for pool in pools.values():
+        await pool.close()
     if failed:
         raise RuntimeError(f"a worker stopped unexpectedly: {failed[0].exception()!r}")
     log.info("workers stopped")

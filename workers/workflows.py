@@ -20,14 +20,17 @@ with workflow.unsafe.imports_passed_through():
         DELETE_MEMORY_ACTIVITY,
         DELETE_MEMORY_WORKFLOW,
         DOCUMENT_NOT_FOUND,
+        EXTRACT_AND_STORE_DOCUMENT_ACTIVITY,
         EXTRACT_DOCUMENT_ACTIVITY,
         EXTRACTION_ERROR,
         FAIL_DOCUMENT_ACTIVITY,
         FINISH_DOCUMENT_ACTIVITY,
+        PATCH_DOCUMENT_WORKER_STORES_CHUNKS,
         PROCESS_DOCUMENT_WORKFLOW,
         STORE_CHUNK_MEMORIES_ACTIVITY,
         STORE_MEMORY_ACTIVITY,
         STORE_MEMORY_WORKFLOW,
+        UNSTORABLE_INPUT,
         ChunkRange,
         NewMemory,
     )
@@ -36,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
 RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(seconds=20),
-    non_retryable_error_types=[EXTRACTION_ERROR, DOCUMENT_NOT_FOUND],
+    non_retryable_error_types=[EXTRACTION_ERROR, DOCUMENT_NOT_FOUND, UNSTORABLE_INPUT],
 )
 SHORT = timedelta(seconds=30)
 CHUNKS_PER_ACTIVITY = 50
@@ -65,36 +68,26 @@ class DeleteMemoryWorkflow:
 
 @workflow.defn(name=PROCESS_DOCUMENT_WORKFLOW)
 class ProcessDocumentWorkflow:
-    """Extract and chunk on papr-documents, store every chunk as a memory on papr-memory (the
-    memory worker does the writes), then mark the document done, or failed with the reason."""
+    """Extract, chunk and store the chunk memories on papr-documents (the document worker writes
+    its own chunks, so user writes on papr-memory never wait behind them), then mark the
+    document done, or failed with the reason.
+
+    Workflows started before that change stored the chunks through papr-memory in batches; they
+    replay that path (workflow.patched), and the memory worker keeps the activity for them."""
 
     @workflow.run
     async def run(self, document_id: str) -> int:
         try:
-            chunk_count: int = await workflow.execute_activity(
-                EXTRACT_DOCUMENT_ACTIVITY,
-                document_id,
-                start_to_close_timeout=timedelta(minutes=15),
-                heartbeat_timeout=timedelta(seconds=30),
-                retry_policy=RETRY,
-            )
-            ranges = [
-                ChunkRange(document_id, start, min(start + CHUNKS_PER_ACTIVITY, chunk_count))
-                for start in range(0, chunk_count, CHUNKS_PER_ACTIVITY)
-            ]
-            for first in range(0, len(ranges), PARALLEL_CHUNK_ACTIVITIES):
-                await asyncio.gather(
-                    *(
-                        workflow.execute_activity(
-                            STORE_CHUNK_MEMORIES_ACTIVITY,
-                            chunk_range,
-                            task_queue=MEMORY_TASK_QUEUE,
-                            start_to_close_timeout=SHORT,
-                            retry_policy=RETRY,
-                        )
-                        for chunk_range in ranges[first : first + PARALLEL_CHUNK_ACTIVITIES]
-                    )
+            if workflow.patched(PATCH_DOCUMENT_WORKER_STORES_CHUNKS):
+                chunk_count: int = await workflow.execute_activity(
+                    EXTRACT_AND_STORE_DOCUMENT_ACTIVITY,
+                    document_id,
+                    start_to_close_timeout=timedelta(minutes=15),
+                    heartbeat_timeout=timedelta(seconds=30),
+                    retry_policy=RETRY,
                 )
+            else:
+                chunk_count = await self._extract_then_store_on_memory_queue(document_id)
             await workflow.execute_activity(
                 FINISH_DOCUMENT_ACTIVITY, document_id, start_to_close_timeout=SHORT, retry_policy=RETRY
             )
@@ -110,3 +103,30 @@ class ProcessDocumentWorkflow:
                 retry_policy=RETRY,
             )
             raise ApplicationError(reason, type=error_type, non_retryable=True) from error
+
+    async def _extract_then_store_on_memory_queue(self, document_id: str) -> int:
+        chunk_count: int = await workflow.execute_activity(
+            EXTRACT_DOCUMENT_ACTIVITY,
+            document_id,
+            start_to_close_timeout=timedelta(minutes=15),
+            heartbeat_timeout=timedelta(seconds=30),
+            retry_policy=RETRY,
+        )
+        ranges = [
+            ChunkRange(document_id, start, min(start + CHUNKS_PER_ACTIVITY, chunk_count))
+            for start in range(0, chunk_count, CHUNKS_PER_ACTIVITY)
+        ]
+        for first in range(0, len(ranges), PARALLEL_CHUNK_ACTIVITIES):
+            await asyncio.gather(
+                *(
+                    workflow.execute_activity(
+                        STORE_CHUNK_MEMORIES_ACTIVITY,
+                        chunk_range,
+                        task_queue=MEMORY_TASK_QUEUE,
+                        start_to_close_timeout=SHORT,
+                        retry_policy=RETRY,
+                    )
+                    for chunk_range in ranges[first : first + PARALLEL_CHUNK_ACTIVITIES]
+                )
+            )
+        return chunk_count

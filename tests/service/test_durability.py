@@ -1,9 +1,15 @@
 """Durability: documents queued while the workers are SIGKILLed mid-processing all end done,
-with exactly one memory per chunk (nothing lost, nothing duplicated)."""
+with exactly one memory per chunk; memories written while Temporal is SIGKILLed mid-burst, by a
+client that retries every failed POST with its Idempotency-Key, are each stored exactly once."""
 
 from __future__ import annotations
 
 import signal
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import psycopg
@@ -97,3 +103,67 @@ def test_sigkilled_workers_lose_and_duplicate_nothing(
         expected[-1],
         expected[-1],
     )
+
+
+BURST = 120
+CLIENT_RETRY_SECONDS = 0.2  # the client's back-off between attempts, as a real client would
+
+
+@pytest.mark.slow
+def test_temporal_killed_mid_burst_stores_every_memory_exactly_once(
+    stack: LocalStack, api: httpx.Client, db: psycopg.Connection
+) -> None:
+    tag = uuid.uuid4().hex[:10]
+    keys = [uuid.uuid4().hex for _ in range(BURST)]
+    accepted: dict[int, str] = {}
+    failed_attempts: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def write(number: int) -> None:
+        deadline = time.monotonic() + 240
+        while True:
+            try:
+                response = api.post(
+                    "/v1/memories",
+                    json={"content": f"burst{tag} memory {number}"},
+                    headers={"Idempotency-Key": keys[number]},
+                )
+                if response.status_code == 202:
+                    with lock:
+                        accepted[number] = response.json()["id"]
+                    return
+                assert response.status_code == 503, response.text
+                outcome = "503"
+            except httpx.TransportError as error:
+                outcome = type(error).__name__
+            with lock:
+                failed_attempts[outcome] += 1
+            assert time.monotonic() < deadline, f"memory {number} never accepted"
+            time.sleep(CLIENT_RETRY_SECONDS)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(write, number) for number in range(BURST)]
+        wait_until(lambda: len(accepted) >= BURST // 4, 120, "the burst did not start", 0.02)
+        stack.stop("temporal", signal.SIGKILL)
+        # Keep Temporal down until clients have seen it fail, then bring it back mid-burst.
+        wait_until(lambda: sum(failed_attempts.values()) >= 3, 120, "no write failed during the outage", 0.05)
+        at_kill = len(accepted)
+        stack.start_temporal()
+        for future in futures:
+            future.result()
+    print(f"accepted before the outage was noticed: {at_kill}; failed attempts: {dict(failed_attempts)}")
+    assert at_kill < BURST, "the whole burst was accepted before Temporal died"
+    assert len(set(accepted.values())) == BURST
+
+    def stored() -> int:
+        query = "SELECT count(*) FROM memories WHERE content LIKE %s"
+        return db.execute(query, (f"burst{tag} %",)).fetchone()[0]
+
+    wait_until(lambda: stored() >= BURST, 240, f"not every memory was stored ({stored()}/{BURST})", 1)
+    rows = db.execute(
+        "SELECT content, count(*) FROM memories WHERE content LIKE %s GROUP BY content",
+        (f"burst{tag} %",),
+    ).fetchall()
+    assert len(rows) == BURST and all(count == 1 for _, count in rows)
+    ids = db.execute("SELECT id::text FROM memories WHERE content LIKE %s", (f"burst{tag} %",)).fetchall()
+    assert {row[0] for row in ids} == set(accepted.values())

@@ -1,0 +1,166 @@
+"""Do user memory writes wait behind document processing? Stored memory writes (POST
+/v1/memories?wait=true answered 201) and GET /health, idle and then while N documents of K KB
+process, in the same run; prints p50/p99 of each and the load/idle ratio (the goal: <= 1.5 for
+writes at p50).
+
+    python -m benchmarks.writes_under_documents [--documents 200] [--kilobytes 20] [--own-stack]
+
+--own-stack starts a fresh local stack (own state folder and ports) and stops it afterwards;
+otherwise the target is the running stack (make stack-up) or --url/--api-key."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from benchmarks.target import add_target_arguments, quantile, resolve_target
+from scripts.stack import LocalStack, StackPorts
+
+# Writers and /health pollers run at a steady, modest rate, like interactive users.
+WRITERS = 4
+PAUSE_SECONDS = 0.05
+
+
+async def _writes(client: httpx.AsyncClient, tag: str, until: asyncio.Event, minimum: int) -> list[float]:
+    latencies: list[float] = []
+
+    async def writer(number: int) -> None:
+        written = 0
+        while not until.is_set() or written * WRITERS < minimum:
+            started = time.perf_counter()
+            response = await client.post(
+                "/v1/memories",
+                params={"wait": "true"},
+                json={"content": f"user write {tag} {number} {written} about tide pools"},
+            )
+            if response.status_code != 201:
+                raise RuntimeError(f"write not stored in time: {response.status_code} {response.text}")
+            latencies.append((time.perf_counter() - started) * 1000)
+            written += 1
+            await asyncio.sleep(PAUSE_SECONDS)
+
+    await asyncio.gather(*(writer(number) for number in range(WRITERS)))
+    return latencies
+
+
+async def _health(client: httpx.AsyncClient, until: asyncio.Event) -> list[float]:
+    latencies: list[float] = []
+    while not until.is_set():
+        started = time.perf_counter()
+        (await client.get("/health")).raise_for_status()
+        latencies.append((time.perf_counter() - started) * 1000)
+        await asyncio.sleep(PAUSE_SECONDS * 2)
+    return latencies
+
+
+async def _measure(client: httpx.AsyncClient, tag: str, until: asyncio.Event, minimum: int):
+    health = asyncio.create_task(_health(client, until))
+    writes = await _writes(client, tag, until, minimum)
+    until.set()
+    return writes, await health
+
+
+def _document(tag: str, number: int, kilobytes: int) -> bytes:
+    return " ".join(f"load{tag}doc{number}word{n}" for n in range(kilobytes * 1024 // 20)).encode()
+
+
+async def _upload_and_wait(client: httpx.AsyncClient, tag: str, args: argparse.Namespace) -> dict[str, int]:
+    semaphore = asyncio.Semaphore(8)
+
+    async def upload(number: int) -> str:
+        async with semaphore:
+            response = await client.post(
+                "/v1/documents",
+                content=_document(tag, number, args.kilobytes),
+                headers={"Content-Type": "text/plain"},
+                params={"filename": f"load-{number}.txt"},
+            )
+            response.raise_for_status()
+            return response.json()["id"]
+
+    ids = await asyncio.gather(*(upload(number) for number in range(args.documents)))
+    pending, statuses = set(ids), {"done": 0, "failed": 0}
+    deadline = time.perf_counter() + args.timeout
+    while pending and time.perf_counter() < deadline:
+        for document_id in list(pending):
+            status = (await client.get(f"/v1/documents/{document_id}")).json()["status"]
+            if status in statuses:
+                statuses[status] += 1
+                pending.discard(document_id)
+        await asyncio.sleep(0.5)
+    statuses["unfinished"] = len(pending)
+    return statuses
+
+
+def _line(label: str, idle: list[float], load: list[float]) -> float:
+    ratio = quantile(load, 50) / quantile(idle, 50)
+    print(
+        f"{label}: idle p50 {quantile(idle, 50):.1f} ms p99 {quantile(idle, 99):.1f} ms ({len(idle)});"
+        f" under load p50 {quantile(load, 50):.1f} ms p99 {quantile(load, 99):.1f} ms ({len(load)});"
+        f" ratio p50 {ratio:.2f}, p99 {quantile(load, 99) / quantile(idle, 99):.2f}"
+    )
+    return ratio
+
+
+async def run(url: str, api_key: str, args: argparse.Namespace) -> float:
+    tag = uuid.uuid4().hex[:6]
+    async with httpx.AsyncClient(base_url=url, headers={"X-API-Key": api_key}, timeout=120) as client:
+        idle_done = asyncio.Event()
+        idle = asyncio.create_task(_measure(client, f"{tag}idle", idle_done, args.writes))
+        await asyncio.sleep(args.idle_seconds)
+        idle_done.set()
+        idle_writes, idle_health = await idle
+
+        load_done = asyncio.Event()
+        load = asyncio.create_task(_measure(client, f"{tag}load", load_done, 0))
+        started = time.perf_counter()
+        statuses = await _upload_and_wait(client, tag, args)
+        seconds = time.perf_counter() - started
+        load_done.set()
+        load_writes, load_health = await load
+    print(
+        f"{args.documents} documents of {args.kilobytes} KB: {statuses} in {seconds:.1f} s"
+        f" ({args.documents / seconds * 60:.0f} documents/min)"
+    )
+    ratio = _line("stored memory writes", idle_writes, load_writes)
+    _line("GET /health", idle_health, load_health)
+    print(f"writes p50 ratio {ratio:.2f}: {'within' if ratio <= 1.5 else 'OVER'} the 1.5 goal")
+    return ratio
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_target_arguments(parser)
+    parser.add_argument("--documents", type=int, default=200)
+    parser.add_argument("--kilobytes", type=int, default=20)
+    parser.add_argument("--writes", type=int, default=200, help="at least this many writes per phase")
+    parser.add_argument("--idle-seconds", type=float, default=10)
+    parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--own-stack", action="store_true", help="start (and stop) a fresh local stack")
+    parser.add_argument("--port-base", type=int, default=56300)
+    args = parser.parse_args()
+    if not args.own_stack:
+        url, api_key = resolve_target(args)
+        asyncio.run(run(url, api_key, args))
+        return
+    state_dir = Path(tempfile.mkdtemp(prefix="papr-bench-", dir="/tmp"))
+    stack = LocalStack(state_dir=state_dir, ports=StackPorts.from_base(args.port_base), say=lambda _l: None)
+    try:
+        stack.up()
+        ratio = asyncio.run(run(stack.url, stack.api_key, args))
+    finally:
+        stack.down()
+        shutil.rmtree(state_dir, ignore_errors=True)
+    sys.exit(0 if ratio <= 1.5 else 1)
+
+
+if __name__ == "__main__":
+    main()

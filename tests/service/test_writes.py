@@ -1,0 +1,155 @@
+"""Writes against the real stack: read-your-write, DELETE of a queued memory, Idempotency-Key,
+?wait=true, and documents that contain what PostgreSQL cannot store."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+import uuid
+
+import httpx
+import psycopg
+import pytest
+
+from app.idempotency import derived_id
+from scripts.stack import LocalStack
+from tests.service.conftest import wait_for_document, wait_until
+from tests.service.pdfs import bomb_pdf, text_pdf
+
+
+def _stored(api: httpx.Client, memory_id: str) -> bool:
+    return api.get(f"/v1/memories/{memory_id}").json().get("status") == "stored"
+
+
+def _rows(db: psycopg.Connection, memory_id: str) -> int:
+    return db.execute("SELECT count(*) FROM memories WHERE id = %s", (memory_id,)).fetchone()[0]
+
+
+def test_the_id_handed_out_is_readable_at_once(api: httpx.Client) -> None:
+    for number in range(40):
+        created = api.post("/v1/memories", json={"content": f"read your write {number}"})
+        assert created.status_code == 202, created.text
+        read = api.get(created.headers["location"])
+        assert read.status_code == 200, read.text
+        assert read.json()["id"] == created.json()["id"]
+        assert read.json()["status"] in ("queued", "stored")
+
+
+def test_a_queued_memory_deleted_is_never_stored(
+    stack: LocalStack, api: httpx.Client, db: psycopg.Connection
+) -> None:
+    stack.stop("workers")
+    try:
+        doomed = api.post("/v1/memories", json={"content": "deleted before the worker saw it"}).json()
+        kept = api.post("/v1/memories", json={"content": "stored once the worker runs"}).json()
+        assert api.get(f"/v1/memories/{doomed['id']}").json() == {"id": doomed["id"], "status": "queued"}
+        assert api.delete(f"/v1/memories/{doomed['id']}").status_code == 204
+        assert api.get(f"/v1/memories/{doomed['id']}").status_code == 404
+        assert api.delete(f"/v1/memories/{doomed['id']}").status_code == 404
+    finally:
+        stack.start_workers()
+    # The workflow of the deleted memory runs now too; once the later write is stored, the
+    # earlier one (same queue, started first) has been handled.
+    wait_until(lambda: _stored(api, kept["id"]), 90, "the memory worker did not catch up")
+    status = db.execute("SELECT status FROM memory_requests WHERE id = %s", (doomed["id"],)).fetchone()
+    assert status == ("deleted",)
+    assert _rows(db, doomed["id"]) == 0
+    assert api.get(f"/v1/memories/{doomed['id']}").status_code == 404
+
+
+def test_idempotency_key_gives_one_memory(api: httpx.Client, db: psycopg.Connection) -> None:
+    key = {"Idempotency-Key": f'"{uuid.uuid4()}"'}
+    payload = {"content": "charged exactly once", "metadata": {"order": 7}}
+    first = api.post("/v1/memories?wait=true", json=payload, headers=key)
+    assert first.status_code == 201, first.text
+    again = api.post("/v1/memories", json=payload, headers=key)
+    assert again.status_code == 202, again.text
+    assert again.json() == {"id": first.json()["id"], "status": "stored"}
+    waited = api.post("/v1/memories?wait=true", json=payload, headers=key)
+    assert waited.status_code == 201 and waited.json() == first.json()
+    assert _rows(db, first.json()["id"]) == 1
+    # Same key, another body: refused, naming the key.
+    other = api.post("/v1/memories", json={**payload, "metadata": {"order": 8}}, headers=key)
+    assert other.status_code == 409 and other.json()["error"]["code"] == "conflict", other.text
+    assert key["Idempotency-Key"].strip('"') in other.json()["error"]["message"]
+    # The key belongs to the memory endpoint: documents have their own ids.
+    document = api.post("/v1/documents", content=b"same key", headers={**key, "Content-Type": "text/plain"})
+    assert document.status_code == 202 and document.json()["id"] != first.json()["id"]
+
+
+def test_idempotency_key_on_documents(api: httpx.Client, db: psycopg.Connection) -> None:
+    key = {"Idempotency-Key": uuid.uuid4().hex, "Content-Type": "text/plain"}
+    first = api.post("/v1/documents", params={"filename": "k.txt"}, content=b"keyed words", headers=key)
+    again = api.post("/v1/documents", params={"filename": "k.txt"}, content=b"keyed words", headers=key)
+    assert first.status_code == again.status_code == 202, (first.text, again.text)
+    assert first.json()["id"] == again.json()["id"]
+    other = api.post("/v1/documents", params={"filename": "k.txt"}, content=b"other words", headers=key)
+    assert other.status_code == 409, other.text
+    assert wait_for_document(api, first.json()["id"])["status"] == "done"
+    count = db.execute("SELECT count(*) FROM documents WHERE id = %s", (first.json()["id"],)).fetchone()[0]
+    assert count == 1
+
+
+def test_wait_true_across_a_temporal_crash_is_never_a_5xx(stack: LocalStack, api: httpx.Client) -> None:
+    key = uuid.uuid4().hex
+    memory_id = str(derived_id("memory", stack.api_key, key))
+    payload = {"content": "written across a Temporal crash"}
+    answers: list[httpx.Response] = []
+    stack.stop("workers")
+    try:
+        # Waits (no worker) while Temporal is killed under it.
+        waiter = threading.Thread(
+            target=lambda: answers.append(
+                api.post("/v1/memories?wait=true", json=payload, headers={"Idempotency-Key": key})
+            )
+        )
+        waiter.start()
+        wait_until(lambda: api.get(f"/v1/memories/{memory_id}").status_code == 200, 30, "never queued")
+        stack.stop("temporal", signal.SIGKILL)
+        waiter.join(timeout=120)
+    finally:
+        stack.start_temporal()
+        stack.start_workers()
+    assert answers and answers[0].status_code == 202, answers and answers[0].text
+    assert answers[0].json() == {"id": memory_id, "status": "queued"}
+    final = api.post("/v1/memories?wait=true", json=payload, headers={"Idempotency-Key": key})
+    assert final.status_code in (201, 202) and final.json()["id"] == memory_id, final.text
+    wait_until(lambda: _stored(api, memory_id), 90, "the memory was not stored after the restart")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("text/plain", b"before\x00after nulword{tag}"),
+        ("text/markdown", b"# Title\x00\n\nnulword{tag} in markdown"),
+        ("application/pdf", None),
+    ],
+    ids=["text", "markdown", "pdf"],
+)
+def test_documents_with_nul_bytes_are_stored_without_them(
+    api: httpx.Client, db: psycopg.Connection, content_type: str, body: bytes | None
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    data = text_pdf(f"nul\\000byte nulword{tag}") if body is None else body.replace(b"{tag}", tag.encode())
+    response = api.post("/v1/documents", content=data, headers={"Content-Type": content_type})
+    assert response.status_code == 202, response.text
+    document = wait_for_document(api, response.json()["id"], timeout=60)
+    assert document["status"] == "done", document
+    stored = db.execute(
+        "SELECT content FROM memories WHERE document_id = %s", (response.json()["id"],)
+    ).fetchall()
+    assert stored and all("\x00" not in row[0] for row in stored)
+    assert any(f"nulword{tag}" in row[0] for row in stored)
+
+
+def test_a_decompression_bomb_pdf_fails_within_seconds(api: httpx.Client) -> None:
+    bomb = bomb_pdf(32)
+    assert len(bomb) < 120_000
+    started = time.monotonic()
+    response = api.post("/v1/documents", content=bomb, headers={"Content-Type": "application/pdf"})
+    assert response.status_code == 202, response.text
+    document = wait_for_document(api, response.json()["id"], timeout=60)
+    assert time.monotonic() - started < 30
+    assert document["status"] == "failed", document
+    assert "decompress" in document["error"] and document["memory_count"] == 0
