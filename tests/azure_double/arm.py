@@ -26,6 +26,7 @@ LOCATIONS = {
     "swedencentral": "Sweden Central",
     "switzerlandnorth": "Switzerland North",
     "uksouth": "UK South",
+    "westcentralus": "West Central US",
     "westeurope": "West Europe",
     "westus": "West US",
     "westus2": "West US 2",

@@ -10,8 +10,9 @@ from .http import Request, Response, arm_error
 
 Handler = Callable[[Request, dict[str, str]], Response]
 
-# Placeholders match one path segment; `{name:.*}` style is not needed by any provider.
+# Placeholders match one path segment; `{name*}` matches one or more (an ARM scope: role assignments).
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_SCOPE_PLACEHOLDER = re.compile(r"\{(\w+)\*\}")
 
 
 @dataclass
@@ -26,9 +27,8 @@ class Router:
         self._routes: list[Route] = []
 
     def add(self, method: str, pattern: str, handler: Handler) -> None:
-        regex = "^" + _PLACEHOLDER.sub(
-            r"(?P<\1>[^/]+)", re.escape(pattern).replace(r"\{", "{").replace(r"\}", "}")
-        )
+        unescaped = re.escape(pattern).replace(r"\{", "{").replace(r"\}", "}").replace(r"\*", "*")
+        regex = "^" + _PLACEHOLDER.sub(r"(?P<\1>[^/]+)", _SCOPE_PLACEHOLDER.sub(r"(?P<\1>/.+?)", unescaped))
         self._routes.append(Route(method.upper(), re.compile(regex + "/?$", re.IGNORECASE), handler))
 
     def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:

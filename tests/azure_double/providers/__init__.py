@@ -14,10 +14,31 @@ STATUS_SEGMENTS = {"operations", "azureasyncoperation", "operationstatuses", "as
 
 
 def register_all(double: AzureDouble) -> None:
-    from . import containerinstance, containerservice, insights, postgresql, resources, web
+    from . import (
+        authorization,
+        containerinstance,
+        containerservice,
+        insights,
+        network,
+        postgresql,
+        privatedns,
+        resources,
+        web,
+    )
 
     _register_operation_routes(double)
-    for module in (resources, web, containerinstance, postgresql, containerservice, insights):
+    # network before privatedns: both live under Microsoft.Network.
+    providers = (
+        resources,
+        web,
+        containerinstance,
+        postgresql,
+        containerservice,
+        insights,
+        network,
+        privatedns,
+    )
+    for module in (*providers, authorization):
         module.register(double)
 
 

@@ -26,6 +26,8 @@ from ..arm import (
 )
 from ..http import Request, Response, arm_error
 from ..lro import Operation, operation_headers, utc_now
+from .authorization import system_identity
+from .network import find_subnet, require_subnet, subnet_private_ip
 from .resources import in_scope, require_group
 
 if TYPE_CHECKING:
@@ -127,6 +129,32 @@ class ContainerInstanceProvider:
                         "InvalidIpAddressPorts",  # *unverified* code
                         f"The port {port.get('port')} of the ipAddress is not exposed by any container.",
                     )
+        subnet_ids = props.get("subnetIds") or []
+        for entry in subnet_ids:
+            require_subnet(
+                self.double,
+                entry.get("id"),
+                "Microsoft.ContainerInstance/containerGroups",
+                f"container group '{name}'",
+            )
+        if subnet_ids and (ip or {}).get("type") == "Public":
+            raise arm_error(  # *unverified* code
+                400,
+                "PublicIPAddressNotSupportedWithVirtualNetwork",
+                f"The container group '{name}' joins a virtual network: its IP address type must be Private.",
+            )
+        if subnet_ids and (ip or {}).get("dnsNameLabel"):
+            raise arm_error(  # *unverified* code
+                400,
+                "DnsNameLabelNotSupportedForPrivateIP",
+                f"The container group '{name}' has a private IP address: a DNS name label is not supported.",
+            )
+        if (ip or {}).get("type") == "Private" and not subnet_ids:
+            raise arm_error(  # *unverified* code
+                400,
+                "PrivateIPAddressNotSupported",
+                f"The container group '{name}' needs subnetIds for a private IP address.",
+            )
         return {
             "location": location,
             "tags": check_tags(body.get("tags")),
@@ -173,6 +201,7 @@ class ContainerInstanceProvider:
                 409, "InvalidContainerGroupUpdate", IMMUTABLE_MESSAGE.format(name=name)
             )  # status *unverified*
         self._check_dns_label(rid, desired)
+        desired["identity"] = system_identity(desired["identity"], rid, self.double.tenant_id)
         state = {
             "id": existing["id"] if existing else rid,
             "name": existing["name"] if existing else name,
@@ -180,7 +209,7 @@ class ContainerInstanceProvider:
             **desired,
             "provisioningState": "Pending",
             "running": False,
-            "ip": (existing or {}).get("ip") or _ip_for(rid),
+            "ip": (existing or {}).get("ip") or self._address_for(rid, desired),
             "resourceGroup": group["name"],
         }
         self.store.put(rid, state)
@@ -190,6 +219,20 @@ class ContainerInstanceProvider:
             self.double.base_url, params["subscription"], NS, desired["location"], op, STATUS_API_VERSION
         )
         return Response(200 if existing else 201, answer, headers)
+
+    def _address_for(self, rid: str, desired: dict[str, Any]) -> str:
+        """A public address, or the next free one of the group's subnet (ACI takes it from the subnet)."""
+        subnet_ids = desired["properties"].get("subnetIds") or []
+        if not subnet_ids:
+            return _ip_for(rid)
+        subnet = find_subnet(self.double, subnet_ids[0]["id"])
+        taken = {
+            v.get("ip")
+            for v in self.store.matching(
+                lambda k, v: v.get("type") == TYPE and v.get("properties", {}).get("subnetIds")
+            )
+        }
+        return subnet_private_ip(subnet, taken)
 
     def _start(self, request: Request, rid: str, params: dict[str, str]) -> Operation:
         def succeed() -> None:
@@ -322,7 +365,7 @@ class ContainerInstanceProvider:
         out_props["restartPolicy"] = props["restartPolicy"]
         if props.get("ipAddress"):
             ip = copy.deepcopy(props["ipAddress"])
-            if state["provisioningState"] == "Succeeded" and ip.get("type") == "Public":
+            if state["provisioningState"] == "Succeeded" or ip.get("type") == "Private":
                 ip["ip"] = state["ip"]
             if ip.get("dnsNameLabel"):
                 ip["fqdn"] = f"{ip['dnsNameLabel']}.{state['location']}.azurecontainer.io"

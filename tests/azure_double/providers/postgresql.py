@@ -29,6 +29,7 @@ from ..arm import (
 from ..http import Request, Response, arm_error
 from ..lro import operation_headers
 from ..shapes import shape
+from .network import require_subnet
 from .resources import in_scope, require_group
 
 if TYPE_CHECKING:
@@ -320,10 +321,7 @@ class PostgreSqlProvider:
                 "HighAvailabilityNotSupportedForBurstable",  # *unverified* code
                 "High availability is not supported for the Burstable tier.",
             )
-        network = dict(props.get("network") or {})
-        network.setdefault(
-            "publicNetworkAccess", "Disabled" if network.get("delegatedSubnetResourceId") else "Enabled"
-        )
+        network = self._network(name, props.get("network") or {}, existing)
 
         server = existing or shape(
             "pg_server",
@@ -386,6 +384,49 @@ class PostgreSqlProvider:
             failed,
             final_body=lambda: self._render(self.store.get(rid)),
         )
+
+    def _network(
+        self, name: str, requested: dict[str, Any], existing: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """Private access (a delegated subnet + a private DNS zone) or public access; fixed at creation.
+
+        Codes and wording *unverified*; the rules are Azure's documented ones: the subnet must be
+        delegated to flexibleServers, the zone must exist, and a VNet-injected server has no public access.
+        """
+        network = dict(requested)
+        subnet_id = network.get("delegatedSubnetResourceId")
+        if existing:
+            before = existing["properties"].get("network") or {}
+            if (subnet_id or None) != (
+                before.get("delegatedSubnetResourceId") or None
+            ) and "delegatedSubnetResourceId" in requested:
+                raise arm_error(
+                    400,
+                    "NetworkingModelCannotBeChanged",
+                    f"The network of server '{name}' cannot change after creation: create a new server.",
+                )
+            network = {**before, **network}
+            subnet_id = network.get("delegatedSubnetResourceId")
+        if subnet_id:
+            require_subnet(self.double, subnet_id, TYPE, f"server '{name}'")
+            zone_id = network.get("privateDnsZoneArmResourceId")
+            zone = self.store.get(zone_id) if zone_id else None
+            if zone is None or zone.get("type") != "Microsoft.Network/privateDnsZones":
+                raise arm_error(
+                    400,
+                    "InvalidPrivateDnsZoneResourceId",
+                    f"The private DNS zone '{zone_id}' of server '{name}' does not exist.",
+                )
+            if network.get("publicNetworkAccess", "Disabled") != "Disabled":
+                raise arm_error(
+                    400,
+                    "PublicNetworkAccessNotSupportedWithVnet",
+                    f"Server '{name}' joins a virtual network: publicNetworkAccess must be Disabled.",
+                )
+            network["publicNetworkAccess"] = "Disabled"
+        else:
+            network.setdefault("publicNetworkAccess", "Enabled")
+        return network
 
     def _check_name_free(self, name: str) -> None:
         if self.store.matching(lambda k, v: v.get("type") == TYPE and v["name"] == name):
@@ -556,6 +597,12 @@ class PostgreSqlProvider:
     def put_firewall_rule(self, request: Request, params: dict[str, str]) -> Response:
         server = self._server(params)
         name = params["firewallrules"]
+        if (server["properties"].get("network") or {}).get("publicNetworkAccess") == "Disabled":
+            raise arm_error(  # *unverified* code
+                400,
+                "FirewallRuleNotSupportedWithoutPublicAccess",
+                f"Server '{server['name']}' has public network access disabled: firewall rules do not apply.",
+            )
         if not FIREWALL_NAME.match(name):
             raise arm_error(400, "InvalidFirewallRuleName", f"Firewall rule name '{name}' is invalid.")
         props = request.json_object().get("properties") or {}

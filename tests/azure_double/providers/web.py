@@ -29,6 +29,8 @@ from ..arm import (
 from ..http import Request, Response, arm_error, web_error
 from ..lro import Operation, arm_status_body, operation_headers
 from ..shapes import shape
+from .authorization import system_identity
+from .network import require_subnet
 from .resources import in_scope, require_group
 
 if TYPE_CHECKING:
@@ -87,6 +89,16 @@ ALLOW_ALL = [
         "description": "Allow all access",
     }
 ]
+IMPLICIT_PRIORITY = 2147483647
+DENY_ALL = {
+    "ipAddress": "Any",
+    "action": "Deny",
+    "priority": IMPLICIT_PRIORITY,
+    "name": "Deny all",
+    "description": "Deny all access",
+}
+# Site properties config/web shows as well; a write to either one shows in both.
+NETWORK_SETTINGS = ("vnetRouteAllEnabled", "publicNetworkAccess")
 # How the PUT answer differs from a later GET (recorded): the config is not applied yet.
 PUT_SITE_CONFIG = {
     "linuxFxVersion": "",
@@ -119,6 +131,17 @@ SITE_WRITABLE = (
     "clientCertExclusionPaths",
 )
 CONFIG_READ_ONLY = ("publishingUsername", "publishingPassword", "machineKey", "windowsConfiguredStacks")
+
+
+def _with_implicit_rule(rules: Any, default_action: Any) -> list[dict[str, Any]]:
+    """Access restrictions as the Web RP answers them: the given rules, then an implicit last rule
+    (priority 2147483647): "Deny all" once any rule allows or the default action denies, else "Allow all"
+    (*unverified*: seen in the portal and docs, not in a recording)."""
+    given = [dict(r) for r in rules or [] if r.get("priority") != IMPLICIT_PRIORITY]
+    deny = default_action == "Deny" or any(r.get("action", "Allow") == "Allow" for r in given)
+    if not given and not deny:
+        return [dict(r) for r in ALLOW_ALL]
+    return given + [DENY_ALL if deny else ALLOW_ALL[0]]
 
 
 def _now() -> str:
@@ -398,8 +421,9 @@ class WebProvider:
         if "tags" in body:  # a site created without tags answers without a tags key (recorded)
             site["tags"] = check_tags(body["tags"])
         if "identity" in body:
-            site["identity"] = body["identity"]
+            site["identity"] = system_identity(body["identity"], rid, self.double.tenant_id)
         props = site["properties"]
+        self._check_network(properties, plan)
         for key in SITE_WRITABLE:
             if key in properties:
                 props[key] = properties[key]
@@ -415,6 +439,7 @@ class WebProvider:
         def write() -> dict[str, Any]:
             self.store.put(rid, site)
             self._apply_site_config(rid, site, properties.get("siteConfig"), replace=not existing)
+            self._site_network_to_config(rid, properties)
             answer = self._render_site(rid)
             answer["location"] = body.get("location", answer["location"])
             answer["properties"].update(PUT_SITE_PROPERTIES)
@@ -513,6 +538,14 @@ class WebProvider:
         for key, value in config.items():
             if key in current["properties"] and key not in CONFIG_READ_ONLY:
                 current["properties"][key] = value
+        for key in ("ipSecurityRestrictions", "scmIpSecurityRestrictions"):
+            if key in config:
+                current["properties"][key] = _with_implicit_rule(
+                    config[key], current["properties"].get(key + "DefaultAction")
+                )
+        synced = {k: config[k] for k in NETWORK_SETTINGS if k in config}
+        if synced and self.store.exists(rid):
+            self.store.update(rid, lambda s: s["properties"].update(synced))
         for application in current["properties"].get("virtualApplications") or []:
             application.setdefault("preloadEnabled", False)
             application.setdefault("virtualDirectories", None)
@@ -527,6 +560,27 @@ class WebProvider:
                 for c in connection_strings or []
             }
             self.store.put(rid + "/config/connectionstrings", {"properties": strings})
+
+    def _check_network(self, properties: dict[str, Any], plan: dict[str, Any] | None) -> None:
+        """Regional VNet integration needs a subnet delegated to Microsoft.Web/serverFarms (Basic and up)."""
+        subnet_id = properties.get("virtualNetworkSubnetId")
+        if not subnet_id:
+            return
+        if plan and plan["sku"]["tier"] in ("Free", "Shared"):
+            raise web_error(  # *unverified* wording
+                400,
+                "BadRequest",
+                f"VNet integration is not available in the {plan['sku']['tier']} tier.",
+                "VNet integration is not available in the {0} tier.",
+                [plan["sku"]["tier"]],
+            )
+        require_subnet(self.double, subnet_id, "Microsoft.Web/serverFarms", "the site's VNet integration")
+
+    def _site_network_to_config(self, rid: str, properties: dict[str, Any]) -> None:
+        """Site properties that config/web shows too (vnetRouteAllEnabled, publicNetworkAccess)."""
+        synced = {k: properties[k] for k in NETWORK_SETTINGS if k in properties}
+        if synced:
+            self.store.update(rid + "/config/web", lambda c: c["properties"].update(synced))
 
     def _default_config(self, site: dict[str, Any]) -> dict[str, Any]:
         group = site["properties"]["resourceGroup"]
@@ -574,13 +628,17 @@ class WebProvider:
         site = self._site(params)
         body = request.json_object()
         properties = body.get("properties") or {}
+        self._check_network(properties, self._plan(site["properties"]["serverFarmId"]))
         for key in SITE_WRITABLE:
             if key in properties:
                 site["properties"][key] = properties[key]
         if "tags" in body:
             site["tags"] = check_tags(body["tags"])
+        if "identity" in body:
+            site["identity"] = system_identity(body["identity"], site["id"], self.double.tenant_id)
         site["properties"]["lastModifiedTimeUtc"] = _now()
         self.store.put(site["id"], site)
+        self._site_network_to_config(site["id"], properties)
         if properties.get("siteConfig"):
             self._apply_site_config(site["id"], site, properties["siteConfig"], replace=False)
         return Response(200, self._render_site(site["id"]))
