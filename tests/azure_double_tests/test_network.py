@@ -152,40 +152,46 @@ def test_sites_groups_and_servers_need_their_delegation(azure_double, resource_g
     make_vnet(network)
     web = azure_double.client(WebSiteManagementClient)
     plan = web.app_service_plans.begin_create_or_update(
-        "rg", "plan", {"location": "westus2", "kind": "linux", "reserved": True, "sku": {"name": "P1v3"}}
+        "rg",
+        "plan",
+        {"location": "westus2", "kind": "linux", "properties": {"reserved": True}, "sku": {"name": "P1v3"}},
     ).result()
     site = {
         "location": "westus2",
-        "serverFarmId": plan.id,
         "identity": {"type": "SystemAssigned"},
-        "virtualNetworkSubnetId": subnet_id(azure_double, "apps"),
-        "vnetRouteAllEnabled": True,
-        "publicNetworkAccess": "Disabled",
-        "httpsOnly": True,
-        "siteConfig": {"minTlsVersion": "1.2", "scmIpSecurityRestrictionsUseMain": True},
+        "properties": {
+            "serverFarmId": plan.id,
+            "virtualNetworkSubnetId": subnet_id(azure_double, "apps"),
+            "vnetRouteAllEnabled": True,
+            "publicNetworkAccess": "Disabled",
+            "httpsOnly": True,
+            "siteConfig": {"minTlsVersion": "1.2", "scmIpSecurityRestrictionsUseMain": True},
+        },
     }
     created = web.web_apps.begin_create_or_update("rg", "papr-workers", site).result()
-    assert created.identity.principal_id and created.identity.tenant_id == azure_double.tenant_id
-    got = web.web_apps.get("rg", "papr-workers")
-    assert got.virtual_network_subnet_id == subnet_id(azure_double, "apps")
-    assert got.vnet_route_all_enabled is True and got.public_network_access == "Disabled"
-    config = web.web_apps.get_configuration("rg", "papr-workers")
-    assert config.vnet_route_all_enabled is True and config.public_network_access == "Disabled"
+    assert created["identity"]["principalId"] and created["identity"]["tenantId"] == azure_double.tenant_id
+    got = web.web_apps.get("rg", "papr-workers")["properties"]
+    assert got["virtualNetworkSubnetId"] == subnet_id(azure_double, "apps")
+    assert got["vnetRouteAllEnabled"] is True and got["publicNetworkAccess"] == "Disabled"
+    config = web.web_apps.get_configuration("rg", "papr-workers")["properties"]
+    assert config["vnetRouteAllEnabled"] is True and config["publicNetworkAccess"] == "Disabled"
 
     # access restrictions: the given rules, then an implicit "Deny all"
     web.web_apps.update_configuration(
         "rg",
         "papr-workers",
         {
-            "ipSecurityRestrictions": [
-                {"ipAddress": "203.0.113.0/24", "action": "Allow", "priority": 100, "name": "office"}
-            ]
+            "properties": {
+                "ipSecurityRestrictions": [
+                    {"ipAddress": "203.0.113.0/24", "action": "Allow", "priority": 100, "name": "office"}
+                ]
+            }
         },
     )
-    rules = web.web_apps.get_configuration("rg", "papr-workers").ip_security_restrictions
-    assert [(r.name, r.action) for r in rules] == [("office", "Allow"), ("Deny all", "Deny")]
+    rules = web.web_apps.get_configuration("rg", "papr-workers")["properties"]["ipSecurityRestrictions"]
+    assert [(r["name"], r["action"]) for r in rules] == [("office", "Allow"), ("Deny all", "Deny")]
 
-    site["virtualNetworkSubnetId"] = subnet_id(azure_double, "temporal")
+    site["properties"]["virtualNetworkSubnetId"] = subnet_id(azure_double, "temporal")
     with pytest.raises(HttpResponseError) as wrong:
         web.web_apps.begin_create_or_update("rg", "papr-other", site).result()
     assert "Microsoft.Web/serverFarms" in str(wrong.value)
@@ -267,15 +273,25 @@ def test_private_dns_zone_link_and_a_record(azure_double, resource_group, networ
         "rg",
         "papr.internal",
         "vnet",
-        {"location": "global", "virtualNetwork": {"id": vnet_id}, "registrationEnabled": False},
+        {
+            "location": "global",
+            "properties": {"virtualNetwork": {"id": vnet_id}, "registrationEnabled": False},
+        },
     ).result()
     assert link.virtual_network.id == vnet_id and link.virtual_network_link_state == "Completed"
     with pytest.raises(HttpResponseError):
         dns.virtual_network_links.begin_create_or_update(
-            "rg", "papr.internal", "again", {"location": "global", "virtualNetwork": {"id": vnet_id}}
+            "rg",
+            "papr.internal",
+            "again",
+            {"location": "global", "properties": {"virtualNetwork": {"id": vnet_id}}},
         ).result()
     record = dns.record_sets.create_or_update(
-        "rg", "papr.internal", "A", "temporal", {"ttl": 300, "aRecords": [{"ipv4Address": "10.20.2.4"}]}
+        "rg",
+        "papr.internal",
+        "A",
+        "temporal",
+        {"properties": {"ttl": 300, "aRecords": [{"ipv4Address": "10.20.2.4"}]}},
     )
     assert record.fqdn == "temporal.papr.internal."
     assert azure_double.requests("PUT")[-1].status == 201
