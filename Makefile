@@ -34,7 +34,7 @@ test: venv lint sanity ## lint, ansible-test sanity, then every test (real Postg
 	$(PY) -m pytest -ra
 
 test-fast: venv ## the tests that need no podman host
-	$(PY) -m pytest -ra -m "not molecule and not image"
+	$(PY) -m pytest -ra -m "not molecule and not image and not k8s"
 
 stack-up: venv ## start PostgreSQL, Temporal dev server, web server and workers on 127.0.0.1
 	$(PY) scripts/stack.py up
