@@ -41,7 +41,9 @@ def kube_workload_problems(workload, prefix, node):
     problems = []
     replicas, max_replicas = _integer(workload.get("replicas")), _integer(workload.get("max_replicas"))
     if replicas is None or replicas < 1:
-        problems.append(f"{prefix}_replicas={workload.get('replicas')!r} must be a whole number of at least 1")
+        problems.append(
+            f"{prefix}_replicas={workload.get('replicas')!r} must be a whole number of at least 1"
+        )
     if max_replicas is None or (replicas is not None and max_replicas < replicas):
         problems.append(
             f"{prefix}_max_replicas={workload.get('max_replicas')!r} must be a whole number not below "
@@ -66,11 +68,14 @@ def kube_workload_problems(workload, prefix, node):
                 problems.append(str(error))
         request, limit = amounts.get("requests"), amounts.get("limits")
         if request is not None and limit is not None and request > limit:
-            problems.append(f"{prefix}_resources.requests.{resource} is above {prefix}_resources.limits.{resource}")
+            problems.append(
+                f"{prefix}_resources.requests.{resource} is above {prefix}_resources.limits.{resource}"
+            )
         if request is not None and node_size[resource] and request > node_size[resource]:
             problems.append(
-                f"{prefix}_resources.requests.{resource}={resources['requests'][resource]} is larger than a node "
-                f"({node.get('variable')}={node.get('name')}: {node.get('vcpu')} vCPU, {node.get('memory_gb')} GB): "
+                f"{prefix}_resources.requests.{resource}={resources['requests'][resource]} is larger than "
+                f"a node ({node.get('variable')}={node.get('name')}: {node.get('vcpu')} vCPU, "
+                f"{node.get('memory_gb')} GB): "
                 "no pod could ever be scheduled"
             )
     return problems

@@ -29,7 +29,9 @@ def temporal_cli() -> Path:
 def temporal_dev_image(base_image: str) -> str:
     """Build (once per CLI version and base) and return the dev server image's tag."""
     cli = temporal_cli()
-    version = subprocess.run([str(cli), "--version"], check=True, capture_output=True, text=True).stdout.split()[2]
+    version = subprocess.run(
+        [str(cli), "--version"], check=True, capture_output=True, text=True
+    ).stdout.split()[2]
     base_id = subprocess.run(
         ["podman", "image", "inspect", "--format", "{{.Id}}", base_image],
         check=True, capture_output=True, text=True, env=engine_environment(),

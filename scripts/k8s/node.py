@@ -46,7 +46,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = REPO_ROOT / "scripts" / "k8s" / "build.sh"
-DEFAULT_STATE_DIR = Path("/var/tmp/papr-k8s-node")
+DEFAULT_STATE_DIR = Path("/var/tmp/papr-k8s-node")  # noqa: S108 - root only, mode 0700
 # One node per machine: the bridge, the pod CIDR and the host paths kubelet hard-codes are shared.
 LOCK_FILE = Path("/run/papr-k8s-node.lock")
 NODE_NAME = "papr-k8s-node"
@@ -83,11 +83,15 @@ def node_address() -> str:
         return probe.getsockname()[0]
 
 
-def run(command: list[str], check: bool = True, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
+def run(
+    command: list[str], check: bool = True, timeout: float = 120, **kwargs
+) -> subprocess.CompletedProcess:
     return subprocess.run(command, check=check, timeout=timeout, capture_output=True, text=True, **kwargs)
 
 
-def wait_until(what: str, probe: Callable[[], object], timeout: float, process: subprocess.Popen | None = None):
+def wait_until(
+    what: str, probe: Callable[[], object], timeout: float, process: subprocess.Popen | None = None
+):
     """Poll `probe` until it returns something truthy; fail naming `what` (and a dead process)."""
     deadline = time.monotonic() + timeout
     last_error: object = None
@@ -115,7 +119,19 @@ def build_impossible_reason() -> str | None:
         return "the single-node Kubernetes needs root (containerd, kubelet, iptables)"
     missing = [
         tool
-        for tool in ("go", "gcc", "make", "etcd", "containerd", "ctr", "runc", "iptables", "openssl", "dnsmasq", "podman")
+        for tool in (
+            "go",
+            "gcc",
+            "make",
+            "etcd",
+            "containerd",
+            "ctr",
+            "runc",
+            "iptables",
+            "openssl",
+            "dnsmasq",
+            "podman",
+        )
         if shutil.which(tool) is None and not Path("/usr/sbin", tool).exists()
     ]
     if missing or not Path(CNI_BIN_DIR, "bridge").exists():
@@ -166,7 +182,9 @@ class ServiceDns(threading.Thread):
     def run(self) -> None:
         while not self.stopping.is_set():
             try:
-                with urllib.request.urlopen(f"{self.api}/api/v1/services", context=self.context, timeout=10) as reply:
+                with urllib.request.urlopen(  # noqa: S310 - our URL
+                    f"{self.api}/api/v1/services", context=self.context, timeout=10
+                ) as reply:
                     listing = json.load(reply)
                 self.services.clear()
                 for service in listing["items"]:
@@ -174,7 +192,7 @@ class ServiceDns(threading.Thread):
                 self._write()
                 version = listing["metadata"]["resourceVersion"]
                 url = f"{self.api}/api/v1/services?watch=1&resourceVersion={version}&timeoutSeconds=60"
-                with urllib.request.urlopen(url, context=self.context, timeout=90) as stream:
+                with urllib.request.urlopen(url, context=self.context, timeout=90) as stream:  # noqa: S310 - our URL
                     for line in stream:
                         event = json.loads(line)
                         if event["type"] in ("ADDED", "MODIFIED", "DELETED"):
@@ -267,7 +285,9 @@ class SingleNode:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(descriptor)
-            raise RuntimeError(f"another single-node cluster runs on this machine ({LOCK_FILE} is locked)") from None
+            raise RuntimeError(
+                f"another single-node cluster runs on this machine ({LOCK_FILE} is locked)"
+            ) from None
         self._lock = descriptor
 
     def _record_host_state(self) -> None:
@@ -281,7 +301,12 @@ class SingleNode:
     def _spawn(self, name: str, command: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
         log = open(self.state_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
         process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
         )
         log.close()
         self.processes[name] = process
@@ -308,7 +333,8 @@ class SingleNode:
             lines.append("subjectAltName=" + ",".join(sans))
         extensions.write_text("\n".join(lines) + "\n")
         self._openssl(
-            "x509", "-req", "-in", str(csr), "-CA", str(self.pki / "ca.crt"), "-CAkey", str(self.pki / "ca.key"),
+            "x509", "-req", "-in", str(csr), "-CA", str(self.pki / "ca.crt"),
+            "-CAkey", str(self.pki / "ca.key"),
             "-CAcreateserial", "-days", "30", "-sha256", "-extfile", str(extensions), "-out", str(cert),
         )  # fmt: skip
 
@@ -317,7 +343,10 @@ class SingleNode:
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [
-                {"name": "papr-k8s", "cluster": {"server": self.api_url, "certificate-authority": str(self.pki / "ca.crt")}}
+                {
+                    "name": "papr-k8s",
+                    "cluster": {"server": self.api_url, "certificate-authority": str(self.pki / "ca.crt")},
+                }
             ],
             "users": [
                 {
@@ -336,15 +365,33 @@ class SingleNode:
             json.dump(config, handle, indent=2)
 
     def _make_pki(self) -> None:
-        for folder in ("pki", "logs", "pids", "etcd", "run", "kubelet", "kubelet-pki", "cni/net.d", "cni/ipam", "dns"):
+        for folder in (
+            "pki",
+            "logs",
+            "pids",
+            "etcd",
+            "run",
+            "kubelet",
+            "kubelet-pki",
+            "cni/net.d",
+            "cni/ipam",
+            "dns",
+        ):
             (self.state_dir / folder).mkdir(parents=True, exist_ok=True, mode=0o700)
         self._openssl("genrsa", "-out", str(self.pki / "ca.key"), "2048")
         self._openssl(
-            "req", "-x509", "-new", "-key", str(self.pki / "ca.key"), "-subj", "/CN=papr-k8s-ca", "-days", "30",
+            "req", "-x509", "-new", "-key", str(self.pki / "ca.key"), "-subj", "/CN=papr-k8s-ca",
+            "-days", "30",
             "-out", str(self.pki / "ca.crt"),
         )  # fmt: skip
         service_ip = str(next(ipaddress.ip_network(SERVICE_CIDR).hosts()))
-        api_sans = ["IP:127.0.0.1", f"IP:{service_ip}", f"IP:{self.address}", "DNS:localhost", "DNS:kubernetes"]
+        api_sans = [
+            "IP:127.0.0.1",
+            f"IP:{service_ip}",
+            f"IP:{self.address}",
+            "DNS:localhost",
+            "DNS:kubernetes",
+        ]
         api_sans += [f"DNS:kubernetes.default.svc.{CLUSTER_DOMAIN}"]
         self._certificate("apiserver", "/CN=kube-apiserver", client=False, sans=api_sans)
         self._certificate("kubelet-serving", f"/CN={NODE_NAME}", client=False, sans=[f"IP:{self.address}"])
@@ -362,7 +409,12 @@ class SingleNode:
                 self._write_kubeconfig(self.state_dir / f"{user}.kubeconfig", user)
         self._openssl("genrsa", "-out", str(self.pki / "service-account.key"), "2048")
         self._openssl(
-            "rsa", "-in", str(self.pki / "service-account.key"), "-pubout", "-out", str(self.pki / "service-account.pub")
+            "rsa",
+            "-in",
+            str(self.pki / "service-account.key"),
+            "-pubout",
+            "-out",
+            str(self.pki / "service-account.pub"),
         )
 
     def _https_ok(self, port: int, path: str) -> bool:
@@ -370,7 +422,7 @@ class SingleNode:
         context.load_cert_chain(str(self.pki / "admin.crt"), str(self.pki / "admin.key"))
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE if port != self.ports.apiserver else ssl.CERT_REQUIRED
-        with urllib.request.urlopen(f"https://127.0.0.1:{port}{path}", context=context, timeout=5) as reply:
+        with urllib.request.urlopen(f"https://127.0.0.1:{port}{path}", context=context, timeout=5) as reply:  # noqa: S310 - our URL
             return reply.status == 200
 
     def api_context(self) -> ssl.SSLContext:
@@ -379,7 +431,7 @@ class SingleNode:
         return context
 
     def api_get(self, path: str) -> dict:
-        with urllib.request.urlopen(f"{self.api_url}{path}", context=self.api_context(), timeout=10) as reply:
+        with urllib.request.urlopen(f"{self.api_url}{path}", context=self.api_context(), timeout=10) as reply:  # noqa: S310 - our URL
             return json.load(reply)
 
     def _start_etcd(self) -> None:
@@ -397,7 +449,7 @@ class SingleNode:
         )  # fmt: skip
 
         def healthy() -> bool:
-            with urllib.request.urlopen(f"{client}/health", timeout=3) as reply:
+            with urllib.request.urlopen(f"{client}/health", timeout=3) as reply:  # noqa: S310 - our URL
                 return json.load(reply).get("health") == "true"
 
         wait_until("etcd", healthy, 60, process)
@@ -498,7 +550,8 @@ state = "{state}"
         self._spawn(
             "dnsmasq",
             [
-                "dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--no-dhcp-interface=" + BRIDGE,
+                "dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",
+                "--no-dhcp-interface=" + BRIDGE,
                 "--bind-interfaces", f"--listen-address={BRIDGE_ADDRESS}", "--except-interface=lo",
                 f"--hostsdir={self.state_dir / 'dns'}", f"--local=/{CLUSTER_DOMAIN}/", "--user=root",
                 f"--pid-file={self.state_dir / 'run' / 'dnsmasq.pid'}",
@@ -527,7 +580,9 @@ state = "{state}"
                 "--allow-privileged=false", "--profiling=false",
             ],
         )  # fmt: skip
-        wait_until("kube-apiserver /readyz", lambda: self._https_ok(self.ports.apiserver, "/readyz"), 90, process)
+        wait_until(
+            "kube-apiserver /readyz", lambda: self._https_ok(self.ports.apiserver, "/readyz"), 90, process
+        )
 
     def _start_controllers(self) -> None:
         pki = self.pki
@@ -542,7 +597,8 @@ state = "{state}"
                 "--leader-elect=false", "--use-service-account-credentials",
                 f"--service-account-private-key-file={pki / 'service-account.key'}",
                 f"--root-ca-file={pki / 'ca.crt'}",
-                f"--cluster-signing-cert-file={pki / 'ca.crt'}", f"--cluster-signing-key-file={pki / 'ca.key'}",
+                f"--cluster-signing-cert-file={pki / 'ca.crt'}",
+                f"--cluster-signing-key-file={pki / 'ca.key'}",
                 f"--service-cluster-ip-range={SERVICE_CIDR}",
                 "--profiling=false",
             ],
@@ -558,7 +614,12 @@ state = "{state}"
                 "--leader-elect=false", "--profiling=false",
             ],
         )  # fmt: skip
-        wait_until("kube-controller-manager", lambda: self._https_ok(self.ports.controller_manager, "/healthz"), 60, manager)
+        wait_until(
+            "kube-controller-manager",
+            lambda: self._https_ok(self.ports.controller_manager, "/healthz"),
+            60,
+            manager,
+        )
         wait_until("kube-scheduler", lambda: self._https_ok(self.ports.scheduler, "/healthz"), 60, scheduler)
 
     def _start_kubelet(self) -> None:
@@ -587,7 +648,11 @@ state = "{state}"
             "resolvConf": str(self._pod_resolv_conf()),
             "makeIPTablesUtilChains": False,
             # The host's disk is shared with everything else here: never evict the test pods.
-            "evictionHard": {"memory.available": "100Mi", "nodefs.available": "1%", "imagefs.available": "1%"},
+            "evictionHard": {
+                "memory.available": "100Mi",
+                "nodefs.available": "1%",
+                "imagefs.available": "1%",
+            },
             "imageGCHighThresholdPercent": 100,
             "imageGCLowThresholdPercent": 99,
             "serializeImagePulls": False,
@@ -643,7 +708,9 @@ state = "{state}"
         )  # fmt: skip
 
         def healthy() -> bool:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.ports.proxy_healthz}/healthz", timeout=3) as reply:
+            with urllib.request.urlopen(  # noqa: S310 - our URL
+                f"http://127.0.0.1:{self.ports.proxy_healthz}/healthz", timeout=3
+            ) as reply:
                 return reply.status == 200
 
         wait_until("kube-proxy", healthy, 60, process)
@@ -657,7 +724,13 @@ state = "{state}"
             self.dns.stopping.set()
         if self.state_dir.exists():
             self._remove_pods()
-            for name in ("kube-proxy", "kubelet", "kube-scheduler", "kube-controller-manager", "kube-apiserver"):
+            for name in (
+                "kube-proxy",
+                "kubelet",
+                "kube-scheduler",
+                "kube-controller-manager",
+                "kube-apiserver",
+            ):
                 self._stop(name)
             self._stop_containers()
             for name in ("containerd", "dnsmasq", "etcd"):
@@ -671,7 +744,11 @@ state = "{state}"
     def leftovers(self, host_state: dict) -> list[str]:
         """What down() failed to put back, compared with `host_state` (taken before up())."""
         found = [f"process {name} (pid {pid})" for name, pid in self._started_pids.items() if _alive(pid)]
-        found += [f"path {path}" for path, existed in host_state["paths"].items() if not existed and os.path.lexists(path)]
+        found += [
+            f"path {path}"
+            for path, existed in host_state["paths"].items()
+            if not existed and os.path.lexists(path)
+        ]
         found += [
             f"sysctl {name}={self._sysctl(name)} (was {value})"
             for name, value in host_state["sysctls"].items()
@@ -696,20 +773,24 @@ state = "{state}"
         }
 
     def _kubectl(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-        return run([self.binary("kubectl"), f"--kubeconfig={self.kubeconfig}", *args], check=False, timeout=timeout)
+        return run(
+            [self.binary("kubectl"), f"--kubeconfig={self.kubeconfig}", *args], check=False, timeout=timeout
+        )
 
     def _remove_pods(self) -> None:
         """Let kubelet stop the pods itself (it tears their networks down through CNI)."""
         if self.bin_dir is None or not self.kubeconfig.exists() or not self._pid_alive("kubelet"):
             return
-        self._kubectl("delete", "deployments,replicasets,statefulsets,daemonsets,jobs", "--all", "--all-namespaces",
+        self._kubectl("delete", "deployments,replicasets,statefulsets,daemonsets,jobs", "--all", "-A",
                       "--wait=false")  # fmt: skip
         self._kubectl("delete", "pods", "--all", "--all-namespaces", "--grace-period=1", "--wait=false")
         with contextlib.suppress(TimeoutError):
             wait_until(
                 "pods gone",
-                lambda: not self._kubectl("get", "pods", "-A", "-o", "name").stdout.strip()
-                and not list(Path("/var/run/netns").glob("cni-*")),
+                lambda: (
+                    not self._kubectl("get", "pods", "-A", "-o", "name").stdout.strip()
+                    and not list(Path("/var/run/netns").glob("cni-*"))
+                ),
                 60,
             )
 
@@ -748,7 +829,11 @@ state = "{state}"
                 run(self._ctr("tasks", "kill", "--signal", "SIGKILL", task), check=False)
             for task in tasks:
                 with contextlib.suppress(TimeoutError):
-                    wait_until("task stops", lambda t=task: run(self._ctr("tasks", "delete", t), check=False).returncode == 0, 10)
+                    wait_until(
+                        "task stops",
+                        lambda t=task: run(self._ctr("tasks", "delete", t), check=False).returncode == 0,
+                        10,
+                    )
         marker = str(self.containerd_socket)
         for pid in _pids():
             if "containerd-shim" in _cmdline(pid) and marker in _cmdline(pid):
@@ -759,7 +844,9 @@ state = "{state}"
         host_state_file = self.state_dir / "host-state.json"
         host_state = json.loads(host_state_file.read_text()) if host_state_file.exists() else {}
         # Mounts under our folder first (kubelet's bind of its root dir, pod volumes, overlay rootfs).
-        for mount in sorted(_mounts_under(self.state_dir) + _mounts_under(Path("/run/containerd")), reverse=True):
+        for mount in sorted(
+            _mounts_under(self.state_dir) + _mounts_under(Path("/run/containerd")), reverse=True
+        ):
             run(["umount", "-l", mount], check=False)
         for namespace in Path("/var/run/netns").glob("cni-*"):
             run(["umount", str(namespace)], check=False)
@@ -785,11 +872,16 @@ state = "{state}"
                 for line in rules
                 if line.startswith("-N ")
                 for chain in [line.split()[1]]
-                if chain.startswith("KUBE-") or (chain.startswith("CNI-") and self._cni_chain_is_ours(rules, chain))
+                if chain.startswith("KUBE-")
+                or (chain.startswith("CNI-") and self._cni_chain_is_ours(rules, chain))
             }
             for line in rules:
                 words = line.split()
-                if words[0] == "-A" and ("-j" in words and words[words.index("-j") + 1] in ours) and words[1] not in ours:
+                if (
+                    words[0] == "-A"
+                    and ("-j" in words and words[words.index("-j") + 1] in ours)
+                    and words[1] not in ours
+                ):
                     run(["iptables", "-t", table, "-D", *words[1:]], check=False)
             for chain in ours:
                 run(["iptables", "-t", table, "-F", chain], check=False)
@@ -851,7 +943,9 @@ def _remove_cgroups(name: str) -> None:
         top = controller / name
         if not top.is_dir():
             continue
-        for folder in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        for folder in sorted(
+            (p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True
+        ):
             with contextlib.suppress(OSError):
                 folder.rmdir()
         with contextlib.suppress(OSError):
@@ -862,7 +956,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("action", choices=["up", "down", "build"])
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
-    parser.add_argument("--import-image", action="append", default=[], help="podman image to copy into containerd")
+    parser.add_argument(
+        "--import-image", action="append", default=[], help="podman image to copy into containerd"
+    )
     args = parser.parse_args()
     if args.action == "build":
         print(build_binaries())

@@ -52,7 +52,9 @@ def cluster_images(single_node: SingleNode) -> dict[str, str]:
     return {"service": SERVICE_IMAGE, "temporal_dev": temporal}
 
 
-def kubectl(node: SingleNode, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+def kubectl(
+    node: SingleNode, *args: str, check: bool = True, timeout: float = 120
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [node.binary("kubectl"), f"--kubeconfig={node.kubeconfig}", *args],
         check=check, capture_output=True, text=True, timeout=timeout,

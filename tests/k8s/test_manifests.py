@@ -28,14 +28,18 @@ def validated_versions() -> list[str]:
     supported = set(kubernetes_validate.utils.all_versions())
     both = [minor for minor in AKS_MINORS if any(version.startswith(minor + ".") for version in supported)]
     assert len(both) >= 2, f"kubernetes-validate knows none of {AKS_MINORS} (it has {sorted(supported)})"
-    return [max((v for v in supported if v.startswith(minor + ".")), key=lambda v: int(v.split(".")[2])) for minor in both[-2:]]
+    return [
+        max((v for v in supported if v.startswith(minor + ".")), key=lambda v: int(v.split(".")[2]))
+        for minor in both[-2:]
+    ]
 
 
 def render(folder: Path, *extra: str) -> subprocess.CompletedProcess:
     folder.mkdir(parents=True, exist_ok=True)
     env = json_callback_env(dict(os.environ, **SECRETS))
     return subprocess.run(
-        [str(ANSIBLE_PLAYBOOK), "playbooks/aks.yml", "-i", "inventories/aks", "-e", f"papr_aks_render_dir={folder}", *extra],
+        [str(ANSIBLE_PLAYBOOK), "playbooks/aks.yml", "-i", "inventories/aks",
+         "-e", f"papr_aks_render_dir={folder}", *extra],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 
@@ -83,7 +87,9 @@ def test_option_3_counts_and_autoscalers(rendered):
         assert autoscalers[name]["apiVersion"] == "autoscaling/v2"
         assert deployments[name]["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     assert {doc["apiVersion"] for doc in by_kind(docs, "PodDisruptionBudget").values()} == {"policy/v1"}
-    commands = {name: deployments[name]["spec"]["template"]["spec"]["containers"][0]["command"] for name in expected}
+    commands = {
+        name: deployments[name]["spec"]["template"]["spec"]["containers"][0]["command"] for name in expected
+    }
     assert commands["papr-memory-memory-worker"] == ["papr-memory-worker", "memory"]
     assert commands["papr-memory-document-worker"] == ["papr-memory-worker", "documents"]
     images = {deployments[name]["spec"]["template"]["spec"]["containers"][0]["image"] for name in expected}
@@ -128,7 +134,10 @@ def test_network_policies_admit_only_the_clients(rendered):
     deployments = by_kind(docs, "Deployment")
     for name in ("papr-memory-web", "papr-memory-memory-worker", "papr-memory-document-worker"):
         assert clients.items() <= deployments[name]["spec"]["template"]["metadata"]["labels"].items()
-    assert "papr.memory/postgres-client" not in deployments["temporal-ui"]["spec"]["template"]["metadata"]["labels"]
+    assert (
+        "papr.memory/postgres-client"
+        not in deployments["temporal-ui"]["spec"]["template"]["metadata"]["labels"]
+    )
     postgres = policies["postgres-egress"]["spec"]["egress"][0]
     assert postgres["to"] == [{"ipBlock": {"cidr": "10.20.2.0/24"}}]
 
@@ -142,33 +151,61 @@ def test_secrets_never_in_the_output_or_the_rendered_files(rendered, tmp_path):
 
 
 def test_kubernetes_1_20_gets_the_beta_api_versions(tmp_path):
-    result = render(tmp_path, "-e", json.dumps({"papr_aks_api_versions": ["autoscaling/v2beta2", "policy/v1beta1", "apps/v1"]}))
+    result = render(
+        tmp_path,
+        "-e",
+        json.dumps({"papr_aks_api_versions": ["autoscaling/v2beta2", "policy/v1beta1", "apps/v1"]}),
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     docs = documents(tmp_path)
-    assert {doc["apiVersion"] for doc in docs if doc["kind"] == "HorizontalPodAutoscaler"} == {"autoscaling/v2beta2"}
+    assert {doc["apiVersion"] for doc in docs if doc["kind"] == "HorizontalPodAutoscaler"} == {
+        "autoscaling/v2beta2"
+    }
     assert {doc["apiVersion"] for doc in docs if doc["kind"] == "PodDisruptionBudget"} == {"policy/v1beta1"}
 
 
 # One run per role that checks them (a role reports all of its problems at once; the play stops
 # at the first role with any).
+BAD_WEB = {
+    "web_aks_replicas": 0,
+    "web_aks_resources": {
+        "requests": {"cpu": "lots", "memory": "1Gi"},
+        "limits": {"cpu": "1", "memory": "1Gi"},
+    },
+}
+BAD_WORKERS = {
+    "workers_aks_document_max_replicas": 2,
+    "workers_aks_termination_grace_seconds": 10,
+    "workers_aks_memory_resources": {
+        "requests": {"cpu": "250m", "memory": "64Gi"},
+        "limits": {"cpu": "1", "memory": "64Gi"},
+    },
+}
+
+
 @pytest.mark.parametrize(
     ("extra", "messages"),
     [
         (
-            {"web_aks_replicas": 0, "web_aks_resources": {"requests": {"cpu": "lots", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}},
-            ["web_aks_replicas=0 must be a whole number of at least 1",
-             "web_aks_resources.requests.cpu='lots' is not a Kubernetes quantity"],
+            BAD_WEB,
+            [
+                "web_aks_replicas=0 must be a whole number of at least 1",
+                "web_aks_resources.requests.cpu='lots' is not a Kubernetes quantity",
+            ],
         ),
         (
-            {"workers_aks_document_max_replicas": 2, "workers_aks_termination_grace_seconds": 10,
-             "workers_aks_memory_resources": {"requests": {"cpu": "250m", "memory": "64Gi"}, "limits": {"cpu": "1", "memory": "64Gi"}}},
-            ["workers_aks_document_max_replicas=2 must be a whole number not below workers_aks_document_replicas=3",
-             "workers_aks_memory_resources.requests.memory=64Gi is larger than a node (papr_aks_node_vm_size=Standard_D4s_v3",
-             "workers_aks_termination_grace_seconds=10 must be above workers_aks_shutdown_seconds=20"],
+            BAD_WORKERS,
+            [
+                "workers_aks_document_max_replicas=2 must be a whole number not below "
+                "workers_aks_document_replicas=3",
+                "workers_aks_memory_resources.requests.memory=64Gi is larger than a node "
+                "(papr_aks_node_vm_size=Standard_D4s_v3",
+                "workers_aks_termination_grace_seconds=10 must be above workers_aks_shutdown_seconds=20",
+            ],
         ),
     ],
     ids=["web", "workers"],
-)  # fmt: skip
+)
 def test_bad_input_fails_before_anything_is_rendered_naming_the_variable(tmp_path, extra, messages):
     result = render(tmp_path, "-e", json.dumps(extra))
     assert result.returncode != 0
