@@ -6,31 +6,18 @@ import copy
 import re
 from typing import Any
 
+from . import catalogues
 from .http import DoubleError, arm_error
 
 RG_SCOPE = "/subscriptions/{subscription}/resourceGroups/{resource_group}"
 
-# Canonical region name -> the display name many providers answer on GET (see azure-arm-notes.md).
+# Canonical region name -> display name, for every region that takes resources: the `Physical` regions
+# of `az account list-locations` (catalogues/regions.json, from a real answer). Many providers answer
+# the display name on GET (see azure-arm-notes.md).
 LOCATIONS = {
-    "australiaeast": "Australia East",
-    "australiasoutheast": "Australia Southeast",
-    "brazilsouth": "Brazil South",
-    "canadacentral": "Canada Central",
-    "centralus": "Central US",
-    "eastus": "East US",
-    "eastus2": "East US 2",
-    "francecentral": "France Central",
-    "germanywestcentral": "Germany West Central",
-    "japaneast": "Japan East",
-    "northeurope": "North Europe",
-    "swedencentral": "Sweden Central",
-    "switzerlandnorth": "Switzerland North",
-    "uksouth": "UK South",
-    "westcentralus": "West Central US",
-    "westeurope": "West Europe",
-    "westus": "West US",
-    "westus2": "West US 2",
-    "westus3": "West US 3",
+    region["name"]: region["displayName"]
+    for region in catalogues.load("regions")
+    if region["metadata"]["regionType"] == "Physical"
 }
 
 

@@ -15,3 +15,16 @@ def resource_group(azure_double):  # noqa: F811 - the fixture imported above
     client.resource_groups.create_or_update("rg", {"location": "westus2"})
     azure_double.clear_log()
     return "rg"
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The fidelity numbers per recording (status / LRO / shape / keys, percent), whenever they ran."""
+    from tests.azure_double.fidelity import HEADER, RESULTS, total
+
+    if not RESULTS:
+        return
+    terminalreporter.section("Azure double fidelity against real recorded Azure traffic (percent)")
+    terminalreporter.write_line(HEADER)
+    for name in sorted(RESULTS):
+        terminalreporter.write_line(RESULTS[name].line())
+    terminalreporter.write_line(total(list(RESULTS.values())).line())

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..arm import check_tags, collection_pattern, list_body, not_found, provider_pattern, resource_id
-from ..http import Request, Response, arm_error
+from ..http import DoubleError, Request, Response, arm_error
 from .resources import in_scope, require_group
 
 if TYPE_CHECKING:
@@ -97,9 +97,12 @@ class InsightsProvider:
                 "name": existing["name"] if existing else name,
                 "location": location if location.lower() != "global" else kind.default_location,
                 "kind": None,
-                "tags": check_tags(body.get("tags")),
+                # a resource created without tags answers "tags": null (recorded), not {}
+                "tags": check_tags(body["tags"]) if body.get("tags") is not None else None,
                 "properties": properties,
             }
+            if kind.answer_type == "Microsoft.Insights/ActionGroups":
+                resource["identity"] = body.get("identity")
             self.store.put(rid(params), resource)
             return Response(200 if existing else kind.created_status, resource)
 
@@ -128,6 +131,8 @@ class InsightsProvider:
             return Response(200, list_body(in_scope(self.double, params, kind.answer_type)))
 
         route = self.double.arm.add
+        if kind.answer_type == "Microsoft.Insights/ActionGroups":
+            route("POST", f"{pattern}/subscribe", self.subscribe(get))
         route("PUT", pattern, put)
         route("GET", pattern, get)
         route("PATCH", pattern, patch)
@@ -136,8 +141,37 @@ class InsightsProvider:
         route("GET", f"/subscriptions/{{subscription}}/providers/{NS}/{kind.type_name}", list_)
 
     # --- action groups ----------------------------------------------------------------------------
-    @staticmethod
-    def action_group(body: dict[str, Any], existing: dict[str, Any] | None) -> dict[str, Any]:
+    def subscribe(self, get):
+        """POST .../subscribe {"receiverName"}: re-enable an email/SMS/voice receiver (errors as recorded)."""
+
+        def subscribe(request: Request, params: dict[str, str]) -> Response:
+            group = get(request, params).body
+            name = str(request.json_object().get("receiverName", ""))
+            # Azure names the group by an internal id in these messages; the double uses the resource id.
+            where = f"in action group with Id {group['id']}"
+            for kind in ("emailReceivers", "smsReceivers", "voiceReceivers"):
+                for receiver in group["properties"].get(kind, []):
+                    if receiver["name"] != name:
+                        continue
+                    if receiver.get("status") == "Enabled":
+                        raise DoubleError(
+                            409,
+                            {
+                                "code": "ReceiverAlreadyEnabled",
+                                "message": f"Receiver with name {name} {where} is already enabled",
+                            },
+                        )
+                    receiver["status"] = "Enabled"
+                    self.store.put(group["id"], group)
+                    return Response(200, receiver)  # *unverified*: what a successful subscribe answers
+            raise DoubleError(
+                404,
+                {"code": "ReceiverNotFound", "message": f"Could not find receiver with name {name} {where}"},
+            )
+
+        return subscribe
+
+    def action_group(self, body: dict[str, Any], existing: dict[str, Any] | None) -> dict[str, Any]:
         props = body.get("properties") or {}
         short = props.get("groupShortName")
         if not isinstance(short, str) or not 1 <= len(short) <= 12:
@@ -161,8 +195,16 @@ class InsightsProvider:
                 entry = {**receiver}
                 if receiver_kind in ("emailReceivers", "smsReceivers", "voiceReceivers"):
                     entry["status"] = "Enabled"
-                if receiver_kind != "smsReceivers":
+                if receiver_kind not in ("smsReceivers", "azureAppPushReceivers"):
                     entry.setdefault("useCommonAlertSchema", False)
+                if (
+                    receiver_kind == "webhookReceivers"
+                ):  # as recorded (2022-06-01): AAD auth fields, null if unset
+                    entry.setdefault("useAadAuth", False)
+                    for key in ("objectId", "identifierUri", "tenantId"):
+                        entry.setdefault(key, None)
+                if receiver_kind == "eventHubReceivers":  # the event hub's tenant: the subscription's
+                    entry.setdefault("tenantId", self.double.tenant_id)
                 receivers.append(entry)
             out[receiver_kind] = receivers
         return out

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..arm import canonical_location, check_tags, list_body
+from .. import catalogues
+from ..arm import LOCATIONS, canonical_location, check_tags, list_body
 from ..http import Request, Response, arm_error
 from ..lro import Operation
 
@@ -54,6 +56,16 @@ def register(double: AzureDouble) -> None:
     def get_subscription(request: Request, params: dict[str, str]) -> Response:
         return Response(200, _subscription(double))
 
+    @route("GET", "/subscriptions/{subscription}/locations")
+    def list_locations(request: Request, params: dict[str, str]) -> Response:
+        """`az account list-locations`: the real list (catalogues/regions.json), in the request's version."""
+        return Response(
+            200,
+            list_body(
+                [_location(region, params, request.api_version) for region in catalogues.load("regions")]
+            ),
+        )
+
     @route("GET", "/tenants")
     def list_tenants(request: Request, params: dict[str, str]) -> Response:
         tenant = {
@@ -80,7 +92,8 @@ def register(double: AzureDouble) -> None:
             raise arm_error(
                 400,
                 "LocationNotAvailableForResourceGroup",
-                f"The provided location '{raw_location}' is not available for resource group.",
+                f"The provided location '{raw_location}' is not available for resource group. List of "
+                f"available regions is '{','.join(LOCATIONS)}'.",
             )
         rid = group_id(params["subscription"], name)
         existing = double.store.get(rid)
@@ -175,6 +188,20 @@ def register(double: AzureDouble) -> None:
             for v in double.store.matching(top_level)
         ]
         return Response(200, list_body(items))
+
+
+def _location(region: dict[str, Any], params: dict[str, str], api_version: str | None) -> dict[str, Any]:
+    answer = {k: v for k, v in region.items() if k not in ("id", "metadata")}
+    answer["id"] = region["id"].replace("{subscription}", params["subscription"])
+    if (api_version or "") >= "2019-11-01":  # regionalDisplayName and metadata came with 2019-11-01
+        answer["metadata"] = json.loads(
+            json.dumps(region["metadata"]).replace("{subscription}", params["subscription"])
+        )
+    else:
+        answer.pop("regionalDisplayName", None)
+    if (api_version or "") < "2022-12-01":  # availabilityZoneMappings came with 2022-12-01
+        answer.pop("availabilityZoneMappings", None)
+    return answer
 
 
 def _subscription(double: AzureDouble) -> dict[str, Any]:
