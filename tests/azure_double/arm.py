@@ -138,3 +138,40 @@ def require_enum(value: Any, allowed: tuple[str, ...], code: str, what: str) -> 
     raise arm_error(
         400, code, f"The value '{value}' of {what} is invalid. Allowed values: {', '.join(allowed)}."
     )
+
+
+def for_api_version(
+    body: dict[str, Any],
+    api_version: str | None,
+    since: dict[str, str] | None = None,
+    until: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The body as the request's api-version knows it: a copy without the keys that version lacks.
+
+    `since` {path: version}: keys answered from that api-version on; `until` {path: version}: keys no
+    longer answered from that version on. Paths are dotted, `[]` walks every list item:
+    "properties.agentPoolProfiles[].scaleDownMode". A request without api-version gets the newest shape.
+    """
+    version = (api_version or "9999")[:10]
+    drop = [path for path, first in (since or {}).items() if version < first]
+    drop += [path for path, gone in (until or {}).items() if version >= gone]
+    if not drop:
+        return body
+    shaped = copy.deepcopy(body)
+    for path in drop:
+        _drop_path(shaped, path.replace("[]", ".[]").split("."))
+    return shaped
+
+
+def _drop_path(value: Any, steps: list[str]) -> None:
+    if not steps:
+        return
+    head, rest = steps[0], steps[1:]
+    if head == "[]":
+        for item in value if isinstance(value, list) else []:
+            _drop_path(item, rest)
+    elif isinstance(value, dict) and head in value:
+        if rest:
+            _drop_path(value[head], rest)
+        else:
+            del value[head]

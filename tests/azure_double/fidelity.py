@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import requests
 import yaml
@@ -65,6 +65,17 @@ def _body(text: Any) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+def _still_running(response: dict[str, Any]) -> bool:
+    body = _body(response["body"].get("string"))
+    if response["status"]["code"] == 202:
+        return True
+    return (
+        isinstance(body, dict)
+        and "status" in body
+        and body["status"] not in ("Succeeded", "Failed", "Canceled")
+    )
 
 
 def _op_id(url: str) -> str:
@@ -196,10 +207,13 @@ class Replay:
             if not status_url or interaction["request"]["method"] not in ("PUT", "DELETE", "POST", "PATCH"):
                 continue
             op = _op_id(status_url)
-            polls = sum(
+            # the recorded polls that still saw the operation running, then the one that saw it end
+            polls = 1 + sum(
                 1
                 for later in self.interactions[index + 1 :]
-                if later["request"]["method"] == "GET" and _op_id(later["request"]["uri"]) == op
+                if later["request"]["method"] == "GET"
+                and _op_id(later["request"]["uri"]) == op
+                and _still_running(later["response"])
             )
             path = urlsplit(interaction["request"]["uri"]).path.replace(
                 RECORDED_SUBSCRIPTION, self.double.subscription_id
@@ -212,7 +226,7 @@ class Replay:
         request = self.interactions[index]["request"]
         url = request["uri"].replace(ARM_HOST, self.double.base_url)
         url = url.replace(RECORDED_SUBSCRIPTION, self.double.subscription_id)
-        recorded_path = urlsplit(request["uri"]).path.lower()
+        recorded_path = unquote(urlsplit(request["uri"]).path).lower()
         if recorded_path in self.operation_urls:
             url = self.operation_urls[recorded_path]
         body = request.get("body")
@@ -225,7 +239,9 @@ class Replay:
         recorded_headers = _headers(self.interactions[index]["response"])
         for name in LRO_HEADERS:
             if name in recorded_headers and name in answer.headers:
-                self.operation_urls[urlsplit(recorded_headers[name]).path.lower()] = answer.headers[name]
+                self.operation_urls[unquote(urlsplit(recorded_headers[name]).path).lower()] = answer.headers[
+                    name
+                ]
         return answer
 
     def score(self) -> Score:

@@ -14,11 +14,14 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .. import catalogues
 from ..arm import (
+    canonical_location,
     check_tags,
     collection_pattern,
     deep_merge,
     display_location,
+    for_api_version,
     list_body,
     not_found,
     provider_pattern,
@@ -27,7 +30,7 @@ from ..arm import (
     route_resource_type,
 )
 from ..http import Request, Response, arm_error
-from ..lro import operation_headers
+from ..lro import operation_headers, utc_now
 from ..shapes import shape
 from .network import require_subnet
 from .resources import in_scope, require_group
@@ -45,15 +48,10 @@ SERVER_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
 DATABASE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$")
 FIREWALL_NAME = re.compile(r"^[-\w.]{1,128}$")
 SYSTEM_DATABASES = ("azure_maintenance", "postgres", "azure_sys")
-VERSIONS = ("11", "12", "13", "14", "15", "16", "17")
-TIERS = {  # sku name prefix -> tier (Burstable B-series, General Purpose D-series, Memory Optimized E-series)
-    "Standard_B": "Burstable",
-    "Standard_D": "GeneralPurpose",
-    "Standard_E": "MemoryOptimized",
-}
-SKU_NAME = re.compile(
-    r"^Standard_(B(1ms|2s|2ms|4ms|8ms|12ms|16ms|20ms)|[DE](2|4|8|16|32|48|64|96)a?ds?_v[345])$"
-)
+# Server keys by api-version, as the recordings show them (2023-06-01-preview vs 2026-01-01-preview); the
+# boundary versions are *unverified*: 2024-08-01 is the first GA version with private endpoints.
+SERVER_SINCE = {"properties.privateEndpointConnections": "2024-08-01"}
+SERVER_UNTIL = {"properties.backup.earliestRestoreDate": "2024-08-01"}
 # storage size GB -> (premium disk tier, baseline IOPS)
 STORAGE = {
     32: ("P4", 120),
@@ -69,112 +67,33 @@ STORAGE = {
     32767: ("P80", 20000),
 }
 RESERVED_LOGINS = ("azure_superuser", "azure_pg_admin", "admin", "administrator", "root", "guest", "public")
-EXTENSIONS = (
-    "ADDRESS_STANDARDIZER",
-    "AMCHECK",
-    "AZURE_AI",
-    "AZURE_STORAGE",
-    "BLOOM",
-    "BTREE_GIN",
-    "BTREE_GIST",
-    "CITEXT",
-    "CUBE",
-    "DBLINK",
-    "DICT_INT",
-    "EARTHDISTANCE",
-    "FUZZYSTRMATCH",
-    "HSTORE",
-    "INTARRAY",
-    "ISN",
-    "LO",
-    "LTREE",
-    "PG_BUFFERCACHE",
-    "PG_CRON",
-    "PG_PARTMAN",
-    "PG_PREWARM",
-    "PG_STAT_STATEMENTS",
-    "PG_TRGM",
-    "PGCRYPTO",
-    "PGROWLOCKS",
-    "PGSTATTUPLE",
-    "PLPGSQL",
-    "POSTGIS",
-    "POSTGRES_FDW",
-    "TABLEFUNC",
-    "TIMESCALEDB",
-    "UNACCENT",
-    "UUID-OSSP",
-    "VECTOR",
+
+
+def _parameters() -> dict[str, dict[str, Any]]:
+    """The server parameters by lower-cased name (ARM matches names case-insensitively): a real list."""
+    return {
+        name.lower(): {"name": name, **props} for name, props in catalogues.load("pg_parameters_13").items()
+    }
+
+
+PARAMETERS = _parameters()
+
+
+def _capability_skus() -> dict[str, str]:
+    """SKU name -> tier, from the real capabilities catalogues."""
+    skus = {}
+    for version in ("2023-06-01-preview", "2026-01-01-preview"):
+        for edition in catalogues.load(f"pg_capabilities_{version}")["value"][0]["supportedServerEditions"]:
+            for sku in edition["supportedServerSkus"]:
+                skus[sku["name"]] = edition["name"]
+    return skus
+
+
+SKUS = _capability_skus()
+VERSIONS = tuple(
+    v["name"]
+    for v in catalogues.load("pg_capabilities_2026-01-01-preview")["value"][0]["supportedServerVersions"]
 )
-# name -> (dataType, defaultValue, allowedValues, isDynamicConfig, unit, description)
-PARAMETERS: dict[str, tuple[str, str, str, bool, str | None, str]] = {
-    "azure.extensions": (
-        "Set",
-        "",
-        ",".join(EXTENSIONS),
-        True,
-        None,
-        "Specifies which extensions are allowed.",
-    ),
-    "shared_preload_libraries": (
-        "Set",
-        "pg_cron,pg_stat_statements",
-        "age,auto_explain,azure_storage,pg_cron,"
-        "pg_failover_slots,pg_hint_plan,pg_partman_bgw,pg_prewarm,pg_squeeze,"
-        "pg_stat_statements,pgaudit,pglogical,timescaledb,wal2json",
-        False,
-        None,
-        "Sets which shared libraries are preloaded at server start.",
-    ),
-    "max_connections": (
-        "Integer",
-        "859",
-        "25-5000",
-        False,
-        None,
-        "Sets the maximum number of concurrent connections.",
-    ),
-    "work_mem": (
-        "Integer",
-        "4096",
-        "4096-2097151",
-        True,
-        "KB",
-        "Sets the amount of memory used by internal sort operations.",
-    ),
-    "log_min_duration_statement": (
-        "Integer",
-        "-1",
-        "-1-2147483647",
-        True,
-        "ms",
-        "Sets the minimum execution time above which statements will be logged.",
-    ),
-    "require_secure_transport": (
-        "Boolean",
-        "on",
-        "on,off",
-        True,
-        None,
-        "Whether client connections to the server are required to use secure transport.",
-    ),
-    "timezone": (
-        "String",
-        "UTC",
-        "[A-Za-z0-9/+_-]+",
-        True,
-        None,
-        "Sets the time zone for displaying and interpreting time stamps.",
-    ),
-    "pg_qs.query_capture_mode": (
-        "Enumeration",
-        "none",
-        "top,all,none",
-        True,
-        None,
-        "Selects which statements are tracked by Query Store.",
-    ),
-}
 
 
 class PostgreSqlProvider:
@@ -199,7 +118,8 @@ class PostgreSqlProvider:
             on_success=on_success,
             on_failure=on_failure,
             status_body=_status_body,
-            final_result=lambda: Response(200, final_body()) if final_body else Response(204),
+            # a finished delete's operationResults answers 200 without a body (recorded)
+            final_result=lambda: Response(200, final_body()) if final_body else Response(200),
             **self.double.operation_overrides(request),
         )
         headers = operation_headers(
@@ -350,10 +270,11 @@ class PostgreSqlProvider:
             backup={
                 "backupRetentionDays": retention,
                 "geoRedundantBackup": backup.get("geoRedundantBackup", "Disabled"),
+                "earliestRestoreDate": server_props.get("backup", {}).get("earliestRestoreDate") or utc_now(),
             },
             network=network,
             highAvailability={"mode": ha_mode, "state": "NotEnabled" if ha_mode == "Disabled" else "Healthy"},
-            authConfig=props.get("authConfig") or server_props.get("authConfig"),
+            authConfig=_auth_config(props.get("authConfig") or server_props.get("authConfig")),
             availabilityZone=str(
                 props.get("availabilityZone") or server_props.get("availabilityZone") or "1"
             ),
@@ -382,7 +303,7 @@ class PostgreSqlProvider:
             location,
             ready,
             failed,
-            final_body=lambda: self._render(self.store.get(rid)),
+            final_body=lambda: self._render(self.store.get(rid), request.api_version),
         )
 
     def _network(
@@ -438,32 +359,32 @@ class PostgreSqlProvider:
 
     def _sku(self, sku: dict[str, Any]) -> dict[str, str]:
         name = sku.get("name")
-        if not isinstance(name, str) or not SKU_NAME.match(name):
+        if not isinstance(name, str) or name not in SKUS:
             raise arm_error(
                 400,
                 "InvalidSkuName",  # *unverified* code
                 f"The sku name '{name}' is not valid for a flexible server.",
             )
-        tier = TIERS[name[:10]]
+        tier = SKUS[name]
         if sku.get("tier") and sku["tier"] != tier:
             raise arm_error(
                 400, "InvalidSkuTier", f"The sku '{name}' belongs to tier '{tier}', not '{sku['tier']}'."
             )
         return {"name": name, "tier": tier}
 
-    def _render(self, server: dict[str, Any]) -> dict[str, Any]:
+    def _render(self, server: dict[str, Any], api_version: str | None = None) -> dict[str, Any]:
         out = {k: v for k, v in server.items() if not k.startswith("_")}
         out["location"] = display_location(server["location"])
-        return out
+        return for_api_version(out, api_version, SERVER_SINCE, SERVER_UNTIL)
 
     def get_server(self, request: Request, params: dict[str, str]) -> Response:
         server = self._server(params)
         self.double.operations.advance_target(server["id"])
-        return Response(200, self._render(self.store.get(server["id"])))
+        return Response(200, self._render(self.store.get(server["id"]), request.api_version))
 
     def list_servers(self, request: Request, params: dict[str, str]) -> Response:
         servers = in_scope(self.double, params, TYPE)
-        return Response(200, list_body([self._render(s) for s in servers]))
+        return Response(200, list_body([self._render(s, request.api_version) for s in servers]))
 
     def delete_server(self, request: Request, params: dict[str, str]) -> Response:
         require_group(self.double, params)
@@ -513,6 +434,14 @@ class PostgreSqlProvider:
             server["location"],
             done,
         )
+
+    def capabilities(self, request: Request, params: dict[str, str]) -> Response:
+        """What a region offers (SKUs, storage, versions): the real catalogue of the request's api-version."""
+        if canonical_location(params["location"]) is None:
+            raise arm_error(  # *unverified* code and wording
+                400, "InvalidLocation", f"The location '{params['location']}' is not a valid Azure region."
+            )
+        return Response(200, catalogues.by_api_version("pg_capabilities", request.api_version))
 
     def check_name(self, request: Request, params: dict[str, str]) -> Response:
         body = request.json_object()
@@ -662,69 +591,76 @@ class PostgreSqlProvider:
         return list_
 
     # --- configurations (server parameters) ---------------------------------------------------------
-    def _configuration(self, server: dict[str, Any], name: str, value: str | None = None) -> dict[str, Any]:
-        data_type, default, allowed, dynamic, unit, description = PARAMETERS[name]
-        value = default if value is None else value
-        props = {
-            "value": value,
-            "description": description,
-            "defaultValue": default,
-            "dataType": data_type,
-            "allowedValues": allowed,
-            "source": "system-default" if value == default else "user-override",
-            "isDynamicConfig": dynamic,
-            "isReadOnly": False,
-            "isConfigPendingRestart": False,
-            "documentationLink": f"https://www.postgresql.org/docs/{server['properties']['version']}/runtime-config.html",
-        }
-        if unit:
-            props["unit"] = unit
-        return {
-            "properties": props,
-            "id": f"{server['id']}/configurations/{name}",
-            "name": name,
-            "type": f"{TYPE}/configurations",
-        }
-
-    def _stored_configuration(self, server: dict[str, Any], name: str) -> dict[str, Any]:
-        if name not in PARAMETERS:
+    def _configuration(self, server: dict[str, Any], name: str) -> dict[str, Any]:
+        """The parameter as a new server shows it (the real catalogue), or as this server stores it."""
+        stored = self.store.get(f"{server['id']}/configurations/{name}")
+        if stored:
+            return stored
+        parameter = PARAMETERS.get(name.lower())
+        if parameter is None:
             resource_group = server["id"].split("/")[4]
             raise not_found(f"{TYPE}/configurations", f"{server['name']}/{name}", resource_group)
-        return self.store.get(f"{server['id']}/configurations/{name}") or self._configuration(server, name)
+        props = {k: v for k, v in parameter.items() if k != "name"}
+        return {
+            "properties": props,
+            "id": f"{server['id']}/configurations/{parameter['name']}",
+            "name": parameter["name"],
+            "type": f"{TYPE}/configurations",
+        }
 
     def get_configuration(self, request: Request, params: dict[str, str]) -> Response:
         server = self._server(params)
         self.double.operations.advance_target(f"{server['id']}/configurations/{params['configurations']}")
-        return Response(200, self._stored_configuration(server, params["configurations"]))
+        return Response(200, self._configuration(server, params["configurations"]))
 
     def list_configurations(self, request: Request, params: dict[str, str]) -> Response:
         server = self._server(params)
-        return Response(200, list_body([self._stored_configuration(server, name) for name in PARAMETERS]))
+        return Response(200, list_body([self._configuration(server, p["name"]) for p in PARAMETERS.values()]))
 
     def put_configuration(self, request: Request, params: dict[str, str]) -> Response:
         server = self._server(params)
-        name = params["configurations"]
-        current = self._stored_configuration(server, name)
-        props = request.json_object().get("properties") or {}
-        if props.get("source") == "system-default" and props.get("value") is None:
-            value = current["properties"]["defaultValue"]
+        current = self._configuration(server, params["configurations"])
+        name, props = current["name"], dict(current["properties"])
+        wanted = request.json_object().get("properties") or {}
+        if props["isReadOnly"]:
+            raise arm_error(
+                400,
+                "ParameterIsReadOnly",  # *unverified* code and wording
+                f"The server parameter '{name}' is read-only.",
+            )
+        if wanted.get("source") == "system-default" and wanted.get("value") is None:
+            value = props["defaultValue"]
         else:
-            value = _validated_value(name, props.get("value"))
-        updated = self._configuration(server, name, value)
-        pending = not updated["properties"]["isDynamicConfig"] and value != current["properties"]["value"]
-        updated["properties"]["isConfigPendingRestart"] = (
-            pending or current["properties"]["isConfigPendingRestart"]
+            value = _validated_value(name, props, wanted.get("value"))
+        changed = value != props["value"]
+        props.update(
+            value=value,
+            source="system-default" if value == props["defaultValue"] else "user-override",
+            # a static parameter takes effect at the next restart (start/restart clear this flag)
+            isConfigPendingRestart=props["isConfigPendingRestart"]
+            or (changed and not props["isDynamicConfig"]),
         )
+        updated = {**current, "properties": props}
         rid = updated["id"]
         return self._operation(
             request,
             params,
             rid,
-            "UpdateServerParameterManagementOperation",
+            "UpdateConfigurationManagementOperation",
             server["location"],
             lambda: self.store.put(rid, updated),
             final_body=lambda: self.store.get(rid),
         )
+
+
+def _auth_config(auth: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Azure keeps tenantId only with Entra ID (AAD) auth enabled: an empty one is not answered (recorded)."""
+    if not auth:
+        return auth
+    auth = dict(auth)
+    if auth.get("activeDirectoryAuth") != "Enabled" or not auth.get("tenantId"):
+        auth.pop("tenantId", None)
+    return auth
 
 
 def _status_body(op) -> dict[str, Any]:
@@ -767,19 +703,18 @@ def _check_password(password: Any) -> None:
         )
 
 
-def _validated_value(name: str, value: Any) -> str:
-    data_type, _, allowed, *_ = PARAMETERS[name]
+def _validated_value(name: str, props: dict[str, Any], value: Any) -> str:
+    """Check a value against the parameter's data type and allowed values, as the catalogue states them."""
+    data_type, allowed = props["dataType"], props["allowedValues"]
     text = "" if value is None else str(value)
-    ok = True
     if data_type == "Set":
-        options = {o.upper() for o in allowed.split(",")}
-        ok = all(item.strip().upper() in options for item in text.split(",") if item.strip())
+        options = {o.strip().lower() for o in allowed.split(",")}
+        ok = all(item.strip().lower() in options for item in text.split(",") if item.strip())
     elif data_type in ("Enumeration", "Boolean"):
-        ok = text.lower() in {o.lower() for o in allowed.split(",")}
-    elif data_type == "Integer":
-        low, high = re.fullmatch(r"(-?\d+)-(-?\d+)", allowed).groups()
-        ok = bool(re.fullmatch(r"-?\d+", text)) and int(low) <= int(text) <= int(high)
-    elif data_type == "String":
+        ok = text.lower() in {o.strip().lower() for o in allowed.split(",")}
+    elif data_type in ("Integer", "Numeric"):
+        ok = _in_range(text, allowed, integer=data_type == "Integer")
+    else:  # String: allowedValues is a regular expression
         ok = bool(re.fullmatch(allowed, text))
     if not ok:
         raise arm_error(
@@ -788,6 +723,17 @@ def _validated_value(name: str, value: Any) -> str:
             f"The value '{text}' for configuration '{name}' is not valid. Allowed values: {allowed}.",
         )
     return text
+
+
+def _in_range(text: str, allowed: str, *, integer: bool) -> bool:
+    """'25-5000', '-1-2147483647', '0-1.79769e+308' style ranges."""
+    number = r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?"
+    bounds = re.fullmatch(f"({number})-({number})", allowed, re.IGNORECASE)
+    try:
+        given = int(text) if integer else float(text)
+    except ValueError:
+        return False
+    return bool(bounds) and float(bounds.group(1)) <= given <= float(bounds.group(2))
 
 
 def register(double: AzureDouble) -> None:
@@ -807,6 +753,11 @@ def register(double: AzureDouble) -> None:
         route("POST", f"{SERVER}/{action}", pg.server_action)
     for path in ("checkNameAvailability", "locations/{location}/checkNameAvailability"):
         route("POST", f"/subscriptions/{{subscription}}/providers/{NS}/{path}", pg.check_name)
+    route(
+        "GET",
+        f"/subscriptions/{{subscription}}/providers/{NS}/locations/{{location}}/capabilities",
+        pg.capabilities,
+    )
     route("PUT", DATABASE, pg.put_database)
     route("GET", DATABASE, pg.get_database)
     route("DELETE", DATABASE, pg.delete_child("databases", "DropServerDatabaseManagementOperation"))
