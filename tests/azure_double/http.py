@@ -86,9 +86,16 @@ WEB_EXTENDED_CODES = {
 }
 
 
-def web_error(status: int, code: str, message: str, template: str, parameters: list[str]) -> DoubleError:
+def web_error(
+    status: int,
+    code: str,
+    message: str,
+    template: str,
+    parameters: list[str],
+    extended_code: str | None = None,
+) -> DoubleError:
     """Microsoft.Web's own error shape ({"Code","Message",...}), which azure-core cannot parse."""
-    extended = WEB_EXTENDED_CODES.get(code, "01001")
+    extended = extended_code or WEB_EXTENDED_CODES.get(code, "01001")
     return DoubleError(
         status,
         {

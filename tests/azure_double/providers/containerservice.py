@@ -20,6 +20,7 @@ from ..arm import (
     check_tags,
     collection_pattern,
     deep_merge,
+    for_api_version,
     list_body,
     not_found,
     provider_pattern,
@@ -48,6 +49,32 @@ CREATE_PROGRESS = (
     "CreatingAgentPools: 0/{nodes} nodes completed",
     "ReconcilingAddons",
 )
+# Keys the 2023-10-01 recordings do not have and the 2025-07-01 ones do: answered from the first
+# api-version after 2023-10-01 (the exact version each came with is *unverified*).
+NEWER_THAN_2023_10 = "2023-11-01"
+POOL_KEYS_SINCE = {
+    "scaleDownMode": NEWER_THAN_2023_10,
+    "securityProfile": NEWER_THAN_2023_10,
+    "upgradeSettings.maxSurge": NEWER_THAN_2023_10,
+    "upgradeSettings.maxUnavailable": NEWER_THAN_2023_10,
+}
+CLUSTER_SINCE = {
+    "kind": NEWER_THAN_2023_10,
+    "properties.metricsProfile": NEWER_THAN_2023_10,
+    "properties.bootstrapProfile": NEWER_THAN_2023_10,
+    "properties.nodeProvisioningProfile": NEWER_THAN_2023_10,
+    "properties.resourceUID": NEWER_THAN_2023_10,
+    "properties.autoUpgradeProfile": NEWER_THAN_2023_10,
+    "properties.networkProfile.networkPolicy": NEWER_THAN_2023_10,
+    "properties.networkProfile.loadBalancerProfile.backendPoolType": NEWER_THAN_2023_10,
+    **{f"properties.agentPoolProfiles[].{k}": v for k, v in POOL_KEYS_SINCE.items()},
+}
+POOL_SINCE = {f"properties.{k}": v for k, v in POOL_KEYS_SINCE.items()}
+# Creates answered with the detailed status walk above from this api-version on; before it every poll
+# said "InProgress" (recorded at 2023-10-01; the boundary is *unverified*).
+DETAILED_PROGRESS_SINCE = NEWER_THAN_2023_10
+# Network keys of the Azure CNI (overlay) plugin that a kubenet cluster does not have (recorded).
+AZURE_CNI_ONLY = ("networkPluginMode", "networkDataplane", "networkPolicy")
 CLUSTER_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$")
 DNS_PREFIX = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,52}[A-Za-z0-9])?$")
 POOL_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")
@@ -149,7 +176,8 @@ class ContainerServiceProvider:
 
         cluster = existing or self._new_cluster(params, group, location, dns_prefix)
         self._check_immutable(existing, props)
-        cluster["tags"] = check_tags(body.get("tags")) if "tags" in body else cluster.get("tags") or {}
+        if "tags" in body:  # a cluster created without tags has no tags key (recorded), nothing made up
+            cluster["tags"] = check_tags(body.get("tags"))
         cluster["sku"] = body.get("sku") or cluster.get("sku") or {"name": "Base", "tier": "Free"}
         if body.get("identity"):
             identity = dict(body["identity"])
@@ -177,6 +205,11 @@ class ContainerServiceProvider:
                 cp[key] = copy.deepcopy(props[key])
         if props.get("networkProfile"):
             cp["networkProfile"].update({k: v for k, v in props["networkProfile"].items() if _given(v)})
+        if str(cp["networkProfile"].get("networkPlugin", "")).lower() == "kubenet":
+            for key in AZURE_CNI_ONLY:
+                cp["networkProfile"].pop(key, None)
+        if "identity" not in cluster:  # a service principal cluster has no kubelet managed identity
+            cp.pop("identityProfile", None)
         if cp.get("oidcIssuerProfile", {}).get("enabled"):
             issuer_id = uuid.uuid5(uuid.NAMESPACE_URL, rid)
             issuer = f"https://{location}.oic.prod-aks.azure.com/{self.double.tenant_id}/{issuer_id}/"
@@ -190,10 +223,10 @@ class ContainerServiceProvider:
             on_success=lambda: self._settle(rid, "Succeeded"),
             on_failure=lambda code, message: self._settle(rid, "Failed"),
             status_body=arm_status_body,
-            progress=() if existing else self._create_progress(rid),
+            progress=() if existing else self._create_progress(rid, request.api_version),
             **self.double.operation_overrides(request),
         )
-        answer = self._render(self.store.get(rid))
+        answer = self._render(self.store.get(rid), request.api_version)
         # The PUT answer comes before the kubelet identity and outbound IPs exist (recorded).
         answer["properties"].pop("identityProfile", None)
         answer["properties"]["networkProfile"].get("loadBalancerProfile", {}).pop(
@@ -230,6 +263,7 @@ class ContainerServiceProvider:
         )
         cluster["location"] = location
         cluster.pop("identity", None)
+        cluster.pop("tags", None)
         return cluster
 
     def _version(self, requested: Any, existing: dict[str, Any] | None) -> str:
@@ -269,7 +303,9 @@ class ContainerServiceProvider:
                 target=changes[0],
             )
 
-    def _create_progress(self, cluster_id: str) -> tuple[str, ...]:
+    def _create_progress(self, cluster_id: str, api_version: str | None) -> tuple[str, ...]:
+        if (api_version or "9999") < DETAILED_PROGRESS_SINCE:
+            return ("InProgress",)
         nodes = sum(p["properties"]["count"] for p in self.store.children(cluster_id, "agentPools"))
         return tuple(label.format(nodes=nodes) for label in CREATE_PROGRESS)
 
@@ -278,7 +314,7 @@ class ContainerServiceProvider:
         for pool in self.store.children(cluster_id, "agentPools"):
             self.store.update(pool["id"], lambda p: p["properties"].update(provisioningState=state))
 
-    def _render(self, cluster: dict[str, Any]) -> dict[str, Any]:
+    def _render(self, cluster: dict[str, Any], api_version: str | None) -> dict[str, Any]:
         out = copy.deepcopy(cluster)
         profiles = []
         for pool in self.store.children(cluster["id"], "agentPools"):
@@ -286,16 +322,16 @@ class ContainerServiceProvider:
         out["properties"]["agentPoolProfiles"] = profiles
         if out["properties"].get("linuxProfile") is None:
             out["properties"].pop("linuxProfile")
-        return out
+        return for_api_version(out, api_version, CLUSTER_SINCE)
 
     def get_cluster(self, request: Request, params: dict[str, str]) -> Response:
         cluster = self._cluster(params)
         self.double.operations.advance_target(cluster["id"])
-        return Response(200, self._render(self.store.get(cluster["id"])))
+        return Response(200, self._render(self.store.get(cluster["id"]), request.api_version))
 
     def list_clusters(self, request: Request, params: dict[str, str]) -> Response:
         clusters = in_scope(self.double, params, TYPE)
-        return Response(200, list_body([self._render(c) for c in clusters]))
+        return Response(200, list_body([self._render(c, request.api_version) for c in clusters]))
 
     def delete_cluster(self, request: Request, params: dict[str, str]) -> Response:
         require_group(self.double, params)
@@ -443,7 +479,8 @@ class ContainerServiceProvider:
         headers = operation_headers(
             self.double.base_url, params["subscription"], NS, cluster["location"], op, STATUS_API_VERSION
         )
-        return Response(200 if existed else 201, self.store.get(pool["id"]), headers)
+        answer = for_api_version(self.store.get(pool["id"]), request.api_version, POOL_SINCE)
+        return Response(200 if existed else 201, answer, headers)
 
     def get_pool(self, request: Request, params: dict[str, str]) -> Response:
         cluster = self._cluster(params)
@@ -454,11 +491,12 @@ class ContainerServiceProvider:
             raise not_found(
                 f"{TYPE}/agentPools", f"{cluster['name']}/{params['agentpools']}", params["resource_group"]
             )
-        return Response(200, pool)
+        return Response(200, for_api_version(pool, request.api_version, POOL_SINCE))
 
     def list_pools(self, request: Request, params: dict[str, str]) -> Response:
         cluster = self._cluster(params)
-        return Response(200, list_body(self.store.children(cluster["id"], "agentPools")))
+        pools = self.store.children(cluster["id"], "agentPools")
+        return Response(200, list_body([for_api_version(p, request.api_version, POOL_SINCE) for p in pools]))
 
     def delete_pool(self, request: Request, params: dict[str, str]) -> Response:
         cluster = self._cluster(params)

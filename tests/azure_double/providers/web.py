@@ -14,7 +14,9 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
+from .. import catalogues
 from ..arm import (
+    RG_SCOPE,
     canonical_location,
     check_tags,
     collection_pattern,
@@ -26,7 +28,7 @@ from ..arm import (
     resource_id,
     route_resource_type,
 )
-from ..http import Request, Response, arm_error, web_error
+from ..http import DoubleError, Request, Response, arm_error, web_error
 from ..lro import Operation, arm_status_body, operation_headers
 from ..shapes import shape
 from .authorization import system_identity
@@ -43,6 +45,7 @@ SLOT = provider_pattern(NS, "sites", "slots")
 # name -> (tier, family, maximumNumberOfWorkers, deployment slots allowed). Slot counts *unverified*.
 SKUS = {
     "F1": ("Free", "F", 1, 0),
+    "D1": ("Shared", "D", 1, 0),
     "B1": ("Basic", "B", 3, 0),
     "B2": ("Basic", "B", 3, 0),
     "B3": ("Basic", "B", 3, 0),
@@ -57,6 +60,10 @@ SKUS = {
     "P2v3": ("PremiumV3", "Pv3", 30, 20),
     "P3v3": ("PremiumV3", "Pv3", 30, 20),
 }
+# siteMode by tier (recorded: F1 "Limited", D1 "Basic"; null for dedicated tiers).
+SITE_MODES = {"Free": "Limited", "Shared": "Basic"}
+# Linux Basic plans come with a 30-day free offer (recorded: freeOfferExpirationTime = createdTime + 30 days).
+FREE_OFFER_DAYS = 30
 SITE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,58}[A-Za-z0-9]$")  # 2-60 chars
 PLAN_NAME = re.compile(r"^[A-Za-z0-9-]{1,60}$")
 CONNECTION_STRING_TYPES = (
@@ -76,6 +83,7 @@ CONNECTION_STRING_TYPES = (
 SITE_CONFIG_IN_SITE = (
     "numberOfWorkers",
     "linuxFxVersion",
+    "windowsFxVersion",
     "alwaysOn",
     "http20Enabled",
     "acrUseManagedIdentityCreds",
@@ -102,6 +110,7 @@ NETWORK_SETTINGS = ("vnetRouteAllEnabled", "publicNetworkAccess")
 # How the PUT answer differs from a later GET (recorded): the config is not applied yet.
 PUT_SITE_CONFIG = {
     "linuxFxVersion": "",
+    "windowsFxVersion": None,
     "http20Enabled": False,
     "ipSecurityRestrictions": ALLOW_ALL,
     "scmIpSecurityRestrictions": ALLOW_ALL,
@@ -130,6 +139,45 @@ SITE_WRITABLE = (
     "endToEndEncryptionEnabled",
     "clientCertExclusionPaths",
 )
+# config/authsettings (Easy Auth v1): every key a real answer has; unset ones are null (recorded 2023-01-01).
+AUTH_SETTINGS_KEYS = (
+    "enabled",
+    "unauthenticatedClientAction",
+    "tokenStoreEnabled",
+    "allowedExternalRedirectUrls",
+    "defaultProvider",
+    "clientId",
+    "clientSecret",
+    "clientSecretSettingName",
+    "clientSecretCertificateThumbprint",
+    "issuer",
+    "allowedAudiences",
+    "additionalLoginParams",
+    "isAadAutoProvisioned",
+    "aadClaimsAuthorization",
+    "googleClientId",
+    "googleClientSecret",
+    "googleClientSecretSettingName",
+    "googleOAuthScopes",
+    "facebookAppId",
+    "facebookAppSecret",
+    "facebookAppSecretSettingName",
+    "facebookOAuthScopes",
+    "gitHubClientId",
+    "gitHubClientSecret",
+    "gitHubClientSecretSettingName",
+    "gitHubOAuthScopes",
+    "twitterConsumerKey",
+    "twitterConsumerSecret",
+    "twitterConsumerSecretSettingName",
+    "microsoftAccountClientId",
+    "microsoftAccountClientSecret",
+    "microsoftAccountClientSecretSettingName",
+    "microsoftAccountOAuthScopes",
+    "configVersion",
+)
+# keys a real answer shows only once they were set
+AUTH_SETTINGS_OPTIONAL = ("runtimeVersion", "tokenRefreshExtensionHours")
 CONFIG_READ_ONLY = ("publishingUsername", "publishingPassword", "machineKey", "windowsConfiguredStacks")
 
 
@@ -146,6 +194,22 @@ def _with_implicit_rule(rules: Any, default_action: Any) -> list[dict[str, Any]]
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + ".00"
+
+
+def _timestamp(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + ".00"
+
+
+def _validation_failure(code: str, message: str) -> Response:
+    """The validate action's answer for what would fail (ValidateResponse: status + error)."""
+    return Response(200, {"status": "Failure", "error": {"code": code, "message": message}})
+
+
+def _has_zones(location: str) -> bool:
+    """Zone redundancy needs availability zones: the regions the real region list gives zone mappings."""
+    return any(
+        r["name"] == location and r.get("availabilityZoneMappings") for r in catalogues.load("regions")
+    )
 
 
 def _setting_value(value: Any) -> str:
@@ -232,20 +296,39 @@ class WebProvider:
         plan["location"] = location
         if "tags" in body:  # a plan created without tags answers without a tags key (recorded)
             plan["tags"] = check_tags(body["tags"])
-        plan["kind"] = "linux" if reserved else "app"
+        hyper_v = bool(
+            properties.get("hyperV", properties.get("isXenon", existing and existing["properties"]["hyperV"]))
+        )
+        zone_redundant = bool(
+            properties.get("zoneRedundant", existing and existing["properties"]["zoneRedundant"])
+        )
+        if zone_redundant and not _has_zones(location):
+            message = "Requested features are not supported in region. Please try another region."
+            raise web_error(400, "BadRequest", message, message, [], extended_code="59911")  # recorded
+        # Windows containers run on Hyper-V plans, which answer kind "windows" (recorded)
+        plan["kind"] = "linux" if reserved else ("windows" if hyper_v else "app")
         sku = {"name": sku_name, "tier": tier, "size": sku_name, "family": family, "capacity": capacity}
         plan["sku"] = sku
         props = plan["properties"]
+        if not existing:
+            created = time.time()
+            props["createdTime"] = _timestamp(created)
+            props["freeOfferExpirationTime"] = (
+                _timestamp(created + FREE_OFFER_DAYS * 86400) if reserved and tier == "Basic" else None
+            )
         props.update(
             name=plan["name"],
             reserved=reserved,
+            hyperV=hyper_v,
+            isXenon=hyper_v,
+            siteMode=SITE_MODES.get(tier),
             kind=plan["kind"],
             numberOfWorkers=capacity,
             currentNumberOfWorkers=capacity,
             maximumNumberOfWorkers=SKUS[sku_name][2],
             geoRegion=display_location(location),
             perSiteScaling=bool(properties.get("perSiteScaling", props.get("perSiteScaling", False))),
-            zoneRedundant=bool(properties.get("zoneRedundant", props.get("zoneRedundant", False))),
+            zoneRedundant=zone_redundant,
             webSpace=f"{params['resource_group']}-{display_location(location).replace(' ', '')}webspace"
             + ("-Linux" if reserved else ""),
             resourceGroup=params["resource_group"],
@@ -255,9 +338,9 @@ class WebProvider:
         answer = self._render_plan(plan)
         # The PUT answer echoes the request's location and sku, before the plan's limits are filled in.
         answer["location"] = body["location"]
-        answer["properties"].update(
-            sku=sku, maximumNumberOfWorkers=0, vnetConnectionsUsed=None, vnetConnectionsMax=None
-        )
+        answer["properties"].update(sku=sku, maximumNumberOfWorkers=0)
+        if not existing:  # a create's answer has no vnet connection counts yet; an update's has (recorded)
+            answer["properties"].update(vnetConnectionsUsed=None, vnetConnectionsMax=None)
         return Response(200, answer)
 
     def _sites_on(self, plan_id: str) -> list[dict[str, Any]]:
@@ -432,6 +515,8 @@ class WebProvider:
         props.update(
             serverFarmId=plan["id"],
             reserved=plan["properties"]["reserved"],  # from the plan whatever the request says
+            hyperV=plan["properties"]["hyperV"],  # a Hyper-V plan's sites are Windows containers (recorded)
+            isXenon=plan["properties"]["hyperV"],
             sku=plan["sku"]["tier"],
             lastModifiedTimeUtc=_now(),
         )
@@ -597,15 +682,19 @@ class WebProvider:
         return {"properties": properties}
 
     def _sync_fx_version(self, rid: str) -> None:
-        """kind and siteProperties follow the config's linuxFxVersion, as on real Linux apps."""
-        fx = self.store.get(rid + "/config/web")["properties"].get("linuxFxVersion") or ""
+        """kind and siteProperties follow the config's linuxFxVersion (Linux) or windowsFxVersion (Hyper-V)."""
+        config = self.store.get(rid + "/config/web")["properties"]
+        fx = config.get("linuxFxVersion") or ""
+        windows_fx = config.get("windowsFxVersion") or ""
 
         def update(site: dict[str, Any]) -> None:
             linux = site["properties"]["reserved"]
+            container = fx.upper().startswith("DOCKER|") or windows_fx.upper().startswith("DOCKER|")
             kinds = (
                 ["app"]
                 + (["linux"] if linux else [])
-                + (["container"] if fx.upper().startswith("DOCKER|") else [])
+                + (["container"] if container else [])
+                + (["windows"] if site["properties"].get("hyperV") else [])
             )
             site["kind"] = site["properties"]["kind"] = ",".join(kinds)
             site["properties"]["siteProperties"]["properties"][0]["value"] = fx
@@ -660,6 +749,12 @@ class WebProvider:
         slots = self.store.children(site["id"], "slots")
         return Response(200, list_body([self._render_site(s["id"]) for s in slots]))
 
+    def check_name_available(self, name: str) -> bool:
+        """Site names are global (they become <name>.azurewebsites.net)."""
+        return SITE_NAME.match(name) is not None and not self.store.matching(
+            lambda k, v: v.get("type") == "Microsoft.Web/sites" and v["name"].lower() == name.lower()
+        )
+
     def check_name(self, request: Request, params: dict[str, str]) -> Response:
         body = request.json_object()
         name = str(body.get("name", ""))
@@ -672,10 +767,7 @@ class WebProvider:
                     "message": f"The name '{name}' is not a valid site name.",
                 },
             )
-        taken = self.store.matching(
-            lambda k, v: v.get("type") == "Microsoft.Web/sites" and v["name"].lower() == name.lower()
-        )
-        if taken:
+        if not self.check_name_available(name):
             return Response(
                 200,
                 {
@@ -798,6 +890,70 @@ class WebProvider:
         self.store.put(site["id"] + "/config/connectionstrings", {"properties": stored})
         return Response(200, self._config_envelope(site, "connectionstrings", stored))
 
+    def put_auth_settings(self, request: Request, params: dict[str, str]) -> Response:
+        """PUT config/authsettings replaces the whole set: what the request leaves out goes back to null."""
+        site = self._site_for_subresource(params)
+        wanted = request.json_object().get("properties") or {}
+        settings: dict[str, Any] = {key: wanted.get(key) for key in AUTH_SETTINGS_KEYS}
+        settings.update({key: wanted[key] for key in AUTH_SETTINGS_OPTIONAL if key in wanted})
+        settings["enabled"] = bool(wanted.get("enabled", False))
+        settings["isAadAutoProvisioned"] = bool(wanted.get("isAadAutoProvisioned", False))
+        settings["configVersion"] = wanted.get("configVersion") or "v1"
+        if settings["clientId"] and not settings["aadClaimsAuthorization"]:
+            # the Entra ID provider gets an empty claims policy (recorded)
+            settings["aadClaimsAuthorization"] = '{"allowed_groups":null,"allowed_client_applications":[]}'
+        self.store.put(site["id"] + "/config/authsettings", {"properties": settings})
+        return Response(200, self._config_envelope(site, "authsettings", self._auth_settings(site)))
+
+    def list_auth_settings(self, request: Request, params: dict[str, str]) -> Response:
+        site = self._site_for_subresource(params)
+        return Response(200, self._config_envelope(site, "authsettings", self._auth_settings(site)))
+
+    def _auth_settings(self, site: dict[str, Any]) -> dict[str, Any]:
+        stored = self.store.get(site["id"] + "/config/authsettings")
+        if stored:
+            return stored["properties"]
+        defaults: dict[str, Any] = dict.fromkeys(AUTH_SETTINGS_KEYS)
+        defaults.update(enabled=False, isAadAutoProvisioned=False, configVersion="v1")
+        return defaults
+
+    def validate(self, request: Request, params: dict[str, str]) -> Response:
+        """POST .../providers/Microsoft.Web/validate: would this site or plan be created? Never writes."""
+        require_group(self.double, params)
+        body = request.json_object()
+        kind = str(body.get("type", ""))
+        props = body.get("properties") or {}
+        try:
+            if canonical_location(body.get("location")) is None:
+                raise web_error(
+                    400,
+                    "BadRequest",
+                    f"The location '{body.get('location')}' is invalid.",  # *unverified* wording
+                    "The location '{0}' is invalid.",
+                    [str(body.get("location"))],
+                )
+            if kind.lower() == "serverfarm":
+                self._sku({"name": props.get("skuName"), "capacity": props.get("capacity") or 1})
+            elif kind.lower() == "site":
+                name = str(body.get("name", ""))
+                if not self.check_name_available(name):
+                    return _validation_failure(
+                        "SiteNameNotAvailable", f"The site name '{name}' is not available."
+                    )
+                farm = props.get("serverFarmId")
+                if farm and self._plan(farm) is None:
+                    return _validation_failure(
+                        "ServerFarmNotFound", f"The server farm '{farm}' was not found."
+                    )
+            else:
+                return _validation_failure(
+                    "InvalidResourceType", f"Cannot validate resources of type '{kind}'."
+                )
+        except DoubleError as error:
+            body = error.response.body
+            return _validation_failure(body.get("Code", "BadRequest"), body.get("Message", ""))
+        return Response(200, {"status": "Success", "error": None})
+
     def list_connection_strings(self, request: Request, params: dict[str, str]) -> Response:
         return self._list_config(params, "connectionstrings")
 
@@ -901,6 +1057,7 @@ def register(double: AzureDouble) -> None:
         list_all=web.list_plans,
     )
     route("POST", f"/subscriptions/{{subscription}}/providers/{NS}/checknameavailability", web.check_name)
+    route("POST", f"{RG_SCOPE}/providers/{NS}/validate", web.validate)
     route("GET", f"/subscriptions/{{subscription}}/providers/{NS}/sites", web.list_sites)
     route("GET", collection_pattern(NS, "sites"), web.list_sites)
     route("GET", collection_pattern(NS, "sites", "slots"), web.list_slots)
@@ -920,5 +1077,7 @@ def register(double: AzureDouble) -> None:
         route("PUT", f"{pattern}/config/connectionstrings", web.put_connection_strings)
         route("POST", f"{pattern}/config/connectionstrings/list", web.list_connection_strings)
         route("POST", f"{pattern}/slotsswap", web.swap)
+        route("PUT", f"{pattern}/config/authsettings", web.put_auth_settings)
+        route("POST", f"{pattern}/config/authsettings/list", web.list_auth_settings)
     route("GET", f"{SITE}/config/slotConfigNames", web.get_slot_config_names)
     route("PUT", f"{SITE}/config/slotConfigNames", web.put_slot_config_names)
