@@ -21,6 +21,11 @@ MANAGED_IDENTITY_API_VERSION = "2019-08-01"
 ARM_AUDIENCES = ("https://management.core.windows.net/", "https://management.azure.com/")
 
 
+# api-versions of /metadata/endpoints that answer a list of clouds instead of one cloud object
+LIST_METADATA_FROM = "2019-05-01"
+OBJECT_METADATA_AGAIN_FROM = "2022-09-01"
+
+
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -233,7 +238,7 @@ class Identity:
         )
 
     def cloud_metadata(self, request: Request) -> Response:
-        """ARM's /metadata/endpoints: one cloud object (old api-versions) or a list (2022-09-01 and later)."""
+        """ARM's /metadata/endpoints: a list of clouds or one cloud object, by api-version."""
         cloud = {
             "name": "AzureDouble",
             "portal": self.base_url,
@@ -264,7 +269,9 @@ class Identity:
             },
         }
         version = request.api_version or ""
-        return Response(200, [cloud] if version >= "2022-09-01" else cloud)
+        # A list for 2019-05-01 up to (not including) 2022-09-01, one object before and from 2022-09-01
+        # (Azure/azure-powershell-common PR #374, Azure/azure-cli issue #29283).
+        return Response(200, [cloud] if LIST_METADATA_FROM <= version < OBJECT_METADATA_AGAIN_FROM else cloud)
 
     def _known_audience(self, resource: str) -> str | None:
         """`resource` when a management token may be issued for it (with or without the trailing /)."""

@@ -20,13 +20,15 @@ from tests.azure_double.fidelity import (
     total,
 )
 
-# Per recording (percent). Below them the recording is counted as a failure.
+# Per recording (percent). The shape of some answers changed over time at the same api-version (Web sites
+# gained keys in 2024, container events come and go), so one recording can never match every answer.
 MIN_STATUS = 90.0
-MIN_LRO = 95.0
-MIN_SHAPE = 60.0
+MIN_LRO = 100.0
+MIN_SHAPE = 40.0
 MIN_KEYS = 90.0
-# Over all recordings together.
-MIN_TOTAL = {"status": 97.0, "lro": 99.0, "shape": 85.0, "keys": 97.0}
+# Over all recordings together; before issue 13 the double scored status 70.4, LRO 100, shape 41.4 and
+# keys 85.6 on this set.
+MIN_TOTAL = {"status": 99.0, "lro": 100.0, "shape": 88.0, "keys": 99.0}
 MIN_RECORDINGS = 15
 
 

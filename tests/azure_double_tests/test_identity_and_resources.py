@@ -109,16 +109,26 @@ def test_msal_instance_discovery_is_answered(azure_double):
 
 
 def test_cloud_metadata_points_at_the_double(azure_double):
-    clouds = requests.get(azure_double.metadata_url, verify=azure_double.ca_path, timeout=10).json()
-    assert clouds[0]["resourceManager"] == azure_double.base_url + "/"
-    assert clouds[0]["authentication"]["loginEndpoint"] == azure_double.base_url + "/"
-    assert "https://management.core.windows.net/" in clouds[0]["authentication"]["audiences"]
-    old = requests.get(
-        f"{azure_double.base_url}/metadata/endpoints?api-version=2019-05-01",
+    cloud = requests.get(azure_double.metadata_url, verify=azure_double.ca_path, timeout=10).json()
+    assert cloud["resourceManager"] == azure_double.base_url + "/"
+    assert cloud["authentication"]["loginEndpoint"] == azure_double.base_url + "/"
+    assert "https://management.core.windows.net/" in cloud["authentication"]["audiences"]
+
+
+@pytest.mark.parametrize(
+    ("api_version", "shape"),
+    [("2015-01-01", dict), ("2019-05-01", list), ("2020-06-01", list), ("2022-09-01", dict)],
+)
+def test_cloud_metadata_shape_follows_the_api_version_as_real_arm(azure_double, api_version, shape):
+    """A list for 2019-05-01 and 2020-06-01, one object for 2015-01-01 and 2022-09-01 (as real ARM)."""
+    answer = requests.get(
+        f"{azure_double.base_url}/metadata/endpoints?api-version={api_version}",
         verify=azure_double.ca_path,
         timeout=10,
     ).json()
-    assert old["name"] == "AzureDouble"
+    assert isinstance(answer, shape)
+    cloud = answer[0] if isinstance(answer, list) else answer
+    assert cloud["name"] == "AzureDouble"
 
 
 @pytest.mark.parametrize(

@@ -106,7 +106,7 @@ def test_databases_firewall_rules_and_extensions(azure_double, resource_group, p
     extensions = pg.configurations.get("rg", "papr-db", "azure.extensions")
     assert (
         extensions.properties.source == "system-default"
-        and "BTREE_GIN" in extensions.properties.allowed_values
+        and "btree_gin" in extensions.properties.allowed_values.split(",")  # the real list is lower case
     )
     set_ = pg.configurations.begin_put(
         "rg",

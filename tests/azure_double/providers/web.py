@@ -682,7 +682,7 @@ class WebProvider:
         return {"properties": properties}
 
     def _sync_fx_version(self, rid: str) -> None:
-        """kind and siteProperties follow the config's linuxFxVersion (Linux) or windowsFxVersion (Hyper-V)."""
+        """kind and siteProperties follow linuxFxVersion (Linux) or windowsFxVersion (Hyper-V plans)."""
         config = self.store.get(rid + "/config/web")["properties"]
         fx = config.get("linuxFxVersion") or ""
         windows_fx = config.get("windowsFxVersion") or ""
