@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help system-packages venv lint sanity test test-fast stack-up stack-down stack-status host-image image demo demo-down
+.PHONY: help system-packages venv lint sanity test test-fast fidelity stack-up stack-down stack-status host-image image demo demo-down
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -35,6 +35,10 @@ test: venv lint sanity ## lint, ansible-test sanity, then every test (real Postg
 
 test-fast: venv ## the tests that need no podman host
 	$(PY) -m pytest -ra -m "not molecule and not image and not k8s"
+
+fidelity: venv ## the Azure double vs real recorded Azure traffic (numbers per recording), then azure.azcollection (pinned, own venv) run twice against it
+	$(PY) -m pytest -q -rN tests/azure_double_tests/test_fidelity.py
+	$(PY) -m tests.azure_double.azcollection
 
 stack-up: venv ## start PostgreSQL, Temporal dev server, web server and workers on 127.0.0.1
 	$(PY) scripts/stack.py up

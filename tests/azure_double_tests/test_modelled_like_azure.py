@@ -173,7 +173,9 @@ def test_web_plan_fields_come_from_the_plan_not_a_template(azure_double, resourc
     created = datetime.fromisoformat(answered["createdTime"])
     free_until = datetime.fromisoformat(answered["freeOfferExpirationTime"])
     assert abs(free_until - created - timedelta(days=30)) < timedelta(minutes=1)  # Linux Basic's free offer
-    assert abs(datetime.now(UTC).replace(tzinfo=None) - created) < timedelta(minutes=5)  # made now, not a recorded timestamp
+    assert abs(datetime.now(UTC).replace(tzinfo=None) - created) < timedelta(
+        minutes=5
+    )  # made now, not a recorded timestamp
     standard = web.app_service_plans.begin_create_or_update(
         "rg", "windows-s1", AppServicePlan(location="westus2", sku=SkuDescription(name="S1"))
     ).result()
@@ -231,3 +233,20 @@ def test_aks_answers_only_what_the_request_set(azure_double, resource_group):
     assert cluster.network_profile.network_plugin == "kubenet"
     assert cluster.network_profile.network_plugin_mode is None  # overlay is Azure CNI's, not kubenet's
     assert cluster.identity is None and cluster.identity_profile is None
+
+
+def test_check_resource_name_reserves_trademarks(azure_double):
+    def check(name: str) -> str:
+        answer = requests.post(
+            f"{azure_double.base_url}/providers/Microsoft.Resources/checkResourceName",
+            params={"api-version": "2022-12-01"},
+            json={"name": name, "type": "Microsoft.Web/sites"},
+            headers={"Authorization": f"Bearer {azure_double.token()}"},
+            verify=azure_double.ca_path,
+            timeout=10,
+        )
+        return answer.json()["status"]
+
+    assert check("papr-memory") == "Allowed"
+    assert check("my-azure-app") == "Reserved"
+    assert azure_double.write_count() == 0

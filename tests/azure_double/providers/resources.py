@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 GROUP = "/subscriptions/{subscription}/resourceGroups/{resource_group}"
 # ARM: 1-90 chars of letters, digits, underscores, hyphens, periods and parentheses, not ending in a period.
+# Whole words ARM reserves in resource names (trademarks; Microsoft's published list, abridged).
+RESERVED_WORDS = {"microsoft", "windows", "azure", "office", "xbox", "bing", "skype", "outlook", "onedrive"}
 GROUP_NAME = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
 
 
@@ -65,6 +67,16 @@ def register(double: AzureDouble) -> None:
                 [_location(region, params, request.api_version) for region in catalogues.load("regions")]
             ),
         )
+
+    @route("POST", "/providers/Microsoft.Resources/checkResourceName")
+    def check_resource_name(request: Request, params: dict[str, str]) -> Response:
+        """ARM's reserved-word check (CheckResourceNameResult); a name with a trademark is "Reserved"."""
+        body = request.json_object()
+        name = str(body.get("name", ""))
+        words = re.findall(r"[a-z]+", name.lower())
+        reserved = any(word in RESERVED_WORDS for word in words) or name.lower().startswith(("login", "xbox"))
+        answer = {"name": name, "type": body.get("type"), "status": "Reserved" if reserved else "Allowed"}
+        return Response(200, answer)
 
     @route("GET", "/tenants")
     def list_tenants(request: Request, params: dict[str, str]) -> Response:
