@@ -11,14 +11,20 @@ import pytest
 
 from tests.azure_double.fidelity import (
     HEADER,
+    RECORDINGS,
     RESULTS,
     Replay,
     Score,
+    interactions,
     recording_names,
     replayable,
     shape_differences,
     total,
 )
+
+# Names test_fidelity_network.py uses (it points RECORDINGS at its excerpts and clears the cache).
+_interactions = interactions
+__all__ = ["RECORDINGS", "shape_differences"]
 
 # Per recording (percent). The shape of some answers changed over time at the same api-version (Web sites
 # gained keys in 2024, container events come and go), so one recording can never match every answer.
@@ -66,8 +72,6 @@ def test_the_fidelity_set_is_wide_enough():
     """At least 15 real recordings, covering every resource provider the double models, errors included."""
     names = recording_names()
     assert len(names) >= MIN_RECORDINGS
-    from tests.azure_double.fidelity import interactions
-
     uris = " ".join(it["request"]["uri"].lower() for name in names for it in interactions(name))
     for namespace in (
         "microsoft.web",
