@@ -46,7 +46,7 @@ from app.models import (
 )
 from app.security import require_api_key
 from app.services import Services
-from app.validation import UnstorableValue, check_json, check_text, json_size
+from app.validation import NO_NUL, UnstorableValue, check_json, check_text, json_size
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,7 @@ router = APIRouter(
 IDEMPOTENCY_KEY = Header(
     None,
     alias=idempotency.HEADER,
+    pattern=idempotency.KEY_PATTERN,
     description="retry-safe writes: the same key and body give the same id and one stored write;"
     " the same key with another body is refused (409). Kept at least 24 h.",
 )
@@ -213,7 +214,7 @@ async def create_memory(
 @router.get("/memories/search", response_model=SearchResults, responses=error_responses(422))
 async def search_memories(
     request: Request,
-    q: str = Query(min_length=1, max_length=1000, description="web-search style query"),
+    q: str = Query(min_length=1, max_length=1000, pattern=NO_NUL, description="web-search style query"),
     limit: int = Query(10, ge=1, le=100),
 ) -> dict[str, Any]:
     try:
@@ -323,7 +324,9 @@ async def _upload(request: Request, limit: int, filename: str | None) -> tuple[b
     return await upload.read(), media_type, upload.filename or filename
 
 
-_BINARY = {"schema": {"type": "string", "format": "binary"}}
+_BINARY = {"schema": {"type": "string", "format": "binary", "minLength": 1}}
+# UTF-8 text (other bytes are accepted and end the document failed: not UTF-8).
+_TEXT = {"schema": {"type": "string", "minLength": 1}}
 _DOCUMENT_BODY = {
     "requestBody": {
         "required": True,
@@ -334,13 +337,14 @@ _DOCUMENT_BODY = {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                }
+                    "properties": {"file": {"type": "string", "format": "binary", "minLength": 1}},
+                },
+                "encoding": {"file": {"contentType": ", ".join(DOCUMENT_TYPES)}},
             },
-            "text/plain": _BINARY,
-            "text/markdown": _BINARY,
+            # application/octet-stream is accepted too when ?filename= ends in .txt, .md or .pdf.
+            "text/plain": _TEXT,
+            "text/markdown": _TEXT,
             "application/pdf": _BINARY,
-            "application/octet-stream": _BINARY,
         },
     }
 }
@@ -364,7 +368,7 @@ def _check_filename(name: str | None) -> str | None:
 )
 async def create_document(
     request: Request,
-    filename: str | None = Query(None, max_length=255, description="name for a raw body"),
+    filename: str | None = Query(None, max_length=255, pattern=NO_NUL, description="name for a raw body"),
     idempotency_key: str | None = IDEMPOTENCY_KEY,
 ) -> JSONResponse:
     services = _services(request)

@@ -20,6 +20,7 @@ HEADER = "Idempotency-Key"
 # Any fixed namespace works, as long as it never changes: ids derived from keys depend on it.
 _NAMESPACE = uuid.UUID("6f1c5d4e-2b7a-4c1e-9a53-7d0e8f1b2c3d")
 # The draft makes the value a structured-field string ("..."); a bare token is accepted too.
+KEY_PATTERN = r'^"?[\x21\x23-\x7e]{1,255}"?$'
 _KEY = re.compile(r'^"?([\x21\x23-\x7e]{1,255})"?$')
 
 

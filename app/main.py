@@ -20,6 +20,7 @@ from app.db import create_pool, migrate
 from app.errors import error_response, install_error_handlers
 from app.limits import BodyLimitMiddleware, body_limits
 from app.logs import configure_logging, request_id_var
+from app.models import publish_contract
 from app.retry import Retry
 from app.services import Services, TemporalConnection
 
@@ -80,6 +81,7 @@ def create_app() -> FastAPI:
     configure_logging(settings.log_level, settings.secret_values())
     app = FastAPI(title="PAPR Memory", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
+    publish_contract(app, settings)
     # Added before the request context middleware, so it runs inside it (413s are logged too).
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limits(settings))
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any, Literal
 
+from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.validation import check_text
+from app.config import Settings
+from app.validation import HAS_TEXT, METADATA_SCHEMAS, check_text
 
 
 class ErrorDetail(BaseModel):
@@ -33,7 +37,7 @@ class MemoryIn(BaseModel):
     @classmethod
     def _storable_content(cls, value: str) -> str:
         check_text(value, "content")
-        if not value.strip():
+        if not re.search(r"\S", value):
             raise ValueError("content has no text (only whitespace)")
         return value
 
@@ -130,3 +134,26 @@ _DESCRIPTIONS = {
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries for error statuses, all with the one error body."""
     return {status: {"model": ErrorBody, "description": _DESCRIPTIONS[status]} for status in statuses}
+
+
+def publish_contract(app: FastAPI, settings: Settings) -> None:
+    """Complete the generated OpenAPI document with what the API checks at run time, so the
+    document states exactly what is accepted: content limits, and metadata as JSON whose
+    strings and keys hold no NUL (a recursive schema pydantic does not generate)."""
+    generate: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = generate()
+        schemas = document["components"]["schemas"]
+        schemas.update(METADATA_SCHEMAS)
+        memory = schemas["MemoryIn"]["properties"]
+        memory["content"].update(pattern=HAS_TEXT, maxLength=settings.max_memory_chars)
+        memory["metadata"] = {
+            "$ref": "#/components/schemas/Metadata",
+            "description": memory["metadata"].get("description", ""),
+        }
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

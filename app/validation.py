@@ -12,6 +12,27 @@ from typing import Any
 
 # PostgreSQL rejects NUL in text and in jsonb strings; lone surrogates cannot be encoded as UTF-8.
 NUL = "\x00"
+# The same rules as JSON Schema patterns, for the OpenAPI document.
+NO_NUL = r"^[^\x00]*$"
+HAS_TEXT = r"^[^\x00]*\S[^\x00]*$"
+# Metadata: any JSON object whose strings and keys hold no NUL (recursive, for the document).
+METADATA_SCHEMAS = {
+    "MetadataValue": {
+        "anyOf": [
+            {"type": "string", "pattern": NO_NUL},
+            {"type": "number"},
+            {"type": "boolean"},
+            {"type": "null"},
+            {"type": "array", "items": {"$ref": "#/components/schemas/MetadataValue"}},
+            {"$ref": "#/components/schemas/Metadata"},
+        ]
+    },
+    "Metadata": {
+        "type": "object",
+        "propertyNames": {"pattern": NO_NUL},
+        "additionalProperties": {"$ref": "#/components/schemas/MetadataValue"},
+    },
+}
 
 
 class UnstorableValue(ValueError):
