@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..arm import (
+    canonical_location,
     check_tags,
     collection_pattern,
     deep_merge,
@@ -186,8 +187,9 @@ class ContainerServiceProvider:
             cluster["identity"] = identity
         cp = cluster["properties"]
         cp.update(
-            kubernetesVersion=version,
-            currentKubernetesVersion=KUBERNETES_VERSIONS[version],
+            # kubernetesVersion stays as sent ("1.32" or "1.32.7"); the current one is a full patch
+            kubernetesVersion=str(props.get("kubernetesVersion") or cp.get("kubernetesVersion") or version),
+            currentKubernetesVersion=_patch(props.get("kubernetesVersion"), version),
             provisioningState="Updating" if existing else "Creating",
         )
         for key in (
@@ -267,8 +269,10 @@ class ContainerServiceProvider:
         return cluster
 
     def _version(self, requested: Any, existing: dict[str, Any] | None) -> str:
+        """The minor version a request means (AKS answers kubernetesVersion as it was sent)."""
+        current = _minor(existing["properties"]["kubernetesVersion"]) if existing else None
         if not requested:
-            return existing["properties"]["kubernetesVersion"] if existing else DEFAULT_VERSION
+            return current or DEFAULT_VERSION
         minor = ".".join(str(requested).split(".")[:2])
         if minor not in KUBERNETES_VERSIONS:
             raise arm_error(
@@ -278,7 +282,7 @@ class ContainerServiceProvider:
                 "Please use [az aks get-versions] command to get the supported version list in this region "
                 f"(the double supports {', '.join(KUBERNETES_VERSIONS)}).",
             )
-        if existing and minor < existing["properties"]["kubernetesVersion"]:
+        if current and minor < current:
             raise invalid(
                 "kubernetesVersion", f"Downgrading the Kubernetes version to {requested} is not allowed."
             )
@@ -368,6 +372,35 @@ class ContainerServiceProvider:
         )
 
     # --- credentials ----------------------------------------------------------------------------
+    def orchestrators(self, request: Request, params: dict[str, str]) -> Response:
+        """The Kubernetes versions a region offers (`az aks get-versions`, azure.azcollection's check)."""
+        if canonical_location(params["location"]) is None:
+            raise arm_error(400, "InvalidLocation", f"The location '{params['location']}' is not valid.")
+        patches = list(KUBERNETES_VERSIONS.values())
+        versions = [
+            {
+                "orchestratorType": "Kubernetes",
+                "orchestratorVersion": patch,
+                **({"default": True} if _minor(patch) == DEFAULT_VERSION else {}),
+                "upgrades": [
+                    {"orchestratorType": "Kubernetes", "orchestratorVersion": newer}
+                    for newer in patches[i + 1 :]
+                ]
+                or None,
+            }
+            for i, patch in enumerate(patches)
+        ]
+        base = f"/subscriptions/{params['subscription']}/providers/{NS}/locations/{params['location']}"
+        return Response(
+            200,
+            {
+                "id": f"{base}/orchestrators",
+                "name": "default",
+                "type": f"{NS}/locations/orchestrators",
+                "properties": {"orchestrators": versions},
+            },
+        )
+
     def credentials(self, request: Request, params: dict[str, str]) -> Response:
         cluster = self._cluster(params)
         admin = request.path.lower().endswith("listclusteradmincredential")
@@ -464,7 +497,7 @@ class ContainerServiceProvider:
         cluster = self._cluster(params)
         existed = self.store.exists(f"{cluster['id']}/agentPools/{params['agentpools']}")
         profile = {"name": params["agentpools"], **(request.json_object().get("properties") or {})}
-        pool = self._upsert_pool(cluster["id"], profile, cluster["properties"]["kubernetesVersion"])
+        pool = self._upsert_pool(cluster["id"], profile, _minor(cluster["properties"]["kubernetesVersion"]))
         op = self.double.operations.start(
             target_id=pool["id"],
             on_success=lambda: self.store.update(
@@ -518,6 +551,15 @@ class ContainerServiceProvider:
         return Response(202, None, headers)
 
 
+def _minor(version: str) -> str:
+    return ".".join(str(version).split(".")[:2])
+
+
+def _patch(requested: Any, minor: str) -> str:
+    """The running patch: the one asked for, or the newest of the minor version."""
+    return str(requested) if str(requested or "").count(".") == 2 else KUBERNETES_VERSIONS[minor]
+
+
 # The recorded pool profile, without its name: the defaults AKS fills into an agent pool.
 _POOL_TEMPLATE = {
     k: v for k, v in shape("aks_cluster")["properties"]["agentPoolProfiles"][0].items() if k != "name"
@@ -539,6 +581,11 @@ def register(double: AzureDouble) -> None:
         list_all=aks.list_clusters,
     )
     route("POST", f"{CLUSTER}/listClusterUserCredential", aks.credentials)
+    route(
+        "GET",
+        f"/subscriptions/{{subscription}}/providers/{NS}/locations/{{location}}/orchestrators",
+        aks.orchestrators,
+    )
     route("POST", f"{CLUSTER}/listClusterAdminCredential", aks.credentials)
     route("PUT", POOL, aks.put_pool)
     route("GET", POOL, aks.get_pool)
