@@ -93,6 +93,21 @@ options:
     default: true
 """
 
+    # Modules whose resource can be stopped (web app, container group, PostgreSQL server).
+    LIFECYCLE = r"""
+options:
+  start_stopped:
+    description:
+      - What to do when the resource exists but is stopped. V(true) (default, what the roles want) - start it,
+        as the first write of the task; the result says so (C(started)). V(false) - leave it stopped, with a
+        warning.
+      - A resource Azure is still creating or updating (for example a create that was interrupted) is waited
+        for, within O(timeout), before anything is written; a resource in a failed state fails the task
+        before any write, naming the state.
+    type: bool
+    default: true
+"""
+
     # Modules give `state` their own description (what deleting means for the resource); the rest is shared.
     STATE = r"""
 options:

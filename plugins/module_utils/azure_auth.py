@@ -11,25 +11,41 @@ host is switched off, because that host does not know the cloud's authority.
 from __future__ import annotations
 
 import configparser
+import importlib.util
 import json
 import os
 import re
 import shutil
-import traceback
-from dataclasses import dataclass
+import time
+from dataclasses import asdict, dataclass
 from urllib.parse import urlparse
 
 from ansible.module_utils.basic import env_fallback
+from ansible_collections.papr.memory.plugins.module_utils.azure_cache import (
+    METADATA_TTL_SECONDS,
+    CachedTokenCredential,
+    DiskCache,
+    cache_key,
+)
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 
-try:
-    import requests
-    from azure.identity import AzureCliCredential, ClientSecretCredential, ManagedIdentityCredential
+# azure-identity (with MSAL) and requests are imported only when a task really needs a new token or
+# the cloud metadata: with both cached, a task does without them. Their absence is reported up front.
+REQUIRED_PACKAGES = ("azure.identity", "azure.core", "requests")
 
-    SDK_IMPORT_ERROR = None
-except ImportError:  # AzureModule reports it with missing_required_lib
-    requests = AzureCliCredential = ClientSecretCredential = ManagedIdentityCredential = None
-    SDK_IMPORT_ERROR = traceback.format_exc()
+
+def missing_sdk_packages():
+    """The required Python packages the controller lacks (found without importing them)."""
+    missing = []
+    for name in REQUIRED_PACKAGES:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
+
 
 AUTH_SOURCES = ("auto", "env", "credentials", "cli", "msi")
 
@@ -106,6 +122,8 @@ def _pick_metadata_entry(document, url):
 
 def cloud_from_metadata(url, verify):
     """Read a cloud's endpoints from its ARM metadata URL."""
+    import requests
+
     try:
         response = requests.get(url, verify=verify, timeout=30)
         response.raise_for_status()
@@ -136,11 +154,21 @@ def cloud_from_metadata(url, verify):
     )
 
 
-def resolve_cloud(cloud_environment, verify):
+def resolve_cloud(cloud_environment, verify, cache=None):
     if not cloud_environment:
         return _PUBLIC
     if cloud_environment.lower().startswith(("https://", "http://")):
-        return cloud_from_metadata(cloud_environment, verify)
+        key = cache_key(cloud_environment, verify)
+        cached = cache.get("cloud", key) if cache else None
+        if cached:
+            try:
+                return AzureCloud(**cached)
+            except TypeError:  # written by another version of this code
+                pass
+        cloud = cloud_from_metadata(cloud_environment, verify)
+        if cache:
+            cache.put("cloud", key, asdict(cloud), expires=time.time() + METADATA_TTL_SECONDS)
+        return cloud
     cloud = KNOWN_CLOUDS.get(cloud_environment.lower())
     if cloud is None:
         raise AzureModuleError(
@@ -188,7 +216,7 @@ class AzureIdentity:
     secrets: tuple = ()
 
 
-def _service_principal(params, cloud, source):
+def _service_principal(params, cloud, source, cache):
     missing = [name for name in ("client_id", "secret", "tenant") if not params.get(name)]
     if missing:
         raise AzureModuleError(
@@ -196,13 +224,33 @@ def _service_principal(params, cloud, source):
             f"{'is' if len(missing) == 1 else 'are'} not set: set the option(s), or AZURE_CLIENT_ID, "
             "AZURE_SECRET (or AZURE_CLIENT_SECRET) and AZURE_TENANT (or AZURE_TENANT_ID)."
         )
-    return ClientSecretCredential(
-        tenant_id=params["tenant"],
-        client_id=params["client_id"],
-        client_secret=params["secret"],
-        authority=cloud.login_endpoint,
-        disable_instance_discovery=cloud.from_metadata,
+
+    def make_credential():
+        from azure.identity import ClientSecretCredential
+
+        return ClientSecretCredential(
+            tenant_id=params["tenant"],
+            client_id=params["client_id"],
+            client_secret=params["secret"],
+            authority=cloud.login_endpoint,
+            disable_instance_discovery=cloud.from_metadata,
+        )
+
+    key = cache_key(
+        "service-principal", cloud.login_endpoint, params["tenant"], params["client_id"], params["secret"]
     )
+    return CachedTokenCredential(make_credential, cache, key)
+
+
+def _managed_identity(params, cache):
+    def make_credential():
+        from azure.identity import ManagedIdentityCredential
+
+        return ManagedIdentityCredential(client_id=params.get("client_id"))
+
+    endpoint = os.environ.get("IDENTITY_ENDPOINT") or os.environ.get("MSI_ENDPOINT")
+    key = cache_key("managed-identity", endpoint, params.get("client_id"), os.environ.get("IDENTITY_HEADER"))
+    return CachedTokenCredential(make_credential, cache, key)
 
 
 def _choose_source(params, profile_values):
@@ -222,8 +270,9 @@ def _choose_source(params, profile_values):
     )
 
 
-def resolve_identity(params, cloud, run_command):
-    """Build the azure-identity credential the parameters ask for."""
+def resolve_identity(params, cloud, run_command, cache=None):
+    """Build the azure-identity credential the parameters ask for (its tokens cached in `cache`)."""
+    cache = cache or DiskCache()
     params = dict(params)
     profile_values = read_credentials_profile(params.get("profile"))
     source = params.get("auth_source") or "auto"
@@ -237,10 +286,12 @@ def resolve_identity(params, cloud, run_command):
         for key in ("subscription_id", "client_id", "secret", "tenant"):
             params[key] = params.get(key) or profile_values.get(key)
     if source in ("env", "credentials"):
-        credential = _service_principal(params, cloud, source)
+        credential = _service_principal(params, cloud, source, cache)
     elif source == "msi":
-        credential = ManagedIdentityCredential(client_id=params.get("client_id"))
-    else:
+        credential = _managed_identity(params, cache)
+    else:  # the Azure CLI keeps its own token cache
+        from azure.identity import AzureCliCredential
+
         credential = AzureCliCredential(tenant_id=params.get("tenant"))
     subscription_id = params.get("subscription_id")
     if not subscription_id and source == "cli":

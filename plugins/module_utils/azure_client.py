@@ -15,6 +15,7 @@ import os
 from ansible.module_utils.basic import env_fallback
 from ansible_collections.papr.memory.plugins.module_utils import polling
 from ansible_collections.papr.memory.plugins.module_utils.azure_auth import resolve_cloud, resolve_identity
+from ansible_collections.papr.memory.plugins.module_utils.azure_cache import DiskCache
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 
 try:
@@ -110,8 +111,9 @@ class AzureSession:
             # own ca_path option reach every HTTP client of this process, token requests included.
             os.environ["REQUESTS_CA_BUNDLE"] = ca_path
         self.verify = ca_path or True
-        self.cloud = resolve_cloud(params.get("cloud_environment"), self.verify)
-        self.identity = resolve_identity(params, self.cloud, run_command)
+        cache = DiskCache()
+        self.cloud = resolve_cloud(params.get("cloud_environment"), self.verify, cache)
+        self.identity = resolve_identity(params, self.cloud, run_command, cache)
         self.deadline = deadline
         self._clients = {}
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.papr.memory.plugins.module_utils.azure_auth import (
     AZURE_AUTH_ARGUMENT_SPEC,
-    SDK_IMPORT_ERROR,
+    missing_sdk_packages,
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_client import (
     AZURE_CLIENT_ARGUMENT_SPEC,
@@ -45,10 +45,13 @@ class AzureModule:
         spec.update(AZURE_CLIENT_ARGUMENT_SPEC)
         spec.update(argument_spec)
         self.ansible = AnsibleModule(argument_spec=spec, supports_check_mode=True, **ansible_module_kwargs)
-        if SDK_IMPORT_ERROR:
+        missing = missing_sdk_packages()
+        if missing:
             self.ansible.fail_json(
-                msg=missing_required_lib("azure-identity and azure-mgmt-* (extra papr-memory[controller])"),
-                exception=SDK_IMPORT_ERROR,
+                msg=missing_required_lib(
+                    "azure-identity and azure-mgmt-* (extra papr-memory[controller])",
+                    reason=f"{', '.join(missing)} cannot be imported",
+                ),
             )
         self.params = self.ansible.params
         self.check_mode = self.ansible.check_mode

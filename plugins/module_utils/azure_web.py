@@ -11,8 +11,8 @@ connection strings can only be read with POST .../list.
 
 from __future__ import annotations
 
-from ansible_collections.papr.memory.plugins.module_utils.azure_client import rest_dict
 from ansible_collections.papr.memory.plugins.module_utils.azure_names import name_pattern
+from ansible_collections.papr.memory.plugins.module_utils.azure_service import AzureService
 
 SITE_NAME_PATTERN = name_pattern("web_app")
 SLOT_NAME_PATTERN = name_pattern("slot")
@@ -31,49 +31,108 @@ def same_resource_id(a, b):
     return (a or "").rstrip("/").lower() == (b or "").rstrip("/").lower()
 
 
-class WebApp:
+class AppServicePlans(AzureService):
+    """One App Service plan (Microsoft.Web/serverfarms)."""
+
+    client_kind = "web"
+
+    def __init__(self, module, resource_group, name, description):
+        super().__init__(module, description)
+        self.resource_group = resource_group
+        self.name = name
+
+    def get_plan(self):
+        return self.get(self.client.app_service_plans.get, self.resource_group, self.name)
+
+    def create_or_update(self, body):
+        operations = self.client.app_service_plans
+        return self.write(
+            "create or update", operations.begin_create_or_update, self.resource_group, self.name, body
+        )
+
+    def delete(self):
+        return self.write("delete", self.client.app_service_plans.delete, self.resource_group, self.name)
+
+
+class WebApp(AzureService):
     """One App Service site, or one deployment slot of it, with the SDK calls to read and write it."""
 
-    def __init__(self, web_client, resource_group, name, slot=None):
-        self.operations = web_client.web_apps
+    client_kind = "web"
+
+    def __init__(self, module, resource_group, name, slot, description):
+        super().__init__(module, description)
         self.resource_group = resource_group
         self.name = name
         self.slot = slot if slot and slot.lower() != PRODUCTION_SLOT else None
 
-    def _call(self, operation, *args):
+    def _operation(self, operation):
+        """The SDK method and its leading arguments, for the site or for the slot."""
+        operations = self.client.web_apps
         if self.slot:
-            return getattr(self.operations, operation + "_slot")(
-                self.resource_group, self.name, self.slot, *args
-            )
-        return getattr(self.operations, operation)(self.resource_group, self.name, *args)
+            return getattr(operations, operation + "_slot"), (self.resource_group, self.name, self.slot)
+        return getattr(operations, operation), (self.resource_group, self.name)
+
+    def _read(self, what, operation, *args):
+        method, leading = self._operation(operation)
+        return self.read(what, method, *leading, *args)
+
+    def _write(self, action, operation, *args):
+        method, leading = self._operation(operation)
+        return self.write(action, method, *leading, *args)
 
     # reads
-    def get(self):
-        return rest_dict(self._call("get"))
+    def get_site(self):
+        method, leading = self._operation("get")
+        return self.get(method, *leading)
+
+    def get_parent_site(self):
+        """The production app of a slot (a new slot takes its location and plan)."""
+        return self.get(self.client.web_apps.get, self.resource_group, self.name)
 
     def get_configuration(self):
-        return (rest_dict(self._call("get_configuration")) or {}).get("properties") or {}
+        return (self._read("read the configuration of", "get_configuration") or {}).get("properties") or {}
 
     def list_app_settings(self):
-        return (rest_dict(self._call("list_application_settings")) or {}).get("properties") or {}
+        return (self._read("read the app settings of", "list_application_settings") or {}).get(
+            "properties"
+        ) or {}
 
     def list_connection_strings(self):
-        return (rest_dict(self._call("list_connection_strings")) or {}).get("properties") or {}
+        answer = self._read("read the connection strings of", "list_connection_strings")
+        return (answer or {}).get("properties") or {}
+
+    def name_availability(self):
+        """Azure's answer to "is this (global) site name free?"; None where the endpoint is missing."""
+        return self.get(self.client.check_name_availability, {"name": self.name, "type": "Site"})
+
+    def get_plan(self, plan_resource_id):
+        """The plan a new site goes on (by resource id), or None when it does not exist."""
+        parts = plan_resource_id.split("/")
+        return self.get(self.client.app_service_plans.get, parts[4], parts[-1])
 
     # writes
-    def begin_create_or_update(self, body):
-        return self._call("begin_create_or_update", body)
+    def create_or_update(self, action, body):
+        return self._write(action, "begin_create_or_update", body)
 
     def update_configuration(self, properties):
         """PATCH config/web: only the given properties change."""
-        return self._call("update_configuration", {"properties": properties})
+        return self._write("update the configuration of", "update_configuration", {"properties": properties})
 
     def replace_app_settings(self, settings):
         """PUT config/appsettings replaces the whole set."""
-        return self._call("update_application_settings", {"properties": settings})
+        return self._write(
+            "replace the app settings of", "update_application_settings", {"properties": settings}
+        )
 
     def replace_connection_strings(self, connection_strings):
-        return self._call("update_connection_strings", {"properties": connection_strings})
+        return self._write(
+            "replace the connection strings of",
+            "update_connection_strings",
+            {"properties": connection_strings},
+        )
+
+    def start(self):
+        return self._write("start", "start")
 
     def delete(self):
-        return self._call("delete")
+        return self._write("delete", "delete")

@@ -162,6 +162,7 @@ extends_documentation_fragment:
   - papr.memory.azure
   - papr.memory.azure.tags
   - papr.memory.azure.state
+  - papr.memory.azure.lifecycle
 requirements:
   - azure-mgmt-web >= 7
 notes:
@@ -200,6 +201,25 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+operations:
+  description:
+    - The writes the task sent, in order; in check mode the writes it would send. Each names the action, the
+      target and the changed fields or names (never values). A failed task lists what it sent before failing
+      (the failed write with C(failed=true)) and reports C(changed=true) once Azure accepted a write.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{action: update, target: "App Service plan 'plan' in resource group 'rg'", changes: [sku]}]
+resource_state:
+  description: The state Azure reported for the resource when the task started (null when it did not exist).
+  returned: with O(state=present)
+  type: str
+  sample: Stopped
+started:
+  description: Whether the task started (in check mode, would start) the stopped resource (O(start_stopped)).
+  returned: with O(state=present)
+  type: bool
+  sample: false
 site:
   description: The web app (or slot) after the task; secret values are never included.
   returned: always
@@ -231,7 +251,6 @@ site:
     connection_string_names: {description: Names of the connection strings., type: list, elements: str}
 """
 
-from ansible_collections.papr.memory.plugins.module_utils.azure_client import rest_dict
 from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     TAGS_ARGUMENT_SPEC,
     changed_keys,
@@ -241,19 +260,21 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     merge_settings,
     string_map,
 )
-from ansible_collections.papr.memory.plugins.module_utils.azure_errors import (
-    AzureModuleError,
-    describe_failure,
-    is_not_found,
-)
+from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_image import parse_image
-from ansible_collections.papr.memory.plugins.module_utils.azure_module import (
-    STATE_ARGUMENT_SPEC,
-    AzureModule,
-    describe,
-)
+from ansible_collections.papr.memory.plugins.module_utils.azure_module import STATE_ARGUMENT_SPEC, describe
 from ansible_collections.papr.memory.plugins.module_utils.azure_names import require_valid_name
+from ansible_collections.papr.memory.plugins.module_utils.azure_runner import (
+    RUNNING,
+    STOPPED,
+    Lifecycle,
+    Plan,
+    Resource,
+    Write,
+    run_module,
+)
 from ansible_collections.papr.memory.plugins.module_utils.azure_web import (
+    PRODUCTION_SLOT,
     WebApp,
     plan_id,
     same_resource_id,
@@ -448,101 +469,6 @@ def desired_site_fields(params, current, target_plan_id):
     }
 
 
-# --- reading and writing -------------------------------------------------------------------------------
-class Target:
-    """What the module compares and writes: the site (or slot) and its sub-resources."""
-
-    def __init__(self, module, image):
-        params = module.params
-        self.module = module
-        self.params = params
-        self.image = image
-        self.app = WebApp(module.client("web"), params["resource_group"], params["name"], params["slot"])
-        kind = "App Service web app" if not self.app.slot else "App Service slot"
-        self.resource = describe(kind, params["name"], params["resource_group"], self.app.slot)
-
-    def read(self):
-        """Current state, or None when the site (or slot) does not exist."""
-        site = self.module.get_or_none(self.resource, self.app.get)
-        if site is None:
-            return None
-        state = {
-            "site": site,
-            "config": self._read("configuration", self.app.get_configuration),
-            "app_settings": self._read("app settings", self.app.list_app_settings),
-            "connection_strings": None,
-        }
-        if self.params["connection_strings"] is not None:
-            state["connection_strings"] = self._read("connection strings", self.app.list_connection_strings)
-        return state
-
-    def _read(self, what, operation):
-        return self.module.call(f"read the {what} of", self.resource, operation)
-
-    def parent_for_slot(self):
-        """The production app a new slot is created in (location and plan come from it)."""
-        parent = self.module.get_or_none(
-            self.resource,
-            WebApp(self.module.client("web"), self.params["resource_group"], self.params["name"]).get,
-        )
-        if parent is None and not self.module.check_mode:
-            raise AzureModuleError(
-                f"{self.resource} cannot be created: web app '{self.params['name']}' does not exist. "
-                "Create the app first (this module without `slot`)."
-            )
-        return parent
-
-    def plan_for_create(self):
-        """(plan id, location) for a new production app, after checking the plan exists and is Linux."""
-        params = self.module.params
-        if not params["plan"]:
-            raise AzureModuleError(f"{self.resource} does not exist: give `plan` to create it.")
-        target = plan_id(
-            self.module.subscription_id,
-            params["plan_resource_group"] or params["resource_group"],
-            params["plan"],
-        )
-        plan_resource = f"App Service plan {target.rsplit('/', 1)[-1]!r}"
-        plans = self.module.client("web").app_service_plans
-        resource_group, plan_name = target.split("/")[4], target.split("/")[-1]
-        plan = self.module.get_or_none(plan_resource, plans.get, resource_group, plan_name)
-        if plan is None:
-            if self.module.check_mode:
-                self.module.warn(
-                    f"{plan_resource} does not exist yet: a real run fails unless a task creates it."
-                )
-                return target, params["location"]
-            raise AzureModuleError(
-                f"{plan_resource} for {self.resource} does not exist: create it first "
-                "(papr.memory.app_service_plan)."
-            )
-        plan = rest_dict(plan)
-        if not (plan.get("properties") or {}).get("reserved"):
-            raise AzureModuleError(
-                f"{plan_resource} is not a Linux plan: containers need a Linux plan (linux: true)."
-            )
-        return plan.get("id") or target, params["location"] or plan.get("location")
-
-    def check_name_available(self):
-        """Site names are global: a name taken elsewhere fails here, before anything is written."""
-        web = self.module.client("web")
-        try:
-            answer = web.check_name_availability({"name": self.params["name"], "type": "Site"})
-        except Exception as exc:  # noqa: BLE001 - an endpoint a private cloud lacks is no reason to stop
-            if is_not_found(exc):
-                return
-            raise AzureModuleError(
-                describe_failure(exc, "check the name availability of", self.resource)
-            ) from exc
-        answer = rest_dict(answer)
-        if answer.get("nameAvailable") is False:
-            raise AzureModuleError(
-                f"The name of {self.resource} is not available: "
-                f"{answer.get('message') or answer.get('reason')}. "
-                "App Service names are global across Azure: choose another name."
-            )
-
-
 def site_body(location, fields, config=None, app_settings=None, connection_strings=None, current_site=None):
     properties = {"serverFarmId": fields["plan"], "reserved": True, "httpsOnly": fields["https_only"]}
     if config is not None:
@@ -609,57 +535,39 @@ def summarise(site, slot, app_settings, connection_strings, config):
 
 
 # --- the module ----------------------------------------------------------------------------------------
-def requested_plan_id(module):
-    params = module.params
-    if not params["plan"]:
-        return None
-    return plan_id(
-        module.subscription_id, params["plan_resource_group"] or params["resource_group"], params["plan"]
-    )
-
-
-def placement(module, target, current_site):
-    """(plan id, location) the site should have; for a new site, after checking plan and name."""
-    if current_site is not None:
-        return requested_plan_id(module), current_site["location"]
-    if target.app.slot:
-        parent = target.parent_for_slot() or {}
-        parent_plan = (parent.get("properties") or {}).get("serverFarmId")
-        return requested_plan_id(module) or parent_plan, module.params["location"] or parent.get("location")
-    target.check_name_available()
-    return target.plan_for_create()
+def name_taken_problem(answer):
+    """The failure message when Azure says the (global) site name is taken, else ''."""
+    if answer and answer.get("nameAvailable") is False:
+        return (
+            f"{answer.get('message') or answer.get('reason')}. App Service names are global across Azure: "
+            "choose another name."
+        )
+    return ""
 
 
 class Changes:
-    """Desired state of every managed part, and which parts differ from what Azure has."""
+    """Desired state of every managed part, and which parts differ from what Azure has (no Azure call)."""
 
-    def __init__(self, module, target, current):
-        params = module.params
+    def __init__(self, params, image, current, placement):
         self.exists = current["site"] is not None
-        self.wanted_plan, self.location = placement(module, target, current["site"])
+        self.current_site = current["site"]
+        self.wanted_plan, self.location = placement
         self.before_site = site_fields(current["site"])
         self.site = desired_site_fields(params, self.before_site or None, self.wanted_plan)
-        self.config = desired_config(params, target.image)
-        self.app_settings = desired_app_settings(params, target.image, current["app_settings"])
+        self.config = desired_config(params, image)
+        self.app_settings = desired_app_settings(params, image, current["app_settings"])
         self.connection_strings = desired_connection_strings(params)
         self.secrets = secret_names(params, current["app_settings"], self.app_settings)
 
-        self.site_changed = not self.exists or bool(changed_keys(self.before_site, self.site))
+        self.site_changes = changed_keys(self.before_site, self.site) if self.exists else []
         self.config_patch = config_changes(current["config"], self.config) if self.exists else self.config
-        self.app_settings_changed = self.exists and self.app_settings != current["app_settings"]
+        self.app_settings_changes = (
+            changed_keys(current["app_settings"], self.app_settings) if self.exists else []
+        )
         self.connection_strings_changed = (
             self.exists
             and self.connection_strings is not None
             and connection_strings_differ(current["connection_strings"], self.connection_strings)
-        )
-
-    @property
-    def any(self):
-        return bool(
-            self.site_changed
-            or self.config_patch
-            or self.app_settings_changed
-            or self.connection_strings_changed
         )
 
     def diff(self, current):
@@ -683,93 +591,199 @@ class Changes:
         return {"before": before, "after": after}
 
 
-def apply(module, target, current, changes):
-    """Send the writes, fewest first: one PUT for a new site; for an existing one only the parts that differ.
+class AppServiceContainer(Resource):
+    result_key = "site"
 
-    Returns the site as Azure answered the last site write (or as read, when the site was not written).
-    """
-    resource, app = target.resource, target.app
-    if not changes.exists:
-        body = site_body(
-            changes.location, changes.site, changes.config, changes.app_settings, changes.connection_strings
+    def __init__(self, module):
+        super().__init__(module)
+        params = self.params
+        self.image = None
+        self.app = WebApp(module, params["resource_group"], params["name"], params["slot"], self.description)
+
+    @property
+    def kind(self):
+        return "App Service slot" if self.slot else "App Service web app"
+
+    @property
+    def slot(self):
+        slot = self.params["slot"]
+        return slot if slot and slot.lower() != PRODUCTION_SLOT else None
+
+    @property
+    def description(self):
+        return describe(self.kind, self.params["name"], self.params["resource_group"], self.slot)
+
+    def secrets(self):
+        """Secret app setting values are plain option values: hidden before anything can echo them."""
+        settings = string_map(self.params["app_settings"])
+        return [value for name, value in settings.items() if name in secret_names(self.params, settings)]
+
+    def validate(self):
+        self.image = validate(self.params)
+
+    def read(self):
+        return self.app.get_site()
+
+    def lifecycle(self, site):
+        state = (site.get("properties") or {}).get("state")
+        return Lifecycle(STOPPED if _text(state) == "stopped" else RUNNING, state)
+
+    def start_write(self, site):
+        return Write("start", self.description, self.app.start)
+
+    def read_related(self, site):
+        """The site's sub-resources; for a new site, where it goes (after checking plan and name)."""
+        params = self.params
+        if params["state"] == "absent":
+            return None
+        related = {"site": site, "config": {}, "app_settings": {}, "connection_strings": None}
+        if site is not None:
+            related["config"] = self.app.get_configuration()
+            related["app_settings"] = self.app.list_app_settings()
+            if params["connection_strings"] is not None:
+                related["connection_strings"] = self.app.list_connection_strings()
+            related["placement"] = (self.requested_plan_id(), site["location"])
+        elif self.slot:
+            parent = self.app.get_parent_site()
+            if parent is None and not self.check_mode:
+                raise AzureModuleError(
+                    f"{self.description} cannot be created: web app '{params['name']}' does not exist. "
+                    "Create the app first (this module without `slot`)."
+                )
+            parent = parent or {}
+            parent_plan = (parent.get("properties") or {}).get("serverFarmId")
+            related["placement"] = (
+                self.requested_plan_id() or parent_plan,
+                params["location"] or parent.get("location"),
+            )
+        else:
+            problem = name_taken_problem(self.app.name_availability())
+            if problem:
+                raise AzureModuleError(f"The name of {self.description} is not available: {problem}")
+            related["placement"] = self.placement_on_plan()
+        return related
+
+    def requested_plan_id(self):
+        params = self.params
+        if not params["plan"]:
+            return None
+        return plan_id(
+            self.module.subscription_id,
+            params["plan_resource_group"] or params["resource_group"],
+            params["plan"],
         )
-        return rest_dict(
-            module.wait(module.call("create", resource, app.begin_create_or_update, body), "create", resource)
+
+    def placement_on_plan(self):
+        """(plan id, location) for a new production app, after checking the plan exists and is Linux."""
+        if not self.params["plan"]:
+            raise AzureModuleError(f"{self.description} does not exist: give `plan` to create it.")
+        target = self.requested_plan_id()
+        plan_resource = f"App Service plan {target.rsplit('/', 1)[-1]!r}"
+        plan = self.app.get_plan(target)
+        if plan is None:
+            if self.check_mode:
+                self.module.warn(
+                    f"{plan_resource} does not exist yet: a real run fails unless a task creates it."
+                )
+                return target, self.params["location"]
+            raise AzureModuleError(
+                f"{plan_resource} for {self.description} does not exist: create it first "
+                "(papr.memory.app_service_plan)."
+            )
+        if not (plan.get("properties") or {}).get("reserved"):
+            raise AzureModuleError(
+                f"{plan_resource} is not a Linux plan: containers need a Linux plan (linux: true)."
+            )
+        return plan.get("id") or target, self.params["location"] or plan.get("location")
+
+    def plan(self, site, current):
+        if self.params["state"] == "absent":
+            if site is None:
+                return Plan()
+            return Plan([Write("delete", self.description, self.app.delete)], {"site": site_fields(site)}, {})
+        changes = Changes(self.params, self.image, current, current["placement"])
+        self.module.hide(
+            *(changes.app_settings[name] for name in changes.secrets if name in changes.app_settings)
         )
-    site = current["site"]
-    if changes.site_changed:
-        body = site_body(changes.location, changes.site, current_site=current["site"])
-        poller = module.call("update", resource, app.begin_create_or_update, body)
-        site = rest_dict(module.wait(poller, "update", resource))
-    if changes.config_patch:
-        module.call("update the configuration of", resource, app.update_configuration, changes.config_patch)
-    if changes.app_settings_changed:
-        module.call("replace the app settings of", resource, app.replace_app_settings, changes.app_settings)
-    if changes.connection_strings_changed:
-        module.call(
-            "replace the connection strings of",
-            resource,
-            app.replace_connection_strings,
-            changes.connection_strings,
+        self.module.hide(
+            *(current["app_settings"][name] for name in changes.secrets if name in current["app_settings"])
         )
-    return site
+        self.module.hide(*(item["value"] for item in (changes.connection_strings or {}).values()))
+        diff = changes.diff(current)
+        return Plan(self.writes(changes), diff["before"], diff["after"], desired=changes)
 
+    def writes(self, changes):
+        """Fewest writes first: one PUT for a new site; for an existing one only the parts that differ."""
+        app, target = self.app, self.description
+        if not changes.exists:
+            body = site_body(
+                changes.location,
+                changes.site,
+                changes.config,
+                changes.app_settings,
+                changes.connection_strings,
+            )
+            return [Write("create", target, lambda: app.create_or_update("create", body), key="site")]
+        writes = []
+        if changes.site_changes:
+            body = site_body(changes.location, changes.site, current_site=changes.current_site)
+            writes.append(
+                Write(
+                    "update",
+                    target,
+                    lambda: app.create_or_update("update", body),
+                    changes.site_changes,
+                    "site",
+                )
+            )
+        if changes.config_patch:
+            patch = changes.config_patch
+            writes.append(
+                Write("update configuration", target, lambda: app.update_configuration(patch), patch)
+            )
+        if changes.app_settings_changes:
+            settings = changes.app_settings
+            writes.append(
+                Write(
+                    "replace app settings",
+                    target,
+                    lambda: app.replace_app_settings(settings),
+                    changes.app_settings_changes,
+                )
+            )
+        if changes.connection_strings_changed:
+            strings = changes.connection_strings
+            writes.append(
+                Write(
+                    "replace connection strings",
+                    target,
+                    lambda: app.replace_connection_strings(strings),
+                    strings,
+                )
+            )
+        return writes
 
-def ensure_present(module, target, current):
-    current = current or {"site": None, "config": {}, "app_settings": {}, "connection_strings": None}
-    changes = Changes(module, target, current)
-    module.hide(*(changes.app_settings[name] for name in changes.secrets if name in changes.app_settings))
-    module.hide(
-        *(current["app_settings"][name] for name in changes.secrets if name in current["app_settings"])
-    )
-    module.hide(*(item["value"] for item in (changes.connection_strings or {}).values()))
-
-    result = {"changed": changes.any}
-    if module.diff_mode:
-        result["diff"] = changes.diff(current)
-    site = current["site"]
-    if changes.any and not module.check_mode:
-        site = apply(module, target, current, changes)
-    strings = (
-        changes.connection_strings
-        if changes.connection_strings is not None
-        else current["connection_strings"]
-    )
-    result["site"] = summarise(
-        site, target.app.slot, changes.app_settings, strings, {**current["config"], **changes.config}
-    )
-    result["site"]["name"] = result["site"]["name"] or module.params["name"]
-    return result
-
-
-def ensure_absent(module, target, current):
-    result = {"changed": current is not None, "site": {}}
-    if module.diff_mode:
-        result["diff"] = {"before": {"site": site_fields(current["site"])} if current else {}, "after": {}}
-    if current is not None and not module.check_mode:
-        module.call("delete", target.resource, target.app.delete)
-    return result
-
-
-def hide_secret_inputs(module):
-    """Secret app setting values are plain option values: mark them before anything can fail and echo them."""
-    settings = string_map(module.params["app_settings"])
-    module.hide(*(value for name, value in settings.items() if name in secret_names(module.params, settings)))
-
-
-def run(module):
-    hide_secret_inputs(module)
-    image = validate(module.params)
-    target = Target(module, image)
-    current = target.read()
-    if module.params["state"] == "absent":
-        return ensure_absent(module, target, current)
-    return ensure_present(module, target, current)
+    def summarise(self, site, current, plan, answers):
+        if self.params["state"] == "absent":
+            return {}
+        changes = plan.desired
+        site = answers.get("site", site)
+        strings = (
+            changes.connection_strings
+            if changes.connection_strings is not None
+            else current["connection_strings"]
+        )
+        summary = summarise(
+            site, self.slot, changes.app_settings, strings, {**current["config"], **changes.config}
+        )
+        summary["name"] = summary["name"] or self.params["name"]
+        return summary
 
 
 def main():
-    module = AzureModule(
-        argument_spec=dict(
+    run_module(
+        AppServiceContainer,
+        dict(
             name=dict(type="str", required=True),
             resource_group=dict(type="str", required=True),
             slot=dict(type="str"),
@@ -828,9 +842,9 @@ def main():
             **STATE_ARGUMENT_SPEC,
             **TAGS_ARGUMENT_SPEC,
         ),
+        lifecycle=True,
         mutually_exclusive=[("tag", "digest")],
     )
-    module.run(run)
 
 
 if __name__ == "__main__":

@@ -73,6 +73,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+operations:
+  description:
+    - The writes the task sent, in order; in check mode the writes it would send. Each names the action, the
+      target and the changed fields or names (never values). A failed task lists what it sent before failing
+      (the failed write with C(failed=true)) and reports C(changed=true) once Azure accepted a write.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{action: update, target: "App Service plan 'plan' in resource group 'rg'", changes: [sku]}]
 plan:
   description: The plan after the task (empty when absent).
   returned: always
@@ -91,7 +100,6 @@ plan:
     tags: {description: Tags., type: dict}
 """
 
-from ansible_collections.papr.memory.plugins.module_utils.azure_client import rest_dict
 from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     TAGS_ARGUMENT_SPEC,
     desired_tags,
@@ -99,12 +107,16 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     same_text,
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.papr.memory.plugins.module_utils.azure_module import (
-    STATE_ARGUMENT_SPEC,
-    AzureModule,
-    describe,
-)
+from ansible_collections.papr.memory.plugins.module_utils.azure_module import STATE_ARGUMENT_SPEC
 from ansible_collections.papr.memory.plugins.module_utils.azure_names import name_pattern, require_valid_name
+from ansible_collections.papr.memory.plugins.module_utils.azure_runner import (
+    Plan,
+    Resource,
+    Write,
+    run_module,
+)
+from ansible_collections.papr.memory.plugins.module_utils.azure_service import location_for
+from ansible_collections.papr.memory.plugins.module_utils.azure_web import AppServicePlans
 
 NAME_PATTERN = name_pattern("app_service_plan")
 
@@ -168,50 +180,26 @@ def comparable(plan_summary):
     return {key: plan_summary.get(key) for key in keys} if plan_summary else {}
 
 
-def validate(params):
-    require_valid_name("app_service_plan", params["name"])
-    if params["sku"]:
-        canonical_sku(params["sku"])
-    if params["capacity"] is not None and params["capacity"] < 1:
-        raise AzureModuleError(f"capacity must be at least 1, not {params['capacity']}.")
-
-
-def resolve_location(module, resource):
-    """The plan's location when none is given: its resource group's."""
-    if module.params["location"]:
-        return module.params["location"]
-    groups = module.client("resource").resource_groups
-    group = module.get_or_none(resource, groups.get, module.params["resource_group"])
-    if group is None:
-        if module.check_mode:
-            return None
-        raise AzureModuleError(
-            f"Resource group '{module.params['resource_group']}' of {resource} does not exist: create it "
-            "first (papr.memory.resource_group)."
-        )
-    return rest_dict(group)["location"]
-
-
-def desired_state(module, current, resource):
-    params = module.params
+def desired_state(params, current, location, description):
+    """The plan as it should be, from the options and what exists (no Azure call)."""
     if current:
         if params["location"] and not same_location(current["location"], params["location"]):
             raise AzureModuleError(
-                f"{resource} is in {current['location']}, not {params['location']}: a plan cannot move. "
+                f"{description} is in {current['location']}, not {params['location']}: a plan cannot move. "
                 "Create a new plan in the new region."
             )
         if current["linux"] != params["linux"]:
             os_now = "Linux" if current["linux"] else "Windows"
             raise AzureModuleError(
-                f"{resource} is a {os_now} plan and cannot change its operating system: set linux: "
+                f"{description} is a {os_now} plan and cannot change its operating system: set linux: "
                 f"{str(current['linux']).lower()}, or create another plan."
             )
     if not current and not params["sku"]:
-        raise AzureModuleError(f"{resource} does not exist: give `sku` (for example P1v3) to create it.")
+        raise AzureModuleError(f"{description} does not exist: give `sku` (for example P1v3) to create it.")
     sku, tier = canonical_sku(params["sku"]) if params["sku"] else (current["sku"], current["tier"])
     zone_redundant = params["zone_redundant"]
     return {
-        "location": current["location"] if current else resolve_location(module, resource),
+        "location": current["location"] if current else location,
         "sku": current["sku"] if current and same_text(current["sku"], sku) else sku,
         "tier": tier,
         "capacity": params["capacity"] or (current["capacity"] if current else 1),
@@ -233,59 +221,74 @@ def plan_body(desired):
     }
 
 
-def ensure_present(module, plans, current, resource):
-    params = module.params
-    desired = desired_state(module, current, resource)
-    before, after = comparable(current), comparable(desired)
-    changed = before != after
-    result = {"changed": changed, "plan": current or {}}
-    if module.diff_mode:
-        result["diff"] = {"before": before, "after": after}
-    if changed and not module.check_mode:
-        poller = module.call(
-            "create or update",
-            resource,
-            plans.begin_create_or_update,
-            params["resource_group"],
-            params["name"],
-            plan_body(desired),
+class AppServicePlan(Resource):
+    kind = "App Service plan"
+    result_key = "plan"
+
+    def __init__(self, module):
+        super().__init__(module)
+        self.plans = AppServicePlans(
+            module, self.params["resource_group"], self.params["name"], self.description
         )
-        plan = module.wait(poller, "create or update", resource)
-        result["plan"] = summarise(rest_dict(plan))
-    elif changed:
-        result["plan"] = {"name": params["name"], **desired}
-    return result
 
+    def validate(self):
+        params = self.params
+        require_valid_name("app_service_plan", params["name"])
+        if params["sku"]:
+            canonical_sku(params["sku"])
+        if params["capacity"] is not None and params["capacity"] < 1:
+            raise AzureModuleError(f"capacity must be at least 1, not {params['capacity']}.")
 
-def ensure_absent(module, plans, current, resource):
-    result = {"changed": current is not None, "plan": {}}
-    if module.diff_mode:
-        result["diff"] = {"before": comparable(current), "after": {}}
-    if current and current.get("number_of_sites"):
-        raise AzureModuleError(
-            f"{resource} still hosts {current['number_of_sites']} app(s): delete them (papr.memory."
-            "app_service_container state=absent) before the plan."
+    def read(self):
+        return summarise(self.plans.get_plan()) or None
+
+    def read_related(self, current):
+        if current or self.params["state"] == "absent":
+            return None
+        return location_for(
+            self.module, self.params["location"], self.params["resource_group"], self.description
         )
-    if current and not module.check_mode:
-        module.call("delete", resource, plans.delete, module.params["resource_group"], module.params["name"])
-    return result
 
+    def plan(self, current, location):
+        if self.params["state"] == "absent":
+            if current is None:
+                return Plan()
+            if current.get("number_of_sites"):
+                raise AzureModuleError(
+                    f"{self.description} still hosts {current['number_of_sites']} app(s): delete them "
+                    "(papr.memory.app_service_container state=absent) before the plan."
+                )
+            return Plan([Write("delete", self.description, self.plans.delete)], comparable(current), {})
+        desired = desired_state(self.params, current, location, self.description)
+        before, after = comparable(current), comparable(desired)
+        writes = []
+        if before != after:
+            changes = [key for key in after if before.get(key) != after[key]]
+            writes.append(
+                Write(
+                    "update" if current else "create",
+                    self.description,
+                    lambda: self.plans.create_or_update(plan_body(desired)),
+                    changes,
+                    key="plan",
+                )
+            )
+        return Plan(writes, before, after, desired=desired)
 
-def run(module):
-    params = module.params
-    validate(params)
-    resource = describe("App Service plan", params["name"], params["resource_group"])
-    plans = module.client("web").app_service_plans
-    found = module.get_or_none(resource, plans.get, params["resource_group"], params["name"])
-    current = summarise(rest_dict(found)) or None
-    if params["state"] == "absent":
-        return ensure_absent(module, plans, current, resource)
-    return ensure_present(module, plans, current, resource)
+    def summarise(self, current, related, plan, answers):
+        if self.params["state"] == "absent":
+            return {}
+        if "plan" in answers:
+            return summarise(answers["plan"])
+        if plan.writes:
+            return {"name": self.params["name"], **plan.desired}
+        return current or {}
 
 
 def main():
-    module = AzureModule(
-        argument_spec=dict(
+    run_module(
+        AppServicePlan,
+        dict(
             name=dict(type="str", required=True),
             resource_group=dict(type="str", required=True),
             location=dict(type="str"),
@@ -297,7 +300,6 @@ def main():
             **TAGS_ARGUMENT_SPEC,
         ),
     )
-    module.run(run)
 
 
 if __name__ == "__main__":

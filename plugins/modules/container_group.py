@@ -111,6 +111,7 @@ extends_documentation_fragment:
   - papr.memory.azure
   - papr.memory.azure.tags
   - papr.memory.azure.state
+  - papr.memory.azure.lifecycle
 requirements:
   - azure-mgmt-containerinstance >= 10.1
 """
@@ -138,6 +139,25 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+operations:
+  description:
+    - The writes the task sent, in order; in check mode the writes it would send. Each names the action, the
+      target and the changed fields or names (never values). A failed task lists what it sent before failing
+      (the failed write with C(failed=true)) and reports C(changed=true) once Azure accepted a write.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{action: update, target: "App Service plan 'plan' in resource group 'rg'", changes: [sku]}]
+resource_state:
+  description: The state Azure reported for the resource when the task started (null when it did not exist).
+  returned: with O(state=present)
+  type: str
+  sample: Stopped
+started:
+  description: Whether the task started (in check mode, would start) the stopped resource (O(start_stopped)).
+  returned: with O(state=present)
+  type: bool
+  sample: false
 container_group:
   description: The container group after the task (empty when absent); secret values are never included.
   returned: always
@@ -160,9 +180,7 @@ recreated:
   type: bool
 """
 
-import json
-
-from ansible_collections.papr.memory.plugins.module_utils.azure_client import rest_dict
+from ansible_collections.papr.memory.plugins.module_utils.azure_container_instance import ContainerGroups
 from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     MASK,
     SECRETS_TAG,
@@ -176,12 +194,20 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_image import parse_image
-from ansible_collections.papr.memory.plugins.module_utils.azure_module import (
-    STATE_ARGUMENT_SPEC,
-    AzureModule,
-    describe,
-)
+from ansible_collections.papr.memory.plugins.module_utils.azure_module import STATE_ARGUMENT_SPEC
 from ansible_collections.papr.memory.plugins.module_utils.azure_names import name_pattern, require_valid_name
+from ansible_collections.papr.memory.plugins.module_utils.azure_runner import (
+    FAILED,
+    RUNNING,
+    STOPPED,
+    TRANSITIONING,
+    Lifecycle,
+    Plan,
+    Resource,
+    Write,
+    run_module,
+)
+from ansible_collections.papr.memory.plugins.module_utils.azure_service import location_for
 
 NAME_PATTERN = name_pattern("container_group")
 DNS_LABEL_PATTERN = name_pattern("dns_label")
@@ -371,108 +397,109 @@ def summarise(group):
 
 
 # --- the module ----------------------------------------------------------------------------------------
-def resolve_location(module, resource):
-    if module.params["location"]:
-        return module.params["location"]
-    groups = module.client("resource").resource_groups
-    group = module.get_or_none(resource, groups.get, module.params["resource_group"])
-    if group is not None:
-        return rest_dict(group)["location"]
-    if module.check_mode:
-        return None
-    raise AzureModuleError(
-        f"Resource group '{module.params['resource_group']}' of {resource} does not exist: create it first "
-        "(papr.memory.resource_group)."
-    )
+# ACI provisioning states of a group Azure is still working on.
+TRANSITIONAL_STATES = ("pending", "creating", "updating", "repairing", "deleting")
 
 
-def send(module, operations, resource, body):
-    """PUT the group and wait for ACI's long-running operation; the group as Azure then answers it."""
-    params = module.params
-    # Bytes go out exactly as built (the msrest model would drop what it does not know).
-    payload = json.dumps(body).encode()
-    poller = module.call(
-        "create or update",
-        resource,
-        operations.begin_create_or_update,
-        params["resource_group"],
-        params["name"],
-        payload,
-    )
-    return rest_dict(module.wait(poller, "create or update", resource))
+class ContainerGroup(Resource):
+    kind = "container group"
+    result_key = "container_group"
+    repairs_failed = True  # a failed deployment is sent again, even when nothing else changed
 
+    def __init__(self, module):
+        super().__init__(module)
+        params = self.params
+        self.groups = ContainerGroups(module, params["resource_group"], params["name"], self.description)
 
-def ensure_present(module, operations, current, resource):
-    params = module.params
-    secrets = secret_values(params)
-    current_view = comparable(current)
-    location = params["location"] or (current["location"] if current else resolve_location(module, resource))
-    tags = desired_tags(params["tags"], params["purge_tags"], current_view.get("tags"))
-    tag = secrets_fingerprint(secrets, current_view.get("secrets_hash"))
-    if tag:
-        tags[SECRETS_TAG] = tag
-    body = group_body(params, location, tags)
-    desired_view = comparable(body)
+    def secrets(self):
+        return [secret[1] for secret in secret_values(self.params)]
 
-    differences = changed_keys(current_view, desired_view)
-    if current and (current.get("properties") or {}).get("provisioningState") == "Failed":
-        differences.append("provisioning_state")  # a failed deployment is sent again even if nothing changed
-    recreate = bool(current) and immutable_view(current_view) != immutable_view(desired_view)
-    if recreate and not params["allow_recreate"]:
-        fields = [
-            k for k in IMMUTABLE_FIELDS if immutable_view(current_view)[k] != immutable_view(desired_view)[k]
-        ]
-        raise AzureModuleError(
-            f"{resource}: changing {', '.join(fields)} needs the group to be deleted and created again (ACI "
-            "cannot change location, OS type, restart policy, IP address type, CPU or memory in place). Set "
-            "allow_recreate: true "
-            "to do that (the containers restart and a public IP may change)."
+    def validate(self):
+        validate(self.params)
+
+    def read(self):
+        return self.groups.get_group()
+
+    def lifecycle(self, group):
+        properties = group.get("properties") or {}
+        provisioning = properties.get("provisioningState") or ""
+        if provisioning.lower() == "failed":
+            return Lifecycle(FAILED, provisioning)
+        if provisioning.lower() in TRANSITIONAL_STATES:
+            return Lifecycle(TRANSITIONING, provisioning)
+        state = (properties.get("instanceView") or {}).get("state")
+        return Lifecycle(STOPPED if (state or "").lower() == "stopped" else RUNNING, state or provisioning)
+
+    def start_write(self, group):
+        return Write("start", self.description, self.groups.start)
+
+    def read_related(self, group):
+        if group is not None or self.params["state"] == "absent":
+            return None
+        return location_for(
+            self.module, self.params["location"], self.params["resource_group"], self.description
         )
-    result = {"changed": bool(differences), "recreated": recreate, "container_group": summarise(current)}
-    if module.diff_mode:
-        result["diff"] = {
-            "before": with_secrets_hash_masked(current_view),
-            "after": with_secrets_hash_masked(desired_view),
-        }
-    if differences and not module.check_mode:
-        if recreate:
-            module.warn(f"{resource} is deleted and created again: {', '.join(differences)} changed.")
-            poller = module.call(
-                "delete", resource, operations.begin_delete, params["resource_group"], params["name"]
+
+    def plan(self, current, location):
+        if self.params["state"] == "absent":
+            if current is None:
+                return Plan(result={"recreated": False})
+            before = with_secrets_hash_masked(comparable(current))
+            return Plan(
+                [Write("delete", self.description, self.groups.delete)],
+                before,
+                {},
+                result={"recreated": False},
             )
-            module.wait(poller, "delete", resource)
-        result["container_group"] = summarise(send(module, operations, resource, body))
-    return result
+        params = self.params
+        current_view = comparable(current)
+        location = params["location"] or (current["location"] if current else location)
+        tags = desired_tags(params["tags"], params["purge_tags"], current_view.get("tags"))
+        tag = secrets_fingerprint(secret_values(params), current_view.get("secrets_hash"))
+        if tag:
+            tags[SECRETS_TAG] = tag
+        body = group_body(params, location, tags)
+        desired_view = comparable(body)
 
+        differences = changed_keys(current_view, desired_view)
+        if current and (current.get("properties") or {}).get("provisioningState") == "Failed":
+            differences.append("provisioning_state")
+        recreate = bool(current) and immutable_view(current_view) != immutable_view(desired_view)
+        if recreate and not params["allow_recreate"]:
+            fields = [
+                k
+                for k in IMMUTABLE_FIELDS
+                if immutable_view(current_view)[k] != immutable_view(desired_view)[k]
+            ]
+            raise AzureModuleError(
+                f"{self.description}: changing {', '.join(fields)} needs the group to be deleted and "
+                "created again (ACI cannot change location, OS type, restart policy, IP address type, CPU "
+                "or memory in place). Set allow_recreate: true to do that (the containers restart and a "
+                "public IP may change)."
+            )
+        writes = []
+        if differences:
+            if recreate:
+                writes.append(
+                    Write("delete", self.description, self.groups.delete, differences, key="recreate")
+                )
+            action = "update" if current and not recreate else "create"
+            writes.append(
+                Write(
+                    action, self.description, lambda: self.groups.create_or_update(body), differences, "group"
+                )
+            )
+        before, after = with_secrets_hash_masked(current_view), with_secrets_hash_masked(desired_view)
+        return Plan(writes, before, after, result={"recreated": recreate})
 
-def ensure_absent(module, operations, current, resource):
-    result = {"changed": current is not None, "recreated": False, "container_group": {}}
-    if module.diff_mode:
-        result["diff"] = {"before": with_secrets_hash_masked(comparable(current)), "after": {}}
-    if current is not None and not module.check_mode:
-        poller = module.call(
-            "delete",
-            resource,
-            operations.begin_delete,
-            module.params["resource_group"],
-            module.params["name"],
-        )
-        module.wait(poller, "delete", resource)
-    return result
-
-
-def run(module):
-    params = module.params
-    module.hide(*(secret[1] for secret in secret_values(params)))
-    validate(params)
-    resource = describe("container group", params["name"], params["resource_group"])
-    operations = module.client("container_instance").container_groups
-    current = rest_dict(
-        module.get_or_none(resource, operations.get, params["resource_group"], params["name"])
-    )
-    if params["state"] == "absent":
-        return ensure_absent(module, operations, current, resource)
-    return ensure_present(module, operations, current, resource)
+    def summarise(self, current, related, plan, answers):
+        if self.params["state"] == "absent":
+            return {}
+        if "recreate" in answers:
+            self.module.warn(
+                f"{self.description} was deleted and created again: {', '.join(plan.writes[-1].changes)}."
+            )
+        return summarise(answers.get("group", current))
 
 
 def main():
@@ -481,8 +508,9 @@ def main():
         secure_environment=dict(type="dict", default={}, no_log=True),
         command=dict(type="list", elements="str"),
     )
-    module = AzureModule(
-        argument_spec=dict(
+    run_module(
+        ContainerGroup,
+        dict(
             name=dict(type="str", required=True),
             resource_group=dict(type="str", required=True),
             location=dict(type="str"),
@@ -526,8 +554,8 @@ def main():
             **STATE_ARGUMENT_SPEC,
             **TAGS_ARGUMENT_SPEC,
         ),
+        lifecycle=True,
     )
-    module.run(run)
 
 
 if __name__ == "__main__":

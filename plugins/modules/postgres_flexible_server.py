@@ -111,6 +111,7 @@ extends_documentation_fragment:
   - papr.memory.azure
   - papr.memory.azure.tags
   - papr.memory.azure.state
+  - papr.memory.azure.lifecycle
 requirements:
   - azure-mgmt-postgresqlflexibleservers >= 1
 """
@@ -135,6 +136,25 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+operations:
+  description:
+    - The writes the task sent, in order; in check mode the writes it would send. Each names the action, the
+      target and the changed fields or names (never values). A failed task lists what it sent before failing
+      (the failed write with C(failed=true)) and reports C(changed=true) once Azure accepted a write.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{action: update, target: "App Service plan 'plan' in resource group 'rg'", changes: [sku]}]
+resource_state:
+  description: The state Azure reported for the resource when the task started (null when it did not exist).
+  returned: with O(state=present)
+  type: str
+  sample: Stopped
+started:
+  description: Whether the task started (in check mode, would start) the stopped resource (O(start_stopped)).
+  returned: with O(state=present)
+  type: bool
+  sample: false
 server:
   description: The server after the task (empty when absent); the password is never included.
   returned: always
@@ -172,7 +192,6 @@ pending_restart:
 import ipaddress
 import re
 
-from ansible_collections.papr.memory.plugins.module_utils.azure_client import rest_dict
 from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     SECRETS_TAG,
     TAGS_ARGUMENT_SPEC,
@@ -185,12 +204,21 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     with_secrets_hash_masked,
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.papr.memory.plugins.module_utils.azure_module import (
-    STATE_ARGUMENT_SPEC,
-    AzureModule,
-    describe,
-)
+from ansible_collections.papr.memory.plugins.module_utils.azure_module import STATE_ARGUMENT_SPEC
 from ansible_collections.papr.memory.plugins.module_utils.azure_names import name_pattern, require_valid_name
+from ansible_collections.papr.memory.plugins.module_utils.azure_postgres import PostgresServers
+from ansible_collections.papr.memory.plugins.module_utils.azure_runner import (
+    FAILED,
+    RUNNING,
+    STOPPED,
+    TRANSITIONING,
+    Lifecycle,
+    Plan,
+    Resource,
+    Write,
+    run_module,
+)
+from ansible_collections.papr.memory.plugins.module_utils.azure_service import location_for
 
 NAME_PATTERN = name_pattern("postgres_server")
 SKU_PATTERN = re.compile(
@@ -375,87 +403,127 @@ def summarise(server):
 
 
 # --- the module ----------------------------------------------------------------------------------------
-class PostgresServer:
-    def __init__(self, module):
-        self.module = module
-        self.params = module.params
-        self.client = module.client("postgres")
-        self.group = self.params["resource_group"]
-        self.name = self.params["name"]
-        self.resource = describe("PostgreSQL flexible server", self.name, self.group)
-        self.result = {
-            "changed": False,
-            "server": {},
-            "databases": [],
-            "firewall_rules": [],
-            "pending_restart": [],
+# Server states (properties.state) Azure passes through on its way to Ready or Stopped.
+TRANSITIONAL_STATES = ("provisioning", "updating", "starting", "stopping", "restarting", "dropping")
+
+
+def current_databases(listed):
+    return {d["name"]: d for d in listed}
+
+
+def current_firewall_rules(listed):
+    rules = {}
+    for rule in listed:
+        properties = rule.get("properties") or {}
+        rules[rule["name"]] = {
+            "start_ip": properties.get("startIpAddress"),
+            "end_ip": properties.get("endIpAddress"),
         }
-        self.diff = {"before": {}, "after": {}}
+    return rules
 
-    def wait(self, action, operation, *args):
-        poller = self.module.call(action, self.resource, operation, *args)
-        return rest_dict(self.module.wait(poller, action, self.resource))
 
-    def changed(self, part, before, after):
-        self.result["changed"] = True
-        self.diff["before"][part] = before
-        self.diff["after"][part] = after
+class PostgresServer(Resource):
+    kind = "PostgreSQL flexible server"
+    result_key = "server"
 
-    def location(self):
-        if self.params["location"]:
-            return self.params["location"]
-        group = self.module.get_or_none(
-            self.resource, self.module.client("resource").resource_groups.get, self.group
-        )
-        if group is None and not self.module.check_mode:
-            raise AzureModuleError(
-                f"Resource group '{self.group}' of {self.resource} does not exist: create it first."
+    def __init__(self, module):
+        super().__init__(module)
+        params = self.params
+        self.servers = PostgresServers(module, params["resource_group"], params["name"], self.description)
+
+    def validate(self):
+        validate(self.params)
+
+    def read(self):
+        return self.servers.get_server()
+
+    def lifecycle(self, server):
+        state = (server.get("properties") or {}).get("state") or ""
+        if state.lower() == "ready":
+            return Lifecycle(RUNNING, state)
+        if state.lower() == "stopped":
+            return Lifecycle(STOPPED, state)
+        if state.lower() in TRANSITIONAL_STATES:
+            return Lifecycle(TRANSITIONING, state)
+        return Lifecycle(FAILED, state or "unknown")
+
+    def start_write(self, server):
+        return Write("start", self.description, self.servers.start)
+
+    def read_related(self, server):
+        """Location (new server) or the databases, firewall rules and parameters of the existing one."""
+        params = self.params
+        related = {"location": None, "databases": {}, "firewall_rules": {}, "parameters": {}}
+        if params["state"] == "absent":
+            return related
+        if server is None:
+            related["location"] = location_for(
+                self.module, params["location"], params["resource_group"], self.description
             )
-        return rest_dict(group)["location"] if group is not None else None
+            return related
+        related["location"] = server["location"]
+        related["databases"] = current_databases(self.servers.list_databases())
+        if params["firewall_rules"] is not None:
+            related["firewall_rules"] = current_firewall_rules(self.servers.list_firewall_rules())
+        for name in params["parameters"]:
+            found = self.servers.get_parameter(name)
+            if found is None:
+                raise AzureModuleError(
+                    f"{self.description} has no server parameter {name!r}: check its name."
+                )
+            related["parameters"][name] = (found.get("properties") or {}).get("value")
+        return related
 
-    def ensure_server(self, server):
+    def plan(self, server, related):
+        plan = Plan(
+            before={}, after={}, result={"databases": [], "firewall_rules": [], "pending_restart": []}
+        )
+        if self.params["state"] == "absent":
+            if server is not None:
+                self.add(plan, "server", with_secrets_hash_masked(server_view(server)), {})
+                plan.writes.append(Write("delete", self.description, self.servers.delete))
+            return plan
+        self.plan_server(plan, server, related["location"])
+        self.plan_databases(plan, related["databases"])
+        self.plan_firewall_rules(plan, related["firewall_rules"])
+        self.plan_parameters(plan, server is not None, related["parameters"])
+        return plan
+
+    @staticmethod
+    def add(plan, part, before, after):
+        plan.before[part] = before
+        plan.after[part] = after
+
+    def plan_server(self, plan, server, location):
+        params = self.params
         current = server_view(server)
-        desired = desired_view(self.params, current, current.get("location") or self.location())
-        refuse_impossible_changes(self.resource, current, desired, self.params)
+        desired = desired_view(params, current, current.get("location") or location)
+        refuse_impossible_changes(self.description, current, desired, params)
         differences = changed_keys(current, desired)
         if not differences:
-            return server
-        self.changed("server", with_secrets_hash_masked(current), with_secrets_hash_masked(desired))
-        if self.module.check_mode:
-            return server
-        password_changed = "secrets_hash" in differences and self.params["admin_password"]
-        password = self.params["admin_password"] if password_changed else None
+            return
+        self.add(plan, "server", with_secrets_hash_masked(current), with_secrets_hash_masked(desired))
+        password_changed = "secrets_hash" in differences and params["admin_password"]
+        properties = server_properties(desired, params["admin_password"] if password_changed else None)
+        sku = {"name": desired["sku"], "tier": tier_of(desired["sku"])}
         if not server:
+            properties["administratorLogin"] = desired["admin_login"]
             body = {
                 "location": desired["location"],
-                "sku": {"name": desired["sku"], "tier": tier_of(desired["sku"])},
+                "sku": sku,
                 "tags": tags_with_hash(desired),
-                "properties": {
-                    **server_properties(desired, password),
-                    "administratorLogin": desired["admin_login"],
-                },
+                "properties": properties,
             }
-            return self.wait(
-                "create", self.client.servers.begin_create_or_update, self.group, self.name, body
+            plan.writes.append(
+                Write("create", self.description, lambda: self.servers.create(body), differences, "server")
             )
-        body = {
-            "sku": {"name": desired["sku"], "tier": tier_of(desired["sku"])},
-            "tags": tags_with_hash(desired),
-            "properties": server_properties(desired, password),
-        }
-        return self.wait("update", self.client.servers.begin_update, self.group, self.name, body)
+        else:
+            body = {"sku": sku, "tags": tags_with_hash(desired), "properties": properties}
+            plan.writes.append(
+                Write("update", self.description, lambda: self.servers.update(body), differences, "server")
+            )
 
-    def ensure_databases(self, exists):
-        current = {}
-        if exists:
-            listed = self.module.call(
-                "list the databases of",
-                self.resource,
-                self.client.databases.list_by_server,
-                self.group,
-                self.name,
-            )
-            current = {d["name"]: d for d in (rest_dict(item) for item in listed)}
+    def plan_databases(self, plan, current):
         missing = []
         for database in self.params["databases"]:
             found = current.get(database["name"])
@@ -466,148 +534,94 @@ class PostgresServer:
             wanted = (database["charset"].upper(), database["collation"])
             if (str(properties.get("charset")).upper(), properties.get("collation")) != wanted:
                 raise AzureModuleError(
-                    f"Database {database['name']!r} of {self.resource} has charset "
-                    f"{properties.get('charset')} "
-                    f"and collation {properties.get('collation')}; they cannot change (drop and recreate it "
-                    "yourself)."
+                    f"Database {database['name']!r} of {self.description} has charset "
+                    f"{properties.get('charset')} and collation {properties.get('collation')}; they cannot "
+                    "change (drop and recreate it yourself)."
                 )
         if missing:
-            self.changed("databases", sorted(current), sorted({*current, *(d["name"] for d in missing)}))
-        for database in missing if not self.module.check_mode else []:
+            self.add(plan, "databases", sorted(current), sorted({*current, *(d["name"] for d in missing)}))
+        for database in missing:
+            name = database["name"]
             body = {"properties": {"charset": database["charset"], "collation": database["collation"]}}
-            self.wait(
-                f"create database {database['name']!r} on",
-                self.client.databases.begin_create,
-                self.group,
-                self.name,
-                database["name"],
-                body,
+            plan.writes.append(
+                Write(
+                    "create database",
+                    f"database {name!r} of {self.description}",
+                    lambda name=name, body=body: self.servers.create_database(name, body),
+                )
             )
-        self.result["databases"] = sorted(d["name"] for d in self.params["databases"])
+        plan.result["databases"] = sorted(d["name"] for d in self.params["databases"])
 
-    def ensure_firewall_rules(self, exists):
+    def plan_firewall_rules(self, plan, current):
         if self.params["firewall_rules"] is None:
             return
-        current = {}
-        if exists:
-            listed = self.module.call(
-                "list the firewall rules of",
-                self.resource,
-                self.client.firewall_rules.list_by_server,
-                self.group,
-                self.name,
-            )
-            for item in listed:
-                rule = rest_dict(item)
-                properties = rule.get("properties") or {}
-                current[rule["name"]] = {
-                    "start_ip": properties.get("startIpAddress"),
-                    "end_ip": properties.get("endIpAddress"),
-                }
         desired = {
             r["name"]: {"start_ip": r["start_ip"], "end_ip": r["end_ip"] or r["start_ip"]}
             for r in self.params["firewall_rules"]
         }
-        self.result["firewall_rules"] = [{"name": name, **rule} for name, rule in sorted(desired.items())]
+        plan.result["firewall_rules"] = [{"name": name, **rule} for name, rule in sorted(desired.items())]
         if current == desired:
             return
-        self.changed("firewall_rules", current, desired)
-        if self.module.check_mode:
-            return
+        self.add(plan, "firewall_rules", current, desired)
         for name, rule in desired.items():
             if current.get(name) != rule:
                 body = {"properties": {"startIpAddress": rule["start_ip"], "endIpAddress": rule["end_ip"]}}
-                self.wait(
-                    f"set firewall rule {name!r} of",
-                    self.client.firewall_rules.begin_create_or_update,
-                    self.group,
-                    self.name,
-                    name,
-                    body,
+                plan.writes.append(
+                    Write(
+                        "set firewall rule",
+                        f"firewall rule {name!r} of {self.description}",
+                        lambda name=name, body=body: self.servers.set_firewall_rule(name, body),
+                        [key for key in rule if (current.get(name) or {}).get(key) != rule[key]],
+                    )
                 )
-        for name in set(current) - set(desired):
-            self.wait(
-                f"delete firewall rule {name!r} of",
-                self.client.firewall_rules.begin_delete,
-                self.group,
-                self.name,
-                name,
+        for name in sorted(set(current) - set(desired)):
+            plan.writes.append(
+                Write(
+                    "delete firewall rule",
+                    f"firewall rule {name!r} of {self.description}",
+                    lambda name=name: self.servers.delete_firewall_rule(name),
+                )
             )
 
-    def ensure_parameters(self, exists):
+    def plan_parameters(self, plan, exists, current):
         before, after = {}, {}
         for name, raw in self.params["parameters"].items():
             value = parameter_value(name, raw)
-            current = None
-            if exists:
-                found = self.module.get_or_none(
-                    self.resource, self.client.configurations.get, self.group, self.name, name
-                )
-                if found is None:
-                    raise AzureModuleError(
-                        f"{self.resource} has no server parameter {name!r}: check its name."
-                    )
-                current = (rest_dict(found).get("properties") or {}).get("value")
-            if current is not None and same_parameter(name, current, value):
+            now = current.get(name) if exists else None
+            if now is not None and same_parameter(name, now, value):
                 continue
-            before[name], after[name] = current, value
-            if self.module.check_mode:
-                continue
+            before[name], after[name] = now, value
             body = {"properties": {"value": value, "source": "user-override"}}
-            answer = self.wait(
-                f"set server parameter {name!r} of",
-                self.client.configurations.begin_put,
-                self.group,
-                self.name,
-                name,
-                body,
+            plan.writes.append(
+                Write(
+                    "set server parameter",
+                    f"server parameter {name!r} of {self.description}",
+                    lambda name=name, body=body: self.servers.set_parameter(name, body),
+                    key=f"parameter:{name}",
+                )
             )
-            if ((answer or {}).get("properties") or {}).get("isConfigPendingRestart"):
-                self.result["pending_restart"].append(name)
         if after:
-            self.changed("parameters", before, after)
+            self.add(plan, "parameters", before, after)
 
-    def present(self):
-        server = rest_dict(
-            self.module.get_or_none(self.resource, self.client.servers.get, self.group, self.name)
-        )
-        exists = server is not None
-        server = self.ensure_server(server)
-        self.ensure_databases(exists)
-        self.ensure_firewall_rules(exists)
-        self.ensure_parameters(exists)
-        self.result["server"] = summarise(server)
-        if self.result["pending_restart"]:
-            self.module.warn(
-                f"Restart {self.resource} for {', '.join(self.result['pending_restart'])} to take effect."
-            )
-        return self.finish()
-
-    def absent(self):
-        server = rest_dict(
-            self.module.get_or_none(self.resource, self.client.servers.get, self.group, self.name)
-        )
-        if server is not None:
-            self.changed("server", with_secrets_hash_masked(server_view(server)), {})
-            if not self.module.check_mode:
-                self.wait("delete", self.client.servers.begin_delete, self.group, self.name)
-        return self.finish()
-
-    def finish(self):
-        if self.module.diff_mode:
-            self.result["diff"] = self.diff
-        return self.result
-
-
-def run(module):
-    validate(module.params)
-    server = PostgresServer(module)
-    return server.absent() if module.params["state"] == "absent" else server.present()
+    def summarise(self, server, related, plan, answers):
+        if self.params["state"] == "absent":
+            return {}
+        pending = [
+            key.split(":", 1)[1]
+            for key, answer in answers.items()
+            if key.startswith("parameter:")
+            and ((answer or {}).get("properties") or {}).get("isConfigPendingRestart")
+        ]
+        plan.result["pending_restart"] = pending
+        if pending:
+            self.module.warn(f"Restart {self.description} for {', '.join(pending)} to take effect.")
+        return summarise(answers.get("server", server))
 
 
 def main():
-    module = AzureModule(
-        argument_spec=dict(
+    run_module(
+        PostgresServer,
+        dict(
             name=dict(type="str", required=True),
             resource_group=dict(type="str", required=True),
             location=dict(type="str"),
@@ -647,8 +661,8 @@ def main():
             **STATE_ARGUMENT_SPEC,
             **TAGS_ARGUMENT_SPEC,
         ),
+        lifecycle=True,
     )
-    module.run(run)
 
 
 if __name__ == "__main__":

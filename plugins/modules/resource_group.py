@@ -59,6 +59,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+operations:
+  description:
+    - The writes the task sent, in order; in check mode the writes it would send. Each names the action, the
+      target and the changed fields or names (never values). A failed task lists what it sent before failing
+      (the failed write with C(failed=true)) and reports C(changed=true) once Azure accepted a write.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{action: update, target: "App Service plan 'plan' in resource group 'rg'", changes: [sku]}]
 resource_group:
   description: The group after the task (empty when absent).
   returned: always
@@ -71,19 +80,21 @@ resource_group:
     provisioning_state: {description: ARM provisioning state., type: str, sample: Succeeded}
 """
 
-from ansible_collections.papr.memory.plugins.module_utils.azure_client import rest_dict
 from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     TAGS_ARGUMENT_SPEC,
     desired_tags,
     same_location,
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.papr.memory.plugins.module_utils.azure_module import (
-    STATE_ARGUMENT_SPEC,
-    AzureModule,
-    describe,
-)
+from ansible_collections.papr.memory.plugins.module_utils.azure_module import STATE_ARGUMENT_SPEC
 from ansible_collections.papr.memory.plugins.module_utils.azure_names import name_pattern, require_valid_name
+from ansible_collections.papr.memory.plugins.module_utils.azure_runner import (
+    Plan,
+    Resource,
+    Write,
+    run_module,
+)
+from ansible_collections.papr.memory.plugins.module_utils.azure_service import ResourceGroups
 
 NAME_PATTERN = name_pattern("resource_group")
 # How many resources a refusal to delete lists by name.
@@ -102,83 +113,88 @@ def summarise(group):
     }
 
 
-def ensure_present(module, groups, current, resource):
-    params = module.params
-    if current is None and not params["location"]:
-        raise AzureModuleError(f"{resource} does not exist: give `location` to create it.")
-    if (
-        current is not None
-        and params["location"]
-        and not same_location(current["location"], params["location"])
-    ):
-        raise AzureModuleError(
-            f"{resource} is in {current['location']}, not {params['location']}: a resource group cannot "
-            "move. Use the group's location, or another group name."
-        )
-    current_tags = (current or {}).get("tags") or {}
-    before = {"location": current["location"], "tags": current_tags} if current else {}
-    after = {
-        "location": current["location"] if current else params["location"],
-        "tags": desired_tags(params["tags"], params["purge_tags"], current_tags),
-    }
-    changed = before != after
-    result = {"changed": changed, "resource_group": summarise(current)}
-    if module.diff_mode:
-        result["diff"] = {"before": before, "after": after}
-    if changed and not module.check_mode:
-        body = {"location": after["location"], "tags": after["tags"]}
-        group = module.call("create or update", resource, groups.create_or_update, params["name"], body)
-        result["resource_group"] = summarise(rest_dict(group))
-    elif changed:
-        result["resource_group"] = {"name": params["name"], **after}
-    return result
+def comparable(group):
+    return {"location": group["location"], "tags": group.get("tags") or {}} if group else {}
 
 
-def refuse_nonempty(module, resource):
-    resources = module.call(
-        "list the resources of",
-        resource,
-        lambda: list(module.client("resource").resources.list_by_resource_group(module.params["name"])),
-    )
-    if resources:
-        names = ", ".join(f"{r.type}/{r.name}" for r in resources[:LISTED_RESOURCES])
-        more = f" and {len(resources) - LISTED_RESOURCES} more" if len(resources) > LISTED_RESOURCES else ""
-        raise AzureModuleError(
-            f"{resource} still contains {len(resources)} resource(s) ({names}{more}): delete them first, "
-            "or set force_delete_nonempty: true to delete the group with everything in it."
-        )
+class ResourceGroup(Resource):
+    kind = "resource group"
+    result_key = "resource_group"
 
+    def __init__(self, module):
+        super().__init__(module)
+        self.groups = ResourceGroups(module, self.params["name"])
 
-def ensure_absent(module, groups, current, resource):
-    result = {"changed": current is not None, "resource_group": {}}
-    if module.diff_mode:
-        before = {"location": current["location"], "tags": current.get("tags") or {}} if current else {}
-        result["diff"] = {"before": before, "after": {}}
-    if current is None:
-        return result
-    if not module.params["force_delete_nonempty"]:
-        refuse_nonempty(module, resource)
-    if not module.check_mode:
-        poller = module.call("delete", resource, groups.begin_delete, module.params["name"])
-        module.wait(poller, "delete", resource)
-    return result
+    def validate(self):
+        require_valid_name("resource_group", self.params["name"])
 
+    def read(self):
+        return self.groups.get_group()
 
-def run(module):
-    params = module.params
-    require_valid_name("resource_group", params["name"])
-    resource = describe("resource group", params["name"])
-    groups = module.client("resource").resource_groups
-    found = module.get_or_none(resource, groups.get, params["name"])
-    current = rest_dict(found)
-    if params["state"] == "absent":
-        return ensure_absent(module, groups, current, resource)
-    return ensure_present(module, groups, current, resource)
+    def read_related(self, current):
+        """What a refused delete names: the resources still in the group."""
+        if current is None or self.params["state"] != "absent" or self.params["force_delete_nonempty"]:
+            return None
+        return self.groups.list_resources()
+
+    def plan(self, current, related):
+        if self.params["state"] == "absent":
+            return self.plan_absent(current, related)
+        params = self.params
+        if current is None and not params["location"]:
+            raise AzureModuleError(f"{self.description} does not exist: give `location` to create it.")
+        if (
+            current is not None
+            and params["location"]
+            and not same_location(current["location"], params["location"])
+        ):
+            raise AzureModuleError(
+                f"{self.description} is in {current['location']}, not {params['location']}: a resource group "
+                "cannot move. Use the group's location, or another group name."
+            )
+        before = comparable(current)
+        after = {
+            "location": current["location"] if current else params["location"],
+            "tags": desired_tags(params["tags"], params["purge_tags"], before.get("tags")),
+        }
+        writes = []
+        if before != after:
+            action = "update" if current else "create"
+            changes = [key for key in after if before.get(key) != after[key]]
+            writes.append(
+                Write(action, self.description, lambda: self.groups.create_or_update(after), changes, "group")
+            )
+        return Plan(writes, before, after)
+
+    def plan_absent(self, current, resources):
+        if current is None:
+            return Plan()
+        if resources:
+            names = ", ".join(f"{r['type']}/{r['name']}" for r in resources[:LISTED_RESOURCES])
+            more = (
+                f" and {len(resources) - LISTED_RESOURCES} more" if len(resources) > LISTED_RESOURCES else ""
+            )
+            raise AzureModuleError(
+                f"{self.description} still contains {len(resources)} resource(s) ({names}{more}): "
+                "delete them first, or set force_delete_nonempty: true to delete the group with everything "
+                "in it."
+            )
+        return Plan([Write("delete", self.description, self.groups.delete)], comparable(current), {})
+
+    def summarise(self, current, related, plan, answers):
+        if self.params["state"] == "absent":
+            return {}
+        if "group" in answers:
+            return summarise(answers["group"])
+        if plan.writes:  # check mode: what the group would be
+            return {"name": self.params["name"], **plan.after}
+        return summarise(current)
 
 
 def main():
-    module = AzureModule(
-        argument_spec=dict(
+    run_module(
+        ResourceGroup,
+        dict(
             name=dict(type="str", required=True),
             location=dict(type="str"),
             **TAGS_ARGUMENT_SPEC,
@@ -186,7 +202,6 @@ def main():
             force_delete_nonempty=dict(type="bool", default=False),
         ),
     )
-    module.run(run)
 
 
 if __name__ == "__main__":

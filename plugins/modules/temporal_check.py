@@ -58,8 +58,9 @@ options:
     default: 120
   rpc_timeout:
     description:
-      - Seconds one connection attempt or call may take. An attempt in flight is not cut at the
-        deadline, so the module can run up to about O(timeout) plus a few O(rpc_timeout).
+      - Seconds one connection attempt or call may take. Near the deadline a call gets only the time
+        that is left (at least half a second), so the module ends within about O(timeout) plus half a
+        second.
     type: float
     default: 10
   tls:
@@ -185,8 +186,9 @@ FATAL_RPC_STATUSES = ("PERMISSION_DENIED", "UNAUTHENTICATED")
 class TemporalProbe:
     """The state of one module run: the connection, and what the last attempt found."""
 
-    def __init__(self, params):
+    def __init__(self, params, deadline):
         self.params = params
+        self.deadline = deadline
         self.client = None
         self.serving = False
         self.namespace = {}
@@ -196,7 +198,8 @@ class TemporalProbe:
 
     @property
     def rpc_timeout(self):
-        return timedelta(seconds=self.params["rpc_timeout"])
+        """rpc_timeout, cut to what is left of the deadline: no call runs past `timeout`."""
+        return timedelta(seconds=self.deadline.bound(self.params["rpc_timeout"]))
 
     async def attempt(self):
         """One round of checks; True when everything holds (or when retrying is pointless)."""
@@ -217,7 +220,7 @@ class TemporalProbe:
 
     async def _check(self):
         if self.client is None:
-            self.client = await asyncio.wait_for(self._connect(), self.params["rpc_timeout"])
+            self.client = await asyncio.wait_for(self._connect(), self.rpc_timeout.total_seconds())
         self.serving = await self.client.service_client.check_health(timeout=self.rpc_timeout)
         if not self.serving:
             return [f"the Temporal frontend at {self.params['address']} is not SERVING"]
@@ -330,8 +333,8 @@ def validate_input(module):
 
 
 async def run(params):
-    probe = TemporalProbe(params)
     deadline = Deadline(params["timeout"])
+    probe = TemporalProbe(params, deadline)
     waited = await async_wait_until(
         probe.attempt, deadline, delay=params["delay"], max_delay=params["max_delay"]
     )

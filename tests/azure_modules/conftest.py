@@ -91,6 +91,8 @@ def run_tasks(azure_double, tmp_path):  # noqa: F811 - the fixture imported abov
         command += ["--diff"] if diff else []
         command += ["-" + "v" * verbosity] if verbosity else []
         environment = _clean_environment(azure_double)
+        # Each test starts without cached tokens or metadata; the runs of one test share them.
+        environment["PAPR_AZURE_CACHE_DIR"] = str(tmp_path / "azure-cache")
         for name, value in (env or {}).items():  # None removes a variable
             if value is None:
                 environment.pop(name, None)
