@@ -30,9 +30,10 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.ports import free_port_block  # noqa: E402
+
 from tests.azure_double import AzureDouble  # noqa: E402
 from tests.azure_site.site_runner import ANSIBLE_PLAYBOOK, SiteRunner, StandInService  # noqa: E402
-from tests.ports import free_port_block  # noqa: E402
 
 STACK_PORTS = range(59100, 59900)
 
@@ -117,10 +118,10 @@ def main() -> None:
             counts.append(request_counts(rerun.requests))
             uri_seconds.append(run_uri(playbook, env) / tasks)
         site, floor = statistics.median(site_seconds), statistics.median(uri_seconds)
-        print(f"site.yml -i inventories/{args.inventory}, no-op rerun: {tasks} tasks; {args.rounds} rounds, interleaved")
-        print(f"  site rerun       {site:6.3f} s/task   (rounds: {', '.join(f'{s:.3f}' for s in site_seconds)})")
-        print(f"  uri floor        {floor:6.3f} s/task   (rounds: {', '.join(f'{s:.3f}' for s in uri_seconds)})")
-        print(f"  ratio            {site / floor:6.2f} x     (goal <= 1.3x)")
+        print(f"site.yml -i inventories/{args.inventory}, no-op rerun: {tasks} tasks, {args.rounds} rounds")
+        print(f"  site rerun  {site:6.3f} s/task  (rounds: {', '.join(f'{s:.3f}' for s in site_seconds)})")
+        print(f"  uri floor   {floor:6.3f} s/task  (rounds: {', '.join(f'{s:.3f}' for s in uri_seconds)})")
+        print(f"  ratio       {site / floor:6.2f} x       (goal <= 1.3x)")
         print("  requests per rerun: " + ", ".join(f"{k}={v}" for k, v in counts[-1].items()))
         print(f"  machine load (1 min): {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     finally:

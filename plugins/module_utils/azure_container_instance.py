@@ -12,11 +12,6 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_service import A
 class ContainerGroups(AzureService):
     client_kind = "container_instance"
 
-    def __init__(self, module, resource_group, name, description):
-        super().__init__(module, description)
-        self.resource_group = resource_group
-        self.name = name
-
     @property
     def operations(self):
         return self.client.container_groups

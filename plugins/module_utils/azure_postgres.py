@@ -12,11 +12,6 @@ class PostgresServers(AzureService):
 
     client_kind = "postgres"
 
-    def __init__(self, module, resource_group, name, description):
-        super().__init__(module, description)
-        self.resource_group = resource_group
-        self.name = name
-
     def _at(self, operation):
         """Leading arguments of every call on this server."""
         return operation, self.resource_group, self.name

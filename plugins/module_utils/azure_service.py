@@ -24,9 +24,11 @@ class AzureService:
 
     client_kind = None  # the azure_client.CLIENTS entry the service uses
 
-    def __init__(self, module, description):
+    def __init__(self, module, description, resource_group=None, name=None):
         self.module = module
         self.description = description
+        self.resource_group = resource_group
+        self.name = name
 
     @property
     def client(self):
@@ -65,8 +67,7 @@ class ResourceGroups(AzureService):
     client_kind = "resource"
 
     def __init__(self, module, name):
-        super().__init__(module, f"resource group '{name}'")
-        self.name = name
+        super().__init__(module, f"resource group '{name}'", name=name)
 
     @property
     def operations(self):

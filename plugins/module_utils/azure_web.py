@@ -36,11 +36,6 @@ class AppServicePlans(AzureService):
 
     client_kind = "web"
 
-    def __init__(self, module, resource_group, name, description):
-        super().__init__(module, description)
-        self.resource_group = resource_group
-        self.name = name
-
     def get_plan(self):
         return self.get(self.client.app_service_plans.get, self.resource_group, self.name)
 
@@ -59,10 +54,8 @@ class WebApp(AzureService):
 
     client_kind = "web"
 
-    def __init__(self, module, resource_group, name, slot, description):
-        super().__init__(module, description)
-        self.resource_group = resource_group
-        self.name = name
+    def __init__(self, module, description, resource_group, name, slot):
+        super().__init__(module, description, resource_group, name)
         self.slot = slot if slot and slot.lower() != PRODUCTION_SLOT else None
 
     def _operation(self, operation):

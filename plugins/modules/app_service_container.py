@@ -598,7 +598,7 @@ class AppServiceContainer(Resource):
         super().__init__(module)
         params = self.params
         self.image = None
-        self.app = WebApp(module, params["resource_group"], params["name"], params["slot"], self.description)
+        self.app = WebApp(module, self.description, params["resource_group"], params["name"], params["slot"])
 
     @property
     def kind(self):

@@ -228,7 +228,7 @@ class AppServicePlan(Resource):
     def __init__(self, module):
         super().__init__(module)
         self.plans = AppServicePlans(
-            module, self.params["resource_group"], self.params["name"], self.description
+            module, self.description, self.params["resource_group"], self.params["name"]
         )
 
     def validate(self):

