@@ -20,8 +20,11 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import yaml
+from psycopg.conninfo import conninfo_to_dict
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
@@ -82,8 +85,8 @@ class StandInService:
             time.sleep(0.5)
         return False
 
-    def namespace_registered(self) -> bool:
-        command = [str(TEMPORAL_CLI), "operator", "namespace", "describe", "--namespace", NAMESPACE,
+    def namespace_registered(self, namespace: str = NAMESPACE) -> bool:
+        command = [str(TEMPORAL_CLI), "operator", "namespace", "describe", "--namespace", namespace,
                    "--address", self.stack.temporal_address, "--command-timeout", "5s"]  # fmt: skip
         return subprocess.run(command, capture_output=True, timeout=30).returncode == 0
 
@@ -108,6 +111,57 @@ class StandInService:
             if child.poll() is None:
                 os.killpg(child.pid, signal.SIGTERM)
                 child.wait(timeout=30)
+
+
+class DeployedStandIn(StandInService):
+    """A stand-in that runs the service with the environment the play deployed: it waits until the
+    web app's app settings exist in the double and their namespace is registered, creates the
+    database role and database that DATABASE_URL names (as the flexible server would have them),
+    and starts the web server and workers with those settings. Only the addresses change (this
+    stack's PostgreSQL, without TLS, and Temporal): user, password and database reach libpq
+    exactly as the play encoded them, so a run that verifies proves the deployed URL connects."""
+
+    def __init__(self, state_dir: Path, port_base: int, app_settings):
+        super().__init__(state_dir, port_base)
+        self.app_settings = app_settings  # () -> the web app's settings, or None before they exist
+        self.deployed: dict[str, str] = {}
+
+    def _start_service_once_registered(self) -> None:
+        try:
+            while not self._stop.is_set():
+                settings = self.app_settings()
+                if settings and self.namespace_registered(settings["TEMPORAL_NAMESPACE"]):
+                    self.deployed = dict(settings)
+                    self.stack.service_env = self._local_environment(settings)
+                    self.stack.start_web()
+                    self.stack.start_workers()
+                    return
+                self._stop.wait(1)
+        except (OSError, subprocess.SubprocessError, psycopg.Error) as error:
+            self.error = error
+
+    def _local_environment(self, settings: dict[str, str]) -> dict[str, str]:
+        deployed = urlsplit(settings["DATABASE_URL"])
+        credentials = deployed.netloc.rsplit("@", 1)[0]  # kept as encoded
+        local = urlunsplit(
+            (deployed.scheme, f"{credentials}@127.0.0.1:{self.stack.ports.postgres}", deployed.path, "", "")
+        )
+        parts = conninfo_to_dict(local)
+        with psycopg.connect(self.stack.admin_conninfo, autocommit=True) as conn:
+            role = psycopg.sql.Identifier(parts["user"])
+            conn.execute(
+                psycopg.sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                    role, psycopg.sql.Literal(parts["password"])
+                )
+            )
+            conn.execute(
+                psycopg.sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    psycopg.sql.Identifier(parts["dbname"]), role
+                )
+            )
+        environment = {name: value for name, value in settings.items() if name != "WEBSITES_PORT"}
+        environment.update(DATABASE_URL=local, TEMPORAL_ADDRESS=self.stack.temporal_address)
+        return environment
 
 
 @dataclass
@@ -148,7 +202,8 @@ class SiteRunner:
         self.double = double
         self.service = service
         self.work_dir = work_dir
-        self.database_password = "db-" + secrets.token_urlsafe(18)
+        # Every character a URL gives a meaning to, and a space: DATABASE_URL must carry them.
+        self.database_password = "Db/ :@%?#&+ " + secrets.token_urlsafe(18)
         self.other_api_key = "key-" + secrets.token_urlsafe(18)
         self.test_inventory = work_dir / "stand_in.yml"
         overrides = {
@@ -181,16 +236,25 @@ class SiteRunner:
         return env
 
     def run(
-        self, inventory: str, *args: str, extra_vars: dict | None = None, timeout: float = 900.0
+        self,
+        inventory: str,
+        *args: str,
+        extra_vars: dict | None = None,
+        env: dict[str, str | None] | None = None,
+        timeout: float = 900.0,
     ) -> SiteRun:
+        """site.yml against the double; `env` changes the environment (None removes a variable)."""
         command = [str(ANSIBLE_PLAYBOOK), "site.yml", "-i", f"inventories/{inventory}",
                    "-i", str(self.test_inventory), *args]  # fmt: skip
         if extra_vars:
             command += ["-e", yaml.safe_dump(extra_vars, default_flow_style=True, width=10_000).strip()]
         self.double.clear_log()
         started = time.monotonic()
+        environment = self.environment()
+        for name, value in (env or {}).items():
+            environment.pop(name, None) if value is None else environment.update({name: value})
         completed = subprocess.run(
-            command, cwd=REPO, env=self.environment(), capture_output=True, text=True, timeout=timeout
+            command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=timeout
         )
         seconds = time.monotonic() - started
         output = completed.stdout + completed.stderr

@@ -48,30 +48,3 @@ def test_a_long_running_operation_past_its_timeout_stops_the_play_naming_the_res
     assert f"{PREFIX}-pg" in run.output
     assert "timeout" in run.output.lower() or "timed out" in run.output.lower()
     assert not [entry for entry in run.writes if "/containerGroups/" in entry.path]
-
-
-@pytest.mark.parametrize(
-    ("extra_vars", "named"),
-    [
-        ({"web_azure_plan_sku": "P9v9"}, "web_azure_plan_sku"),
-        ({"workers_azure_plan_sku": "Huge"}, "workers_azure_plan_sku"),
-        ({"postgres_azure_sku": "Standard_X99"}, "postgres_azure_sku"),
-        ({"papr_azure_image": "Memory Image:latest"}, "web_azure_image"),
-        ({"temporal_azure_server_image": "temporalio/server:bad tag"}, "temporal_azure_server_image"),
-        ({"web_azure_site_name": "-papr_memory-"}, "web_azure_site_name"),
-        ({"temporal_azure_group_name": "Papr--Temporal"}, "temporal_azure_group_name"),
-    ],
-)
-def test_a_bad_inventory_value_fails_before_any_write(site, azure_double, extra_vars, named):
-    run = site.run("prod", extra_vars=extra_vars)
-    assert run.rc != 0
-    assert named in run.output
-    assert run.writes == []
-    assert run.requests == []  # the checks run before the first request of any kind
-
-
-def test_missing_secrets_fail_before_any_request(site, azure_double):
-    run = site.run("prod", extra_vars={"papr_database_password": ""})
-    assert run.rc != 0
-    assert "papr_database_password" in run.output
-    assert run.requests == []

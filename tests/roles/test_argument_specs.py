@@ -18,17 +18,25 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
 
+sys.path.insert(0, str(REPO_ROOT / "collections"))  # makes ansible_collections.papr.memory importable
+from ansible_collections.papr.memory.plugins.filter.deployment import deployment_model  # noqa: E402
+
+# The roles render the deployment model: a real one, for a single host running everything.
+MODEL = deployment_model(
+    {
+        "papr_platform": "hosts",
+        "papr_option": 1,
+        "papr_database_password": "Role-test-1",
+        "papr_api_keys": ["role-test-key"],
+    },
+    {"host": "target", "groups": {group: ["target"] for group in ("postgres", "temporal", "web", "workers")}},
+)
+
 CASES = {
-    "postgres": (
-        {"postgres_port": "five-four-three-two", "postgres_app_password": "x"},
-        "postgres_port",
-    ),
+    "postgres": ({"postgres_port": "five-four-three-two"}, "postgres_port"),
     "temporal": ({"temporal_log_level": "loud"}, "temporal_log_level"),
-    "web": ({"web_database_password": "x", "web_api_keys": ["k"], "web_port": "http"}, "web_port"),
-    "workers": (
-        {"workers_database_password": "x", "workers_processes": ["all", "everything"]},
-        "workers_processes",
-    ),
+    "web": ({"web_port": "http"}, "web_port"),
+    "workers": ({"workers_azure_plan_sku": "Huge"}, "workers_azure_plan_sku"),
 }
 
 
@@ -41,7 +49,7 @@ def _run_role(tmp_path: Path, role: str, role_vars: dict) -> subprocess.Complete
             "name": f"Apply {role} with a bad variable",
             "hosts": "target",
             "gather_facts": False,
-            "vars": {"papr_platform": "hosts", "papr_option": 1, **role_vars},
+            "vars": {"papr_deployment": MODEL, **role_vars},
             "roles": [f"papr.memory.{role}"],
         }
     ]

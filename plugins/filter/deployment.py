@@ -1,0 +1,671 @@
+# Copyright: PAPR Memory engineers
+# Apache-2.0
+"""The deployment model: the one place that turns (platform, option, inventory) into what each
+component is given: names, addresses, the exact service environment and which processes run where.
+
+The roles are faces that only render it (a systemd environment file, App Service app settings, a
+ConfigMap and Secret later). The pre-flight checks every input here too, before any write, with
+messages that name the variable to fix and never quote a secret.
+
+Inputs are the inventory's variables listed in INPUTS (an inventory value always wins over the
+default here); `deployment_inputs_pattern` gives the regular expression a play reads them with.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from urllib.parse import quote
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
+from ansible_collections.papr.memory.plugins.module_utils.azure_image import parse_image
+from ansible_collections.papr.memory.plugins.module_utils.azure_names import (
+    POSTGRES_BACKUP_RETENTION_DAYS,
+    name_problem,
+    postgres_login_problem,
+    postgres_password_problem,
+    region_problem,
+)
+
+PLATFORMS = ("hosts", "azure", "aks")
+NOT_YET = {}  # platform -> why its face cannot deploy yet
+COMPONENT_GROUPS = ("postgres", "temporal", "web", "workers")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# Registries the images may come from; an inventory adds its own with papr_image_registries.
+KNOWN_REGISTRY_DOMAINS = (
+    "azurecr.io",
+    "azurecr.us",
+    "azurecr.cn",
+    "mcr.microsoft.com",
+    "docker.io",
+    "ghcr.io",
+    "quay.io",
+    "gcr.io",
+    "registry.k8s.io",
+    "public.ecr.aws",
+)
+
+# Every input of the model and its default (None: required, or derived below).
+INPUTS = {
+    "papr_platform": None,
+    "papr_option": None,
+    "papr_database_name": "papr_memory",
+    "papr_database_user": "papr_memory",
+    "papr_database_password": None,
+    "papr_temporal_namespace": "default",
+    "papr_api_keys": None,
+    # The database and Temporal as the service reaches them: derived per platform unless given
+    # (a private DNS name, a database outside this deployment).
+    "papr_database_host": None,
+    "papr_temporal_address": None,
+    "papr_image_registries": [],
+    # papr_platform=aks: the private PostgreSQL and the cluster namespace.
+    "papr_aks_database_host": None,
+    "papr_aks_database_port": None,
+    "papr_aks_namespace": "papr-memory",
+    "papr_aks_image": None,
+    "papr_database_sslmode": "require",
+    # Where the hosts' packages come from: the service's source tree (default: this collection's
+    # directory when it is a source checkout), else papr_service_requirement from the index
+    # (empty: the controller pip's own) and folders of wheels; cached on the controller.
+    "papr_service_source": None,
+    "papr_service_requirement": "papr-memory==0.1.0",
+    "papr_wheel_index_url": "",
+    "papr_wheel_find_links": [],
+    "papr_wheel_cache_dir": None,
+    "postgres_port": 5432,
+    "temporal_port": 7233,
+    "web_port": 5001,
+    "web_listen_address": "127.0.0.1",
+    "web_uvicorn_processes": 1,
+    "web_max_upload_bytes": 20971520,
+    "web_poller_liveness_seconds": 90,
+    "web_log_level": "INFO",
+    "workers_memory_concurrency": 20,
+    "workers_document_concurrency": 4,
+    "workers_shutdown_seconds": 20,
+    "workers_log_level": "INFO",
+    # papr_platform=azure
+    "papr_azure_resource_group": None,
+    "papr_azure_location": None,
+    "papr_azure_extra_locations": [],
+    "papr_azure_name_prefix": "papr-memory",
+    "papr_azure_image": None,
+    "papr_azure_postgres_domain": "postgres.database.azure.com",
+    "papr_azure_container_domain": "azurecontainer.io",
+    "web_azure_plan_name": None,
+    "web_azure_site_name": None,
+    "web_azure_plan_capacity": 1,
+    "web_azure_image": None,
+    "web_azure_startup_command": None,
+    "workers_azure_plan_name": None,
+    "workers_azure_site_name": None,
+    "workers_azure_plan_capacity": 1,
+    "workers_azure_image": None,
+    "workers_azure_port": 8080,
+    "workers_azure_startup_command": "python start_all_workers.py",
+    "postgres_azure_server_name": None,
+    "postgres_azure_backup_retention_days": 7,
+    "temporal_azure_group_name": None,
+    "temporal_azure_dns_label": None,
+    "temporal_azure_server_image": "temporalio/server:1.29.1",
+    "temporal_azure_admin_tools_image": "temporalio/admin-tools:1.29.1-tctl-1.18.4-cli-1.5.0",
+}
+
+
+class Inputs:
+    """The inventory's values over the defaults; remembers which variable gave each value, so a
+    problem names the variable the user actually set."""
+
+    def __init__(self, given):
+        self.given = {name: value for name, value in (given or {}).items() if name in INPUTS}
+
+    def get(self, name, fallback=None):
+        """(value, variable): the inventory's `name`, else `fallback` (another input's name, whose
+        value is used and named), else the default."""
+        if self.given.get(name) not in (None, ""):
+            return self.given[name], name
+        if fallback:
+            return self.get(fallback)
+        return INPUTS[name], name
+
+    def value(self, name, fallback=None):
+        return self.get(name, fallback)[0]
+
+    def azure_name(self, name, suffix):
+        """A resource name: the inventory's, else <papr_azure_name_prefix>-<suffix>."""
+        given = self.given.get(name)
+        if given not in (None, ""):
+            return given, name
+        return f"{self.value('papr_azure_name_prefix')}-{suffix}", "papr_azure_name_prefix"
+
+
+def _int(value):
+    """int(value) for whole numbers given as numbers or strings, else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number
+
+
+def _option(inputs):
+    platform = inputs.value("papr_platform")
+    return 3 if platform == "aks" else _int(inputs.value("papr_option"))
+
+
+def api_keys(value):
+    """The keys as a list (an inventory may give one comma-separated string)."""
+    if isinstance(value, str):
+        return value.split(",")
+    return list(value or [])
+
+
+def database_url(user, password, host, port, name, sslmode=None):
+    """The one DATABASE_URL: user, password and database percent-encoded whole (`/`, `:`, `@`,
+    `%`, `?`, `#`, `&`, `+` and spaces included), as libpq decodes them."""
+    host = f"[{host}]" if ":" in host else host
+    url = (
+        f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{port}/{quote(name, safe='')}"
+    )
+    return f"{url}?sslmode={sslmode}" if sslmode else url
+
+
+# --- the pre-flight -----------------------------------------------------------------------------
+
+
+def _registry_problem(reference, extra_registries):
+    """'' when the image's registry is a known one (or listed in papr_image_registries)."""
+    registry = parse_image(reference).registry
+    if registry is None:  # Docker Hub
+        return ""
+    host = registry.split(":", 1)[0]
+    domains = KNOWN_REGISTRY_DOMAINS + tuple(str(name).lower() for name in extra_registries or ())
+    if any(host == domain or host.endswith("." + domain) for domain in domains):
+        return ""
+    suffix = host.split(".", 1)[-1]
+    close = difflib.get_close_matches(suffix, domains, n=1, cutoff=0.7)
+    hint = f"; did you mean {host[: len(host) - len(suffix)]}{close[0]}?" if close else ""
+    return f"registry {registry!r} is not a known registry{hint} (yours? add it to papr_image_registries)"
+
+
+def _image_problem(reference, extra_registries):
+    try:
+        return _registry_problem(reference, extra_registries)
+    except AzureModuleError as error:
+        return str(error)
+
+
+def _at_least_one(inputs, name, problems):
+    value = inputs.value(name)
+    number = _int(value)
+    if number is None or number < 1:
+        problems.append(f"{name}={value!r}: must be a whole number of at least 1")
+
+
+def _port(inputs, name, problems):
+    value = inputs.value(name)
+    number = _int(value)
+    if number is None or not 1 <= number <= 65535:
+        problems.append(f"{name}={value!r}: must be a port number, 1-65535")
+
+
+def _service_problems(inputs, problems):
+    """What every platform needs: the secrets, names, concurrency and sizes of the service."""
+    password = inputs.value("papr_database_password")
+    user = inputs.value("papr_database_user")
+    if password in (None, ""):
+        problems.append(
+            "papr_database_password is not set: give it in a vault or the environment the "
+            "inventory reads (PAPR_DATABASE_PASSWORD in inventories/dev and prod)"
+        )
+    else:
+        why = postgres_password_problem(str(password), str(user or ""))
+        if why:
+            problems.append(f"papr_database_password is too weak: {why}")
+    keys = api_keys(inputs.value("papr_api_keys"))
+    if not keys:
+        problems.append(
+            "papr_api_keys is not set: give at least one API key in a vault or the environment the "
+            "inventory reads (PAPR_API_KEYS, comma-separated, in inventories/dev and prod)"
+        )
+    for index, key in enumerate(keys, start=1):
+        key = str(key)
+        if not key.strip():
+            problems.append(f"papr_api_keys: key {index} of {len(keys)} is blank")
+        elif key != key.strip() or "," in key or any(ord(char) < 33 for char in key):
+            problems.append(
+                f"papr_api_keys: key {index} of {len(keys)} contains spaces, commas or control characters"
+            )
+    why = postgres_login_problem(user)
+    if why:
+        problems.append(f"papr_database_user: {why}")
+    database = inputs.value("papr_database_name")
+    if name_problem("postgres_database", database):
+        problems.append(
+            f"papr_database_name={database!r}: 1-63 letters, digits, _, $ and -, starting with a letter or _"
+        )
+    namespace = inputs.value("papr_temporal_namespace")
+    if not isinstance(namespace, str) or not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$", namespace):
+        problems.append(
+            f"papr_temporal_namespace={namespace!r}: letters, digits, '.', '_' and '-', "
+            "starting with a letter or digit"
+        )
+    for name in (
+        "workers_memory_concurrency",
+        "workers_document_concurrency",
+        "web_uvicorn_processes",
+        "web_max_upload_bytes",
+        "web_poller_liveness_seconds",
+    ):
+        _at_least_one(inputs, name, problems)
+    shutdown = inputs.value("workers_shutdown_seconds")
+    if _int(shutdown) is None or _int(shutdown) < 0:
+        problems.append(f"workers_shutdown_seconds={shutdown!r}: must be a whole number of at least 0")
+    for name in ("web_port", "postgres_port", "temporal_port"):
+        _port(inputs, name, problems)
+    for name in ("web_log_level", "workers_log_level"):
+        level = inputs.value(name)
+        if str(level).upper() not in LOG_LEVELS:
+            problems.append(f"{name}={level!r}: must be one of {', '.join(LOG_LEVELS)}")
+
+
+def _azure_problems(inputs, option, problems):
+    for name in ("papr_azure_resource_group", "papr_azure_location"):
+        if inputs.value(name) in (None, ""):
+            problems.append(f"{name} is not set: every Azure inventory names its resource group and region")
+    location = inputs.value("papr_azure_location")
+    if location:
+        why = region_problem(location, inputs.value("papr_azure_extra_locations"))
+        if why:
+            problems.append(
+                f"papr_azure_location: {why} (an Azure Stack region goes in papr_azure_extra_locations)"
+            )
+    names = [("resource_group", inputs.get("papr_azure_resource_group"))]
+    names += [
+        ("app_service_plan", inputs.azure_name("web_azure_plan_name", "web-plan")),
+        ("web_app", inputs.azure_name("web_azure_site_name", "web")),
+        ("postgres_server", inputs.azure_name("postgres_azure_server_name", "pg")),
+        ("container_group", inputs.azure_name("temporal_azure_group_name", "temporal")),
+    ]
+    dns_label = inputs.get("temporal_azure_dns_label")
+    names.append(
+        (
+            "dns_label",
+            dns_label if dns_label[0] else inputs.azure_name("temporal_azure_group_name", "temporal"),
+        )
+    )
+    if option == 2:
+        names += [
+            ("app_service_plan", inputs.azure_name("workers_azure_plan_name", "workers-plan")),
+            ("web_app", inputs.azure_name("workers_azure_site_name", "workers")),
+        ]
+    for kind, (value, variable) in names:
+        if value not in (None, ""):
+            why = name_problem(kind, value)
+            if why:
+                problems.append(f"{variable}: {why}")
+    images = [
+        inputs.get("web_azure_image", "papr_azure_image"),
+        inputs.get("temporal_azure_server_image"),
+        inputs.get("temporal_azure_admin_tools_image"),
+    ]
+    if option == 2:
+        images.append(inputs.get("workers_azure_image", "papr_azure_image"))
+    for value, variable in dict.fromkeys(images):
+        if value in (None, ""):
+            problems.append(f"{variable} is not set: the service's container image, <registry>/memory:<tag>")
+            continue
+        why = _image_problem(value, inputs.value("papr_image_registries"))
+        if why:
+            problems.append(f"{variable}: {why}")
+    capacities = ["web_azure_plan_capacity"] + (["workers_azure_plan_capacity"] if option == 2 else [])
+    for name in capacities:
+        _at_least_one(inputs, name, problems)
+    _port(inputs, "workers_azure_port", problems)
+    retention = inputs.value("postgres_azure_backup_retention_days")
+    low, high = POSTGRES_BACKUP_RETENTION_DAYS
+    if _int(retention) is None or not low <= _int(retention) <= high:
+        problems.append(
+            f"postgres_azure_backup_retention_days={retention!r}: Azure keeps backups {low}-{high} days"
+        )
+
+
+def _hosts_problems(context, problems):
+    groups = (context or {}).get("groups", {})
+    for group in COMPONENT_GROUPS:
+        if not groups.get(group):
+            problems.append(
+                f"inventory group {group!r} has no host: every component needs one (docs/hosts.md)"
+            )
+
+
+def _aks_problems(inputs, problems):
+    if not (inputs.value("papr_database_host") or inputs.value("papr_aks_database_host")):
+        problems.append(
+            "papr_aks_database_host is not set: the private PostgreSQL server the cluster reaches"
+        )
+    image = inputs.value("papr_aks_image")
+    if image in (None, ""):
+        problems.append("papr_aks_image is not set: the service's container image, <registry>/memory:<tag>")
+    else:
+        why = _image_problem(image, inputs.value("papr_image_registries"))
+        if why:
+            problems.append(f"papr_aks_image: {why}")
+
+
+def deployment_problems(given, context=None):
+    """Every problem of the inputs, each naming its variable; [] when the deployment can go ahead."""
+    inputs = Inputs(given)
+    platform = inputs.value("papr_platform")
+    if platform in NOT_YET:
+        return [f"papr_platform={platform!r}: {NOT_YET[platform]}"]
+    if platform not in PLATFORMS:
+        return [f"papr_platform={platform!r}: must be one of {', '.join(PLATFORMS)}"]
+    problems = []
+    option = _option(inputs)
+    if platform != "aks" and option not in (1, 2):
+        problems.append(f"papr_option={inputs.value('papr_option')!r}: must be 1 (single) or 2 (split)")
+    _service_problems(inputs, problems)
+    if platform == "azure":
+        _azure_problems(inputs, option, problems)
+    elif platform == "hosts":
+        _hosts_problems(context, problems)
+    else:
+        _aks_problems(inputs, problems)
+    return problems
+
+
+# --- the model ----------------------------------------------------------------------------------
+
+PROCESSES = ("web", "memory-worker", "document-worker")
+
+
+def _environment(inputs, unit, processes, database_host, database_port, database_sslmode, temporal_address):
+    """(environment, secret_environment) of a unit running `processes`: strings only, so the
+    faces can write them as they are (env file, app settings, ConfigMap/Secret)."""
+    level = inputs.value("web_log_level" if "web" in processes else "workers_log_level")
+    environment = {
+        "TEMPORAL_ADDRESS": temporal_address,
+        "TEMPORAL_NAMESPACE": inputs.value("papr_temporal_namespace"),
+        "PAPR_LOG_LEVEL": str(level).upper(),
+    }
+    secret = {
+        "DATABASE_URL": database_url(
+            str(inputs.value("papr_database_user")),
+            str(inputs.value("papr_database_password") or ""),
+            database_host,
+            database_port,
+            str(inputs.value("papr_database_name")),
+            database_sslmode,
+        )
+    }
+    if "web" in processes:
+        environment["PAPR_MAX_UPLOAD_BYTES"] = str(_int(inputs.value("web_max_upload_bytes")))
+        environment["PAPR_POLLER_LIVENESS_SECONDS"] = str(_int(inputs.value("web_poller_liveness_seconds")))
+        secret["PAPR_API_KEYS"] = ",".join(str(key) for key in api_keys(inputs.value("papr_api_keys")))
+    if "memory-worker" in processes or "document-worker" in processes:
+        environment["PAPR_MEMORY_WORKER_CONCURRENCY"] = str(_int(inputs.value("workers_memory_concurrency")))
+        environment["PAPR_DOCUMENT_WORKER_CONCURRENCY"] = str(
+            _int(inputs.value("workers_document_concurrency"))
+        )
+        environment["PAPR_WORKER_SHUTDOWN_SECONDS"] = str(_int(inputs.value("workers_shutdown_seconds")))
+    return environment, secret
+
+
+def _unit(inputs, name, processes, command, port, addresses):
+    environment, secret = _environment(inputs, name, processes, *addresses)
+    return {
+        "processes": list(processes),
+        "command": command,
+        "port": port,
+        "environment": environment,
+        "secret_environment": secret,
+    }
+
+
+def _uvicorn(listen, port, processes, *extra):
+    return ["uvicorn", "app.main:app", "--host", listen, "--port", str(port), *extra] + (
+        ["--workers", str(processes)] if processes > 1 else []
+    )
+
+
+def _azure_model(inputs, option):
+    location = inputs.value("papr_azure_location")
+    names = {
+        "resource_group": inputs.value("papr_azure_resource_group"),
+        "location": location,
+        "web_plan": inputs.azure_name("web_azure_plan_name", "web-plan")[0],
+        "web_site": inputs.azure_name("web_azure_site_name", "web")[0],
+        "workers_plan": inputs.azure_name("workers_azure_plan_name", "workers-plan")[0],
+        "workers_site": inputs.azure_name("workers_azure_site_name", "workers")[0],
+        "postgres_server": inputs.azure_name("postgres_azure_server_name", "pg")[0],
+        "temporal_group": inputs.azure_name("temporal_azure_group_name", "temporal")[0],
+    }
+    names["temporal_dns_label"] = inputs.value("temporal_azure_dns_label") or names["temporal_group"]
+    temporal_port = _int(inputs.value("temporal_port"))
+    database_host = inputs.value("papr_database_host") or (
+        f"{names['postgres_server']}.{inputs.value('papr_azure_postgres_domain')}"
+    )
+    temporal_address = inputs.value("papr_temporal_address") or (
+        f"{names['temporal_dns_label']}.{location}.{inputs.value('papr_azure_container_domain')}:{temporal_port}"
+    )
+    addresses = (database_host, _int(inputs.value("postgres_port")), "require", temporal_address)
+    web_port = _int(inputs.value("web_port"))
+    uvicorn_processes = _int(inputs.value("web_uvicorn_processes"))
+    image = inputs.value("papr_azure_image")
+    if option == 1:
+        # One container runs uvicorn and both workers (app.all_in_one supervises them).
+        web_command = ["python", "-m", "app.all_in_one", "--port", str(web_port)]
+        units = {"web": (PROCESSES, web_command, web_port)}
+    else:
+        web_command = _uvicorn("0.0.0.0", web_port, uvicorn_processes, "--no-access-log")
+        workers_command = str(inputs.value("workers_azure_startup_command")).split()
+        units = {
+            "web": (("web",), web_command, web_port),
+            "workers": (PROCESSES[1:], workers_command, _int(inputs.value("workers_azure_port"))),
+        }
+    model_units = {name: _unit(inputs, name, *unit, addresses) for name, unit in units.items()}
+    for unit in model_units.values():
+        unit["command_line"] = " ".join(unit["command"])
+    if "workers" in model_units:
+        model_units["workers"]["command_line"] = str(inputs.value("workers_azure_startup_command"))
+    # A startup command the inventory gives is used as it is.
+    given_command = inputs.value("web_azure_startup_command")
+    if given_command:
+        model_units["web"]["command_line"] = given_command
+    model_units["web"]["image"] = inputs.value("web_azure_image") or image
+    model_units["web"]["capacity"] = _int(inputs.value("web_azure_plan_capacity"))
+    if "workers" in model_units:
+        model_units["workers"]["image"] = inputs.value("workers_azure_image") or image
+        model_units["workers"]["capacity"] = _int(inputs.value("workers_azure_plan_capacity"))
+    return {
+        "database": {"host": database_host, "sslmode": "require"},
+        "temporal": {"address": temporal_address},
+        "units": model_units,
+        "azure": {
+            "names": names,
+            "backup_retention_days": _int(inputs.value("postgres_azure_backup_retention_days")),
+        },
+    }
+
+
+def _aks_model(inputs):
+    """Option 3: the web server and each worker in their own Deployments; Temporal reached by its
+    Service name, PostgreSQL at the private server's host."""
+    namespace = inputs.value("papr_aks_namespace")
+    database_host = str(inputs.value("papr_database_host") or inputs.value("papr_aks_database_host") or "")
+    database_port = _int(inputs.value("papr_aks_database_port") or inputs.value("postgres_port"))
+    temporal_address = inputs.value("papr_temporal_address") or (
+        f"temporal-frontend.{namespace}.svc:{_int(inputs.value('temporal_port'))}"
+    )
+    sslmode = inputs.value("papr_database_sslmode")
+    addresses = (database_host, database_port, sslmode, temporal_address)
+    web_port = _int(inputs.value("web_port"))
+    web_command = _uvicorn(
+        "0.0.0.0", web_port, _int(inputs.value("web_uvicorn_processes")), "--no-access-log"
+    )
+    commands = {"memory": ["papr-memory-worker", "memory"], "documents": ["papr-memory-worker", "documents"]}
+    return {
+        "database": {"host": database_host, "port": database_port, "sslmode": sslmode},
+        "temporal": {"address": temporal_address},
+        "units": {
+            "web": _unit(inputs, "web", ("web",), web_command, web_port, addresses),
+            "workers": _unit(inputs, "workers", PROCESSES[1:], commands, None, addresses),
+        },
+        "aks": {"namespace": namespace},
+    }
+
+
+def _hosts_model(inputs, option, context):
+    """Per host: a component on the same host is reached on loopback, one on another host by its
+    address (papr_address, else its inventory name); servers listen beyond loopback only when a
+    client is elsewhere, and PostgreSQL lets exactly those clients in."""
+    host = context["host"]
+    groups = {group: list(context["groups"].get(group) or []) for group in COMPONENT_GROUPS}
+    addresses = context.get("addresses") or {}
+    ipv4 = context.get("ipv4") or {}
+    postgres_host, temporal_host = groups["postgres"][0], groups["temporal"][0]
+
+    def reach(target):
+        return "127.0.0.1" if target == host else str(addresses.get(target) or target)
+
+    temporal_port = _int(inputs.value("temporal_port"))
+    database_host = inputs.value("papr_database_host") or reach(postgres_host)
+    temporal_address = inputs.value("papr_temporal_address") or f"{reach(temporal_host)}:{temporal_port}"
+    service_hosts = sorted(set(groups["web"] + groups["workers"]))
+    database_clients = [name for name in sorted(set(service_hosts + groups["temporal"])) if name != host]
+    temporal_clients = [name for name in service_hosts if name != host]
+    link = (database_host, _int(inputs.value("postgres_port")), None, temporal_address)
+    web_port = _int(inputs.value("web_port"))
+    listen = str(inputs.value("web_listen_address"))
+    web_command = ["uvicorn", "app.main:app", "--host", listen, "--port", str(web_port)]
+    web_command += ["--workers", str(_int(inputs.value("web_uvicorn_processes")))]
+    units = {}
+    if host in groups["web"]:
+        units["web"] = _unit(inputs, "web", ("web",), web_command, web_port, link)
+        units["web"]["listen_address"] = listen
+    if host in groups["workers"]:
+        # Option 1: both workers in one process (one unit); option 2: a unit per worker.
+        commands = (
+            {"all": ["papr-memory-workers"]}
+            if option == 1
+            else {
+                "memory": ["papr-memory-worker", "memory"],
+                "documents": ["papr-memory-worker", "documents"],
+            }
+        )
+        units["workers"] = _unit(inputs, "workers", PROCESSES[1:], commands, None, link)
+    return {
+        "database": {"host": database_host, "sslmode": None},
+        "temporal": {"address": temporal_address},
+        "units": units,
+        "hosts": {
+            "host": host,
+            "runs": [group for group in COMPONENT_GROUPS if host in groups[group]],
+            "postgres": {
+                "listen_addresses": ["localhost"]
+                + ([ipv4[host]] if database_clients and host in ipv4 else []),
+                "client_networks": ["127.0.0.1/32"]
+                + [f"{ipv4[name]}/32" for name in database_clients if name in ipv4],
+            },
+            "temporal": {"listen_address": "0.0.0.0" if temporal_clients else "127.0.0.1"},
+        },
+    }
+
+
+def _packages(inputs):
+    """Where the hosts' wheels come from, and the controller cache they are built in."""
+    source = inputs.value("papr_service_source")
+    if source is None:
+        here = Path(__file__).resolve().parents[2]  # the collection's root
+        source = str(here) if (here / "pyproject.toml").is_file() and (here / "app").is_dir() else ""
+    cache = inputs.value("papr_wheel_cache_dir") or (
+        f"{source}/.state" if source else str(Path("~/.cache/papr-memory").expanduser())
+    )
+    return {
+        "service_source": source,
+        "service_requirement": inputs.value("papr_service_requirement"),
+        "index_url": inputs.value("papr_wheel_index_url") or "",
+        "find_links": [str(link) for link in inputs.value("papr_wheel_find_links") or []],
+        "cache_dir": cache,
+    }
+
+
+def deployment_model(given, context=None):
+    """The contract of every component, from the inputs (checked by deployment_problems first)."""
+    inputs = Inputs(given)
+    platform = inputs.value("papr_platform")
+    problems = deployment_problems(given, context)
+    if problems:
+        raise AnsibleFilterError("; ".join(problems))
+    option = _option(inputs)
+    model = {
+        "platform": platform,
+        "option": option,
+        "database": {
+            "name": inputs.value("papr_database_name"),
+            "user": inputs.value("papr_database_user"),
+            "port": _int(inputs.value("postgres_port")),
+        },
+        "temporal": {
+            "namespace": inputs.value("papr_temporal_namespace"),
+            "port": _int(inputs.value("temporal_port")),
+            # The Temporal server's images where it runs in containers (azure, aks).
+            "server_image": inputs.value("temporal_azure_server_image"),
+            "admin_tools_image": inputs.value("temporal_azure_admin_tools_image"),
+        },
+    }
+    # The raw secrets, for what creates them (the database role, the Temporal server, verify).
+    model["secrets"] = {
+        "database_password": str(inputs.value("papr_database_password")),
+        "api_keys": [str(key) for key in api_keys(inputs.value("papr_api_keys"))],
+    }
+    if platform == "hosts":
+        model["packages"] = _packages(inputs)
+    if platform == "azure":
+        face = _azure_model(inputs, option)
+    elif platform == "aks":
+        face = _aks_model(inputs)
+    else:
+        face = _hosts_model(inputs, option, context)
+    for part in ("database", "temporal"):
+        model[part].update(face.pop(part))
+    model.update(face)
+    return model
+
+
+def deployment_inputs_pattern(_ignored=None):
+    """A regular expression matching the names of the model's inputs (for the varnames lookup)."""
+    return "^(" + "|".join(sorted(INPUTS)) + ")$"
+
+
+def systemd_environment_file(environment):
+    """KEY='value' lines for a systemd EnvironmentFile: single quotes keep every character as it
+    is (systemd reads no escapes inside them); a value holding a single quote is double-quoted
+    with \\, ", ` and $ escaped."""
+    lines = []
+    for key in sorted(environment):
+        value = str(environment[key])
+        if "\n" in value or "\r" in value:
+            raise AnsibleFilterError(f"{key}: a value for a systemd environment file cannot hold a newline")
+        if "'" not in value:
+            lines.append(f"{key}='{value}'")
+        else:
+            escaped = re.sub(r'([\\"`$])', r"\\\1", value)
+            lines.append(f'{key}="{escaped}"')
+    return "\n".join(lines) + "\n"
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "deployment_problems": deployment_problems,
+            "deployment_model": deployment_model,
+            "deployment_inputs_pattern": deployment_inputs_pattern,
+            "systemd_environment_file": systemd_environment_file,
+        }

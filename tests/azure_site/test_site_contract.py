@@ -1,0 +1,94 @@
+"""The deployment model on Azure, end to end: option 1 with the inventory's own database name,
+user and namespace, the workers' concurrency, and a database password holding every character a
+URL gives a meaning to. The service then runs with exactly the app settings the play wrote (the
+DeployedStandIn): verification passing means the deployed DATABASE_URL connects."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from psycopg.conninfo import conninfo_to_dict
+
+from tests.azure_site.conftest import STACK_PORT_BASES
+from tests.azure_site.site_runner import DeployedStandIn, SiteRunner
+from tests.ports import free_port_block
+
+pytestmark = pytest.mark.slow
+
+GROUP = PREFIX = "papr-memory-dev"
+OVERRIDES = {
+    "papr_database_name": "papr_contract_db",
+    "papr_database_user": "papr_contract_user",
+    "papr_temporal_namespace": "papr-contract",
+    "workers_memory_concurrency": 7,
+    "workers_document_concurrency": 3,
+}
+
+
+def web_id(double, path: str = "") -> str:
+    group = f"/subscriptions/{double.subscription_id}/resourceGroups/{GROUP}"
+    return f"{group}/providers/Microsoft.Web/sites/{PREFIX}-web{path}"
+
+
+@pytest.fixture(scope="module")
+def deployed(azure_double_server, tmp_path_factory):
+    double = azure_double_server
+    double.reset()
+
+    def app_settings():
+        found = double.resource(web_id(double, "/config/appsettings"))
+        return (found or {}).get("properties") or None
+
+    state_dir = Path(tempfile.mkdtemp(prefix="papr-azure-contract-", dir="/tmp"))
+    service = DeployedStandIn(state_dir, free_port_block(6, STACK_PORT_BASES), app_settings)
+    try:
+        service.start()
+        site = SiteRunner(double, service, tmp_path_factory.mktemp("azure-contract"))
+        yield site, service, site.run("dev", extra_vars=OVERRIDES)
+    finally:
+        service.stop()
+        shutil.rmtree(state_dir, ignore_errors=True)
+        double.reset()
+
+
+def test_the_deployed_database_url_connects_with_any_password(deployed):
+    site, service, run = deployed
+    assert run.rc == 0, run.output[-6000:]
+    assert service.error is None
+    # The verify play wrote, found and deleted a memory through the service the settings configured.
+    assert "papr.memory.verify : The API stores a memory and finds it by search" in run.output
+    parsed = conninfo_to_dict(service.deployed["DATABASE_URL"])
+    assert parsed["password"] == site.database_password
+    assert any(char in site.database_password for char in "/:@%?#&+ ")
+    for secret in site.secret_values:
+        assert secret not in run.output
+
+
+def test_inventory_overrides_and_option_1_concurrency_reach_azure(deployed, azure_double_server):
+    double = azure_double_server
+    site, service, run = deployed
+    assert run.rc == 0, run.output[-6000:]
+    settings = service.deployed
+    parsed = conninfo_to_dict(settings["DATABASE_URL"])
+    assert (parsed["user"], parsed["dbname"]) == ("papr_contract_user", "papr_contract_db")
+    assert parsed["host"] == f"{PREFIX}-pg.postgres.database.azure.com" and parsed["sslmode"] == "require"
+    assert settings["TEMPORAL_NAMESPACE"] == "papr-contract"
+    # Option 1: the one web app runs both workers, with their concurrency.
+    assert settings["PAPR_MEMORY_WORKER_CONCURRENCY"] == "7"
+    assert settings["PAPR_DOCUMENT_WORKER_CONCURRENCY"] == "3"
+    config = double.resource(web_id(double, "/config/web"))["properties"]
+    assert config["appCommandLine"] == "python -m app.all_in_one --port 5001"
+    server = double.resource(
+        f"/subscriptions/{double.subscription_id}/resourceGroups/{GROUP}/providers/"
+        f"Microsoft.DBforPostgreSQL/flexibleServers/{PREFIX}-pg"
+    )
+    assert server["properties"]["administratorLogin"] == "papr_contract_user"
+    databases = {
+        rid.rsplit("/", 1)[-1]
+        for rid in double.snapshot()
+        if "/flexibleservers/" in rid and "/databases/" in rid
+    }
+    assert "papr_contract_db" in databases

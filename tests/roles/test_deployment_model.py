@@ -1,0 +1,180 @@
+"""The deployment model (plugins/filter/deployment.py): one DATABASE_URL that carries any password,
+inventory values over defaults, the option decided once, worker concurrency wherever the workers
+run, and a pre-flight that names the variable."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from psycopg.conninfo import conninfo_to_dict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT / "collections"))  # makes ansible_collections.papr.memory importable
+from ansible_collections.papr.memory.plugins.filter.deployment import (  # noqa: E402
+    deployment_model,
+    deployment_problems,
+    systemd_environment_file,
+)
+
+HARD_PASSWORD = "Pa55/ :@%?#&+ word"
+AZURE = {
+    "papr_platform": "azure",
+    "papr_option": 1,
+    "papr_database_password": HARD_PASSWORD,
+    "papr_api_keys": ["key-one", "key-two"],
+    "papr_azure_resource_group": "papr-rg",
+    "papr_azure_location": "westeurope",
+    "papr_azure_image": "paprmemory.azurecr.io/memory:0.1.0",
+}
+ONE_HOST = {"host": "h1", "groups": {group: ["h1"] for group in ("postgres", "temporal", "web", "workers")}}
+SPLIT = {
+    "groups": {"postgres": ["db"], "temporal": ["tm"], "web": ["w1"], "workers": ["wk"]},
+    "addresses": {"db": "10.0.0.5"},
+    "ipv4": {"db": "10.0.0.5", "tm": "10.0.0.6", "w1": "10.0.0.7", "wk": "10.0.0.8"},
+}
+HOSTS = {"papr_platform": "hosts", "papr_database_password": HARD_PASSWORD, "papr_api_keys": ["key-one"]}
+
+
+@pytest.mark.parametrize("password", [HARD_PASSWORD, "Plain-1234", "100%/sure? #1 & +more: @home"])
+@pytest.mark.parametrize("platform", ["azure", "hosts"])
+def test_database_url_carries_the_password_exactly_as_libpq_reads_it(platform, password):
+    inputs = dict(
+        AZURE if platform == "azure" else {**HOSTS, "papr_option": 1}, papr_database_password=password
+    )
+    model = deployment_model(inputs, ONE_HOST)
+    url = model["units"]["web"]["secret_environment"]["DATABASE_URL"]
+    parsed = conninfo_to_dict(url)
+    assert parsed["password"] == password
+    assert parsed["user"] == "papr_memory" and parsed["dbname"] == "papr_memory"
+    assert ("sslmode" in parsed) == (platform == "azure")
+
+
+def test_inventory_values_win_over_the_defaults():
+    overrides = {
+        "papr_database_name": "memdb",
+        "papr_database_user": "memuser",
+        "papr_temporal_namespace": "mem-ns",
+    }
+    for inputs in (dict(AZURE, **overrides), dict(HOSTS, papr_option=1, **overrides)):
+        model = deployment_model(inputs, ONE_HOST)
+        for unit in model["units"].values():
+            parsed = conninfo_to_dict(unit["secret_environment"]["DATABASE_URL"])
+            assert (parsed["dbname"], parsed["user"]) == ("memdb", "memuser")
+            assert unit["environment"]["TEMPORAL_NAMESPACE"] == "mem-ns"
+        assert model["database"]["name"] == "memdb" and model["temporal"]["namespace"] == "mem-ns"
+
+
+def test_option_1_on_azure_runs_the_workers_in_the_web_app_with_their_concurrency():
+    inputs = dict(AZURE, workers_memory_concurrency=7, workers_document_concurrency="3")
+    model = deployment_model(inputs)
+    assert list(model["units"]) == ["web"]
+    web = model["units"]["web"]
+    assert web["processes"] == ["web", "memory-worker", "document-worker"]
+    assert web["command_line"] == "python -m app.all_in_one --port 5001"
+    assert web["environment"]["PAPR_MEMORY_WORKER_CONCURRENCY"] == "7"
+    assert web["environment"]["PAPR_DOCUMENT_WORKER_CONCURRENCY"] == "3"
+    assert set(web["secret_environment"]) == {"DATABASE_URL", "PAPR_API_KEYS"}
+    assert web["secret_environment"]["PAPR_API_KEYS"] == "key-one,key-two"
+
+
+def test_option_2_on_azure_splits_web_and_workers():
+    model = deployment_model(dict(AZURE, papr_option="2", web_uvicorn_processes=2))
+    web, workers = model["units"]["web"], model["units"]["workers"]
+    assert (
+        web["command_line"] == "uvicorn app.main:app --host 0.0.0.0 --port 5001 --no-access-log --workers 2"
+    )
+    assert "PAPR_MEMORY_WORKER_CONCURRENCY" not in web["environment"]
+    assert "PAPR_API_KEYS" not in workers["secret_environment"]
+    assert workers["environment"]["PAPR_MEMORY_WORKER_CONCURRENCY"] == "20"
+    assert workers["port"] == 8080 and workers["command_line"] == "python start_all_workers.py"
+    assert model["temporal"]["address"] == "papr-memory-temporal.westeurope.azurecontainer.io:7233"
+    assert model["database"]["host"] == "papr-memory-pg.postgres.database.azure.com"
+
+
+def test_hosts_reach_each_other_on_loopback_or_by_address():
+    one = deployment_model(dict(HOSTS, papr_option=1), ONE_HOST)
+    assert one["database"]["host"] == "127.0.0.1" and one["temporal"]["address"] == "127.0.0.1:7233"
+    assert one["units"]["workers"]["command"] == {"all": ["papr-memory-workers"]}
+    assert one["hosts"]["postgres"] == {
+        "listen_addresses": ["localhost"],
+        "client_networks": ["127.0.0.1/32"],
+    }
+    assert one["hosts"]["temporal"]["listen_address"] == "127.0.0.1"
+
+    workers = deployment_model(dict(HOSTS, papr_option=2), dict(SPLIT, host="wk"))
+    assert workers["database"]["host"] == "10.0.0.5" and workers["temporal"]["address"] == "tm:7233"
+    assert sorted(workers["units"]["workers"]["command"]) == ["documents", "memory"]
+    assert list(workers["units"]) == ["workers"]
+    database = deployment_model(dict(HOSTS, papr_option=2), dict(SPLIT, host="db"))
+    assert database["units"] == {}
+    assert database["hosts"]["postgres"]["listen_addresses"] == ["localhost", "10.0.0.5"]
+    assert database["hosts"]["postgres"]["client_networks"] == [
+        "127.0.0.1/32",
+        "10.0.0.6/32",
+        "10.0.0.7/32",
+        "10.0.0.8/32",
+    ]
+    temporal = deployment_model(dict(HOSTS, papr_option=2), dict(SPLIT, host="tm"))
+    assert temporal["hosts"]["temporal"]["listen_address"] == "0.0.0.0"
+
+
+@pytest.mark.parametrize(
+    ("change", "variable"),
+    [
+        ({"papr_platform": "aks"}, "papr_aks_"),
+        ({"papr_platform": "gcp"}, "papr_platform"),
+        ({"papr_option": 0}, "papr_option"),
+        ({"papr_api_keys": " , "}, "papr_api_keys"),
+        ({"papr_api_keys": ["ok", " key"]}, "papr_api_keys"),
+        ({"papr_database_password": "short1A"}, "papr_database_password"),
+        ({"papr_database_password": "Pa55-papr_memory"}, "papr_database_password"),
+        ({"papr_database_user": "azure_superuser"}, "papr_database_user"),
+        ({"papr_database_name": "9lives"}, "papr_database_name"),
+        ({"papr_temporal_namespace": "bad namespace"}, "papr_temporal_namespace"),
+        ({"workers_memory_concurrency": -1}, "workers_memory_concurrency"),
+        ({"web_port": 70000}, "web_port"),
+        ({"web_log_level": "LOUD"}, "web_log_level"),
+        ({"papr_azure_location": "West Europe"}, "papr_azure_location"),
+        ({"temporal_azure_dns_label": "1papr-temporal"}, "temporal_azure_dns_label"),
+        ({"papr_azure_image": "paprmemory.azurcr.io/memory:1"}, "papr_azure_image"),
+        ({"postgres_azure_backup_retention_days": 6}, "postgres_azure_backup_retention_days"),
+    ],
+)
+def test_each_bad_input_is_named(change, variable):
+    problems = deployment_problems(dict(AZURE, **change))
+    assert problems and all(problem.startswith(variable) for problem in problems), problems
+    assert not any(HARD_PASSWORD in problem for problem in problems)
+
+
+def test_option_3_on_aks_gives_each_deployment_its_contract():
+    inputs = dict(AZURE, papr_platform="aks", papr_option=3, papr_aks_database_host="pg.private")
+    inputs.update(papr_aks_image="paprmemory.azurecr.io/memory:0.1.0", papr_aks_namespace="mem")
+    assert deployment_problems(inputs) == []
+    model = deployment_model(inputs)
+    assert model["option"] == 3 and sorted(model["units"]) == ["web", "workers"]
+    assert model["temporal"]["address"] == "temporal-frontend.mem.svc:7233"
+    parsed = conninfo_to_dict(model["units"]["workers"]["secret_environment"]["DATABASE_URL"])
+    assert (parsed["host"], parsed["sslmode"], parsed["password"]) == ("pg.private", "require", HARD_PASSWORD)
+    # ConfigMap and Secret data: flat maps of strings.
+    for unit in model["units"].values():
+        for data in (unit["environment"], unit["secret_environment"]):
+            assert all(isinstance(key, str) and isinstance(value, str) for key, value in data.items())
+
+
+def test_good_inputs_pass_and_azure_stack_regions_can_be_added():
+    assert deployment_problems(AZURE) == []
+    assert (
+        deployment_problems(dict(AZURE, papr_azure_location="local", papr_azure_extra_locations=["local"]))
+        == []
+    )
+    assert deployment_problems(dict(HOSTS, papr_option=1), {"groups": {"web": ["h"]}}) == [
+        f"inventory group {group!r} has no host: every component needs one (docs/hosts.md)"
+        for group in ("postgres", "temporal", "workers")
+    ]
+
+
+def test_environment_file_quotes_every_value_so_systemd_keeps_it_whole():
+    content = systemd_environment_file({"B": "it's $HOME", "A": "x y #z", "C": 'a"b\\c'})
+    assert content.splitlines() == ["A='x y #z'", 'B="it\'s \\$HOME"', "C='a\"b\\c'"]
