@@ -45,6 +45,7 @@ KNOWN_REGISTRY_DOMAINS = (
     "gcr.io",
     "registry.k8s.io",
     "public.ecr.aws",
+    "localhost",  # images loaded into a test cluster's runtime
 )
 
 # Every input of the model and its default (None: required, or derived below).
@@ -639,6 +640,15 @@ def deployment_model(given, context=None):
     return model
 
 
+def image_reference_problem(image, variable, extra_registries=()):
+    """'' when `image` is an image reference from a known registry, else why not, naming `variable`
+    (the aks face's own images use it)."""
+    if image in (None, ""):
+        return f"{variable} is not set: a container image, <registry>/<repository>:<tag>"
+    why = _image_problem(image, extra_registries)
+    return f"{variable}: {why}" if why else ""
+
+
 def deployment_inputs_pattern(_ignored=None):
     """A regular expression matching the names of the model's inputs (for the varnames lookup)."""
     return "^(" + "|".join(sorted(INPUTS)) + ")$"
@@ -668,4 +678,5 @@ class FilterModule:
             "deployment_model": deployment_model,
             "deployment_inputs_pattern": deployment_inputs_pattern,
             "systemd_environment_file": systemd_environment_file,
+            "image_reference_problem": image_reference_problem,
         }
