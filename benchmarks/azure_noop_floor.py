@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -30,10 +31,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.ports import free_port_block  # noqa: E402
-
 from tests.azure_double import AzureDouble  # noqa: E402
 from tests.azure_site.site_runner import ANSIBLE_PLAYBOOK, SiteRunner, StandInService  # noqa: E402
+from tests.ports import free_port_block  # noqa: E402
 
 STACK_PORTS = range(59100, 59900)
 
@@ -89,6 +89,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
+    # A timeout's SIGTERM still stops the stand-in stack (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = Path(tempfile.mkdtemp(prefix="papr-noop-floor-", dir="/tmp"))
     double = AzureDouble(state_dir=work / "double")
     service = StandInService(work / "stack", free_port_block(6, STACK_PORTS))
@@ -102,6 +104,11 @@ def main() -> None:
         first = runner.run(args.inventory)
         if first.rc != 0:
             raise SystemExit(f"first run failed:\n{first.output[-4000:]}")
+        print(
+            f"first run: {first.seconds:.1f} s, "
+            + ", ".join(f"{k}={v}" for k, v in request_counts(first.requests).items()),
+            flush=True,
+        )
         site_seconds, uri_seconds, counts, tasks = [], [], [], None
         playbook = work / "uri.yml"
         for _ in range(args.rounds):
@@ -117,6 +124,12 @@ def main() -> None:
             site_seconds.append(rerun.seconds / tasks)
             counts.append(request_counts(rerun.requests))
             uri_seconds.append(run_uri(playbook, env) / tasks)
+            print(
+                f"round {len(site_seconds)}: site {site_seconds[-1]:.3f} s/task, "
+                f"uri {uri_seconds[-1]:.3f} s/task, "
+                f"{tasks} tasks, " + ", ".join(f"{k}={v}" for k, v in counts[-1].items()),
+                flush=True,
+            )
         site, floor = statistics.median(site_seconds), statistics.median(uri_seconds)
         print(f"site.yml -i inventories/{args.inventory}, no-op rerun: {tasks} tasks, {args.rounds} rounds")
         print(f"  site rerun  {site:6.3f} s/task  (rounds: {', '.join(f'{s:.3f}' for s in site_seconds)})")
