@@ -50,6 +50,13 @@ CLIENTS = {
         "PostgreSQLManagementClient",
         "azure-mgmt-postgresqlflexibleservers",
     ),
+    "network": ("azure.mgmt.network", "NetworkManagementClient", "azure-mgmt-network"),
+    "privatedns": ("azure.mgmt.privatedns", "PrivateDnsManagementClient", "azure-mgmt-privatedns"),
+    "authorization": (
+        "azure.mgmt.authorization",
+        "AuthorizationManagementClient",
+        "azure-mgmt-authorization",
+    ),
 }
 
 

@@ -1,0 +1,176 @@
+# Copyright: PAPR Memory engineers
+# Apache-2.0
+"""Azure I/O of the network modules: virtual networks, network security groups, private DNS zones and
+role assignments, as services on AzureService (the only code here that calls the SDK), plus the id
+helpers their desired-state code shares."""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.papr.memory.plugins.module_utils.azure_service import AzureService
+
+GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+
+
+def resource_id(subscription_id, resource_group, provider_type, name):
+    """`name` as an ARM id in the resource group, unless it is already an id (starts with /)."""
+    if name.startswith("/"):
+        return name
+    return (
+        f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/{provider_type}/{name}"
+    )
+
+
+def same_id(a, b):
+    """ARM ids compare without case and trailing slash."""
+    return (a or "").rstrip("/").lower() == (b or "").rstrip("/").lower()
+
+
+def last_segment(resource_id_value):
+    return (resource_id_value or "").rstrip("/").rsplit("/", 1)[-1]
+
+
+class VirtualNetworks(AzureService):
+    client_kind = "network"
+
+    def __init__(self, module, resource_group, name):
+        super().__init__(
+            module, f"virtual network '{name}' in resource group '{resource_group}'", resource_group, name
+        )
+
+    @property
+    def operations(self):
+        return self.client.virtual_networks
+
+    def get_network(self):
+        return self.get(self.operations.get, self.resource_group, self.name)
+
+    def create_or_update(self, body):
+        return self.write(
+            "create or update", self.operations.begin_create_or_update, self.resource_group, self.name, body
+        )
+
+    def delete(self):
+        return self.write("delete", self.operations.begin_delete, self.resource_group, self.name)
+
+
+class NetworkSecurityGroups(AzureService):
+    client_kind = "network"
+
+    def __init__(self, module, resource_group, name):
+        description = f"network security group '{name}' in resource group '{resource_group}'"
+        super().__init__(module, description, resource_group, name)
+
+    @property
+    def operations(self):
+        return self.client.network_security_groups
+
+    def get_group(self):
+        return self.get(self.operations.get, self.resource_group, self.name)
+
+    def create_or_update(self, body):
+        return self.write(
+            "create or update", self.operations.begin_create_or_update, self.resource_group, self.name, body
+        )
+
+    def delete(self):
+        return self.write("delete", self.operations.begin_delete, self.resource_group, self.name)
+
+
+class PrivateDnsZones(AzureService):
+    client_kind = "privatedns"
+
+    def __init__(self, module, resource_group, zone):
+        super().__init__(
+            module, f"private DNS zone '{zone}' in resource group '{resource_group}'", resource_group, zone
+        )
+
+    def get_zone(self):
+        return self.get(self.client.private_zones.get, self.resource_group, self.name)
+
+    def create_or_update(self, body):
+        operation = self.client.private_zones.begin_create_or_update
+        return self.write("create or update", operation, self.resource_group, self.name, body)
+
+    def delete(self):
+        return self.write("delete", self.client.private_zones.begin_delete, self.resource_group, self.name)
+
+    def list_links(self):
+        return self.read_list(
+            "list the virtual network links of", self.client.virtual_network_links.list, self.resource_group,
+            self.name,
+        )  # fmt: skip
+
+    def write_link(self, name, body):
+        return self.write(
+            f"create or update link '{name}' of",
+            self.client.virtual_network_links.begin_create_or_update,
+            self.resource_group,
+            self.name,
+            name,
+            body,
+        )
+
+    def delete_link(self, name):
+        return self.write(
+            f"delete link '{name}' of",
+            self.client.virtual_network_links.begin_delete,
+            self.resource_group,
+            self.name,
+            name,
+        )
+
+    def list_records(self):
+        return self.read_list(
+            "list the record sets of", self.client.record_sets.list, self.resource_group, self.name
+        )
+
+    def write_record(self, record_type, name, body):
+        return self.write(
+            f"create or update record set {record_type} '{name}' of",  # noqa: S608 - not SQL
+            self.client.record_sets.create_or_update,
+            self.resource_group,
+            self.name,
+            record_type,
+            name,
+            body,
+        )
+
+    def delete_record(self, record_type, name):
+        return self.write(
+            f"delete record set {record_type} '{name}' of",
+            self.client.record_sets.delete,
+            self.resource_group,
+            self.name,
+            record_type,
+            name,
+        )
+
+
+class RoleAssignments(AzureService):
+    client_kind = "authorization"
+
+    def __init__(self, module, scope, description):
+        super().__init__(module, description)
+        self.scope = scope
+
+    def list_for_principal(self, principal_id):
+        return self.read_list(
+            "list the role assignments of",
+            lambda: self.client.role_assignments.list_for_scope(
+                self.scope, filter=f"principalId eq '{principal_id}'"
+            ),
+        )
+
+    def role_definitions_named(self, role_name):
+        return self.read_list(
+            f"look up role '{role_name}' for",
+            lambda: self.client.role_definitions.list(self.scope, filter=f"roleName eq '{role_name}'"),
+        )
+
+    def create(self, name, body):
+        return self.write("create", self.client.role_assignments.create, self.scope, name, body)
+
+    def delete(self, name):
+        return self.write("delete", self.client.role_assignments.delete, self.scope, name)
