@@ -31,19 +31,23 @@ def last_segment(resource_id_value):
     return (resource_id_value or "").rstrip("/").rsplit("/", 1)[-1]
 
 
-class VirtualNetworks(AzureService):
+class NetworkResources(AzureService):
+    """A Microsoft.Network resource in a resource group: get, create or update, delete (long-running)."""
+
     client_kind = "network"
+    kind = "network resource"  # how messages name it
+    collection = None  # the NetworkManagementClient attribute of its operations
 
     def __init__(self, module, resource_group, name):
         super().__init__(
-            module, f"virtual network '{name}' in resource group '{resource_group}'", resource_group, name
+            module, f"{self.kind} '{name}' in resource group '{resource_group}'", resource_group, name
         )
 
     @property
     def operations(self):
-        return self.client.virtual_networks
+        return getattr(self.client, self.collection)
 
-    def get_network(self):
+    def get_resource(self):
         return self.get(self.operations.get, self.resource_group, self.name)
 
     def create_or_update(self, body):
@@ -55,27 +59,14 @@ class VirtualNetworks(AzureService):
         return self.write("delete", self.operations.begin_delete, self.resource_group, self.name)
 
 
-class NetworkSecurityGroups(AzureService):
-    client_kind = "network"
+class VirtualNetworks(NetworkResources):
+    kind = "virtual network"
+    collection = "virtual_networks"
 
-    def __init__(self, module, resource_group, name):
-        description = f"network security group '{name}' in resource group '{resource_group}'"
-        super().__init__(module, description, resource_group, name)
 
-    @property
-    def operations(self):
-        return self.client.network_security_groups
-
-    def get_group(self):
-        return self.get(self.operations.get, self.resource_group, self.name)
-
-    def create_or_update(self, body):
-        return self.write(
-            "create or update", self.operations.begin_create_or_update, self.resource_group, self.name, body
-        )
-
-    def delete(self):
-        return self.write("delete", self.operations.begin_delete, self.resource_group, self.name)
+class NetworkSecurityGroups(NetworkResources):
+    kind = "network security group"
+    collection = "network_security_groups"
 
 
 class PrivateDnsZones(AzureService):

@@ -231,7 +231,7 @@ class NetworkSecurityGroup(Resource):
                     raise AzureModuleError(f"rules[{name}].{option} must not be empty (use ['*'] for any).")
 
     def read(self):
-        return self.groups.get_group()
+        return self.groups.get_resource()
 
     def read_related(self, current):
         if self.params["state"] == "absent" or current is not None:

@@ -233,7 +233,7 @@ class VirtualNetwork(Resource):
             raise AzureModuleError(f"{option}: {value!r} is not a network in CIDR notation ({exc}).") from exc
 
     def read(self):
-        return self.networks.get_network()
+        return self.networks.get_resource()
 
     def read_related(self, current):
         if self.params["state"] == "absent" or current is not None:
