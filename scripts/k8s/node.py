@@ -78,9 +78,8 @@ def free_port() -> int:
 
 def node_address() -> str:
     """The address of the interface of the default route: kubelet's node IP."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.connect(("192.0.2.255", 9))  # no packet is sent: this only picks the route
-        return probe.getsockname()[0]
+    words = run(["ip", "-4", "route", "get", "1.1.1.1"]).stdout.split()  # asks the table, sends nothing
+    return words[words.index("src") + 1]
 
 
 def run(
@@ -318,15 +317,19 @@ class SingleNode:
     def _openssl(self, *args: str) -> None:
         run(["openssl", *args])
 
+    def _private_key(self, path: Path) -> None:
+        # ECDSA P-256: as good as RSA here and ~100 times faster to generate on a busy machine.
+        self._openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(path))
+
     def _certificate(self, name: str, subject: str, client: bool, sans: list[str] | None = None) -> None:
         key, csr, cert = (self.pki / f"{name}.{suffix}" for suffix in ("key", "csr", "crt"))
-        self._openssl("genrsa", "-out", str(key), "2048")
+        self._private_key(key)
         self._openssl("req", "-new", "-key", str(key), "-subj", subject, "-out", str(csr))
         extensions = self.pki / f"{name}.ext"
         usage = "clientAuth" if client else "serverAuth"
         lines = [
             "basicConstraints=CA:FALSE",
-            "keyUsage=critical,digitalSignature,keyEncipherment",
+            "keyUsage=critical,digitalSignature",
             f"extendedKeyUsage={usage}",
         ]
         if sans:
@@ -378,7 +381,7 @@ class SingleNode:
             "dns",
         ):
             (self.state_dir / folder).mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._openssl("genrsa", "-out", str(self.pki / "ca.key"), "2048")
+        self._private_key(self.pki / "ca.key")
         self._openssl(
             "req", "-x509", "-new", "-key", str(self.pki / "ca.key"), "-subj", "/CN=papr-k8s-ca",
             "-days", "30",
@@ -407,9 +410,9 @@ class SingleNode:
             self._certificate(user, subject, client=True)
             if user != "apiserver-kubelet":
                 self._write_kubeconfig(self.state_dir / f"{user}.kubeconfig", user)
-        self._openssl("genrsa", "-out", str(self.pki / "service-account.key"), "2048")
+        self._private_key(self.pki / "service-account.key")
         self._openssl(
-            "rsa",
+            "pkey",
             "-in",
             str(self.pki / "service-account.key"),
             "-pubout",
@@ -863,7 +866,7 @@ state = "{state}"
 
     def _clean_iptables(self) -> None:
         """kube-proxy's KUBE-* chains and the bridge plugin's CNI-* chains of our network."""
-        if self.bin_dir is not None:
+        if self.bin_dir is not None and Path(self.binary("kube-proxy")).exists():
             run([self.binary("kube-proxy"), "--cleanup"], check=False)
         for table in ("nat", "filter", "mangle"):
             rules = run(["iptables", "-t", table, "-S"], check=False).stdout.splitlines()
