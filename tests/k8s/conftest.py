@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from scripts import image as image_builder
-from scripts.k8s import images
 from scripts.k8s.node import SingleNode, build_impossible_reason
-
-SERVICE_IMAGE = "localhost/papr-memory:k8s-test"
+from tests.k8s.aks_site import import_cluster_images
 
 
 @pytest.fixture(scope="session")
@@ -41,21 +37,6 @@ def single_node() -> Iterator[SingleNode]:
 
 @pytest.fixture(scope="session")
 def cluster_images(single_node: SingleNode) -> dict[str, str]:
-    """The service image (scripts/image.py, offline base) and the Temporal dev server image, in
-    the node's containerd."""
     if shutil.which("podman") is None:
         pytest.skip("podman is needed to build the service image (scripts/system-packages.sh)")
-    image_builder.build_image(SERVICE_IMAGE, base=image_builder.LOCAL_BASE)
-    temporal = images.temporal_dev_image(SERVICE_IMAGE)
-    for image in (SERVICE_IMAGE, temporal):
-        print(f"imported {image} in {single_node.import_image(image):.1f} s")
-    return {"service": SERVICE_IMAGE, "temporal_dev": temporal}
-
-
-def kubectl(
-    node: SingleNode, *args: str, check: bool = True, timeout: float = 120
-) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [node.binary("kubectl"), f"--kubeconfig={node.kubeconfig}", *args],
-        check=check, capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
+    return import_cluster_images(single_node)

@@ -1,0 +1,140 @@
+"""`site.yml -i inventories/aks` against the single-node cluster, with the test's overrides:
+shared by tests/k8s and benchmarks/aks_site_run.py."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from scripts import image as image_builder
+from scripts.k8s import images
+from scripts.k8s.node import BRIDGE_ADDRESS, SingleNode
+from scripts.stack import DATABASE, DATABASE_USER, LocalStack, StackPorts
+from tests.azure_site.site_runner import SiteRun
+from tests.ports import free_port_block
+
+REPO = Path(__file__).resolve().parents[2]
+ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+SERVICE_IMAGE = "localhost/papr-memory:k8s-test"
+NAMESPACE = "papr-memory"
+TEMPORAL_NAMESPACE = "papr-memory"
+# Small requests: the test node has 2 CPUs shared with everything else on this machine.
+SMALL = {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
+
+
+def kubectl(
+    node: SingleNode, *args: str, check: bool = True, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [node.binary("kubectl"), f"--kubeconfig={node.kubeconfig}", *args],
+        check=check, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+def import_cluster_images(node: SingleNode) -> dict[str, str]:
+    """The service image (scripts/image.py, offline base; cached) and the Temporal dev server
+    image, copied into the node's containerd."""
+    image_builder.build_image(SERVICE_IMAGE, base=image_builder.LOCAL_BASE)
+    temporal = images.temporal_dev_image(SERVICE_IMAGE)
+    for image in (SERVICE_IMAGE, temporal):
+        print(f"imported {image} in {node.import_image(image):.1f} s")
+    return {"service": SERVICE_IMAGE, "temporal_dev": temporal}
+
+
+@dataclass
+class AksSite:
+    node: SingleNode
+    overrides: Path
+    env: dict[str, str]
+    api_key: str
+
+    def run(self, *extra: str, timeout: float = 1500) -> SiteRun:
+        started = time.monotonic()
+        result = subprocess.run(
+            [str(ANSIBLE_PLAYBOOK), "site.yml", "-i", "inventories/aks", "-e", f"@{self.overrides}", *extra],
+            cwd=REPO, env=self.env, capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
+        return SiteRun(result.returncode, result.stdout + result.stderr, time.monotonic() - started)
+
+    def kubectl_json(self, *args: str) -> dict:
+        return json.loads(kubectl(self.node, "-n", NAMESPACE, *args, "-o", "json").stdout)
+
+    def web_url(self) -> str:
+        return f"http://{self.kubectl_json('get', 'service', 'papr-memory-web')['spec']['clusterIP']}"
+
+    def resource_versions(self) -> dict[str, str]:
+        kinds = (
+            "deployments,services,configmaps,secrets,horizontalpodautoscalers,poddisruptionbudgets,"
+            "networkpolicies,jobs,ingresses"
+        )
+        items = self.kubectl_json("get", kinds)["items"]
+        return {
+            f"{item['kind']}/{item['metadata']['name']}": item["metadata"]["resourceVersion"]
+            for item in items
+        }
+
+
+@contextlib.contextmanager
+def started_aks_site(single_node: SingleNode, cluster_images: dict[str, str]) -> Iterator[AksSite]:
+    """PostgreSQL of the local stack for the pods, and the test overrides of inventories/aks."""
+    state_dir = Path(tempfile.mkdtemp(prefix="papr-k8s-stack-", dir="/tmp"))
+    stack = LocalStack(
+        state_dir=state_dir,
+        ports=StackPorts.from_base(free_port_block(6, range(59000, 59500, 6))),
+        say=lambda line: None,
+    )
+    forward = None
+    try:
+        stack.start_postgres()
+        # PostgreSQL listens on the host's loopback; pods reach the host at the pod bridge's address.
+        forward = subprocess.Popen(
+            ["socat", f"TCP-LISTEN:{stack.ports.postgres},bind={BRIDGE_ADDRESS},fork,reuseaddr",
+             f"TCP:127.0.0.1:{stack.ports.postgres}"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        overrides = {
+            "papr_aks_kubeconfig": str(single_node.kubeconfig),
+            "papr_aks_image": cluster_images["service"],
+            "papr_aks_ingress_host": "memory.test.invalid",
+            "papr_aks_database_host": BRIDGE_ADDRESS,
+            "papr_aks_database_port": stack.ports.postgres,
+            "papr_aks_database_cidr": f"{BRIDGE_ADDRESS}/32",
+            "papr_database_sslmode": "disable",
+            "papr_database_name": DATABASE,
+            "papr_database_user": DATABASE_USER,
+            "papr_temporal_namespace": TEMPORAL_NAMESPACE,
+            "papr_aks_verify_via": "service",
+            "temporal_aks_mode": "dev",
+            "temporal_aks_dev_image": cluster_images["temporal_dev"],
+            "web_aks_resources": SMALL,
+            "workers_aks_memory_resources": SMALL,
+            "workers_aks_document_resources": SMALL,
+            "temporal_aks_resources": SMALL,
+            "verify_timeout": 300,
+        }
+        overrides_file = state_dir / "overrides.json"
+        overrides_file.write_text(json.dumps(overrides))
+        env = dict(
+            os.environ,
+            ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+            ANSIBLE_NOCOLOR="1",
+            PAPR_DATABASE_PASSWORD=urlsplit(stack.database_url).password,
+            PAPR_API_KEYS=stack.api_key,
+        )
+        yield AksSite(single_node, overrides_file, env, stack.api_key)
+    finally:
+        if forward is not None:
+            forward.terminate()
+            forward.wait(timeout=10)
+        stack.down()
+        shutil.rmtree(state_dir, ignore_errors=True)
