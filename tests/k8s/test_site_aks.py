@@ -1,0 +1,139 @@
+"""`site.yml -i inventories/aks` end to end on the real single-node cluster: the service's own
+image as real pods (web x3, memory worker x2, document worker x3), Temporal in the cluster (the dev
+server image built here: temporalio images cannot be pulled), PostgreSQL from the local stack
+standing in for Azure's (reached from the pods at the pod bridge's address). Then: verify's API
+round trip through the web Service, a PDF processed by the worker pods, a second run that changes
+nothing, drift put back, bad input refused before any write."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from fpdf import FPDF
+
+from scripts.k8s.node import SingleNode
+from tests.azure_site.site_runner import SiteRun
+from tests.k8s.aks_site import NAMESPACE, AksSite, kubectl, started_aks_site
+
+pytestmark = [pytest.mark.k8s, pytest.mark.slow]
+
+# Written in a session whose shared 2-core machine (load ~30) could not finish the cold Kubernetes
+# build, so this module has never run end to end: it stays opt-in until it has (issue 14).
+if os.environ.get("PAPR_K8S_E2E") != "1":
+    pytest.skip(
+        "end-to-end AKS test not yet run on a real cluster: set PAPR_K8S_E2E=1 to run it (issue 14)",
+        allow_module_level=True,
+    )
+
+EXPECTED_READY = {
+    "papr-memory-web": 3,
+    "papr-memory-memory-worker": 2,
+    "papr-memory-document-worker": 3,
+    "temporal": 1,
+}
+
+
+@pytest.fixture(scope="module")
+def aks_site(single_node: SingleNode, cluster_images: dict[str, str]) -> Iterator[AksSite]:
+    with started_aks_site(single_node, cluster_images) as site:
+        yield site
+
+
+@pytest.fixture(scope="module")
+def first_run(aks_site: AksSite) -> SiteRun:
+    run = aks_site.run()
+    print(f"first run: {run.seconds:.0f} s, {run.recap()}")
+    assert run.rc == 0, run.output[-6000:]
+    return run
+
+
+def _pdf(text: str) -> bytes:
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=11)
+    for line in range(30):
+        pdf.cell(0, 7, f"{text} line {line}", new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def test_first_run_deploys_every_pod_from_the_service_image(aks_site: AksSite, first_run: SiteRun):
+    deployments = {
+        item["metadata"]["name"]: item for item in aks_site.kubectl_json("get", "deployments")["items"]
+    }
+    for name, count in EXPECTED_READY.items():
+        assert deployments[name]["status"].get("readyReplicas") == count, (name, deployments[name]["status"])
+    pods = aks_site.kubectl_json("get", "pods", "-l", "app.kubernetes.io/name=papr-memory")["items"]
+    images = {container["image"] for pod in pods for container in pod["spec"]["containers"]}
+    assert images == {"localhost/papr-memory:k8s-test"}
+    assert len([pod for pod in pods if pod["status"]["phase"] == "Running"]) == 8
+    # verify (site.yml's last play) went through the web Service: health, pollers, API round trip.
+    assert "The API stores a memory and finds it by search" in first_run.output
+    assert first_run.recap()["failed"] == 0
+
+
+def test_a_pdf_is_processed_by_the_worker_pods(aks_site: AksSite, first_run: SiteRun):
+    word = f"k8sword{uuid.uuid4().hex[:8]}"
+    with httpx.Client(
+        base_url=aks_site.web_url(), headers={"X-API-Key": aks_site.api_key}, timeout=30
+    ) as api:
+        queued = api.post("/v1/documents", content=_pdf(word), headers={"Content-Type": "application/pdf"})
+        assert queued.status_code == 202, queued.text
+        deadline = time.monotonic() + 240
+        while (document := api.get(f"/v1/documents/{queued.json()['id']}").json())["status"] in (
+            "queued",
+            "processing",
+        ):
+            assert time.monotonic() < deadline, document
+            time.sleep(1)
+        assert document["status"] == "done", document
+        assert document["chunk_count"] >= 1 and document["memory_count"] == document["chunk_count"]
+        assert api.get("/v1/memories/search", params={"q": word}).json()["count"] >= 1
+
+
+def test_second_run_changes_nothing(aks_site: AksSite, first_run: SiteRun):
+    before = aks_site.resource_versions()
+    run = aks_site.run()
+    assert run.rc == 0, run.output[-6000:]
+    assert run.recap()["changed"] == 0, run.changed_tasks()
+    assert aks_site.resource_versions() == before
+
+
+def test_drift_is_put_back(aks_site: AksSite, first_run: SiteRun):
+    kubectl(aks_site.node, "-n", NAMESPACE, "scale", "deployment/papr-memory-web", "--replicas=1")
+    kubectl(aks_site.node, "-n", NAMESPACE, "delete", "secret", "papr-memory-workers")
+    kubectl(aks_site.node, "-n", NAMESPACE, "patch", "hpa", "papr-memory-document-worker", "--type=merge",
+            "-p", '{"spec": {"maxReplicas": 4}}')  # fmt: skip
+    run = aks_site.run()
+    assert run.rc == 0, run.output[-6000:]
+    assert run.recap()["changed"] >= 3, run.changed_tasks()
+    assert aks_site.kubectl_json("get", "deployment", "papr-memory-web")["status"]["readyReplicas"] == 3
+    assert aks_site.kubectl_json("get", "secret", "papr-memory-workers")["data"]["DATABASE_URL"]
+    assert aks_site.kubectl_json("get", "hpa", "papr-memory-document-worker")["spec"]["maxReplicas"] == 10
+
+
+TOO_BIG = {"requests": {"cpu": "8", "memory": "1Gi"}, "limits": {"cpu": "8", "memory": "1Gi"}}
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"web_aks_replicas": 0}, "web_aks_replicas=0 must be a whole number of at least 1"),
+        (
+            {"workers_aks_memory_max_replicas": 1},
+            "workers_aks_memory_max_replicas=1 must be a whole number not",
+        ),
+        ({"web_aks_resources": TOO_BIG}, "web_aks_resources.requests.cpu=8 is larger than a node"),
+    ],
+)
+def test_bad_input_fails_before_any_write(aks_site: AksSite, first_run: SiteRun, extra: dict, message: str):
+    before = aks_site.resource_versions()
+    run = aks_site.run("-e", json.dumps(extra))
+    assert run.rc != 0
+    assert message in run.output, run.output[-4000:]
+    assert aks_site.resource_versions() == before
