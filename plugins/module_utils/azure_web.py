@@ -11,6 +11,8 @@ connection strings can only be read with POST .../list.
 
 from __future__ import annotations
 
+from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
+from ansible_collections.papr.memory.plugins.module_utils.azure_image import parse_image
 from ansible_collections.papr.memory.plugins.module_utils.azure_names import name_pattern
 from ansible_collections.papr.memory.plugins.module_utils.azure_service import AzureService
 
@@ -25,6 +27,22 @@ def plan_id(subscription_id, resource_group, plan):
         return plan
     group = f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
     return f"{group}/providers/Microsoft.Web/serverfarms/{plan}"
+
+
+def container_image(linux_fx_version):
+    """'DOCKER|reg/memory:1.4' -> 'reg/memory:1.4' (None when the app runs no container)."""
+    kind, _, image = (linux_fx_version or "").partition("|")
+    return image if kind.upper() == "DOCKER" and image else None
+
+
+def same_image(a, b):
+    """Whether two image references name the same image (a missing tag means :latest)."""
+    if not a or not b:
+        return False
+    try:
+        return str(parse_image(a)) == str(parse_image(b))
+    except AzureModuleError:
+        return a == b
 
 
 def same_resource_id(a, b):
@@ -129,3 +147,35 @@ class WebApp(AzureService):
 
     def delete(self):
         return self._write("delete", "delete")
+
+    def stop(self):
+        return self._write("stop", "stop")
+
+    # Called on the production app: which settings stay with their slot on a swap, and the swap.
+    def slot_config_names(self):
+        answer = self.read(
+            "read the slot settings of",
+            self.client.web_apps.list_slot_configuration_names,
+            self.resource_group,
+            self.name,
+        )
+        return (answer or {}).get("properties") or {}
+
+    def replace_slot_config_names(self, properties):
+        return self.write(
+            "update the slot settings of",
+            self.client.web_apps.update_slot_configuration_names,
+            self.resource_group,
+            self.name,
+            {"properties": properties},
+        )
+
+    def swap_with_production(self, slot):
+        """Swap `slot` with production (long-running; App Service warms the slot up first)."""
+        return self.write(
+            f"swap slot '{slot}' into",
+            self.client.web_apps.begin_swap_slot_with_production,
+            self.resource_group,
+            self.name,
+            {"targetSlot": slot, "preserveVnet": True},
+        )
