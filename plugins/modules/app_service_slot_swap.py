@@ -11,7 +11,8 @@ short_description: Swap a deployment slot of a Linux web app with production, so
 description:
   - Swaps the deployment slot O(slot) with the production app when that makes production run O(image) - the
     slot runs O(image) and production does not yet. App Service first warms the slot up (it calls
-    C(WEBSITE_SWAP_WARMUP_PING_PATH) on every instance until an answer in C(WEBSITE_SWAP_WARMUP_PING_STATUSES))
+    C(WEBSITE_SWAP_WARMUP_PING_PATH) on every instance until an answer in
+    C(WEBSITE_SWAP_WARMUP_PING_STATUSES))
     and only then routes production traffic to it. The swap is a long-running operation bounded by O(timeout).
   - Said by the image, a swap is idempotent - when production already runs O(image) nothing is sent; and
     a swap back is the same task with the previous image.
@@ -105,13 +106,22 @@ def run(module):
     if not exists:
         raise AzureModuleError(f"{production_resource} does not exist: deploy it first (site.yml).")
     slot_image, slot_exists = running_image(module, slot_app, slot_resource)
-    result = {"changed": False, "swapped": False, "production_image": production_image, "slot_image": slot_image}
+    result = {
+        "changed": False,
+        "swapped": False,
+        "production_image": production_image,
+        "slot_image": slot_image,
+    }
     if same_image(production_image, image):
         return result
     if not slot_exists or not same_image(slot_image, image):
         raise AzureModuleError(
             f"Cannot make {production_resource} run {image}: it runs {production_image}, and "
-            + (f"slot '{params['slot']}' runs {slot_image}" if slot_exists else f"it has no slot '{params['slot']}'")
+            + (
+                f"slot '{params['slot']}' runs {slot_image}"
+                if slot_exists
+                else f"it has no slot '{params['slot']}'"
+            )
             + ". Stage the image in the slot first (papr.memory.app_service_staging_slot)."
         )
     result.update(changed=True, swapped=True, production_image=slot_image, slot_image=production_image)
@@ -122,7 +132,9 @@ def run(module):
         }
     if not module.check_mode:
         poller = module.call(
-            "swap slot '" + params["slot"] + "' into", production_resource, production_app.begin_swap_with_production,
+            "swap slot '" + params["slot"] + "' into",
+            production_resource,
+            production_app.begin_swap_with_production,
             params["slot"],
         )
         module.wait(poller, f"swap slot '{params['slot']}' into", production_resource)

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # Copyright: PAPR Memory engineers
 # Apache-2.0
-"""Stage a new container image in a deployment slot of a web app: production's configuration, the new image."""
+"""Stage a new container image in a deployment slot of a web app: production's configuration, new image."""
 
 from __future__ import annotations
 
@@ -116,7 +116,10 @@ slot:
   contains:
     name: {description: Slot name., type: str, sample: staging}
     image: {description: The image the slot runs., type: str, sample: paprmemory.azurecr.io/memory:1.5.0}
-    default_host_name: {description: The slot's own host name., type: str, sample: papr-memory-web-staging.azurewebsites.net}
+    default_host_name:
+      description: The slot's own host name.
+      type: str
+      sample: papr-memory-web-staging.azurewebsites.net
     url: {description: HTTPS URL of the slot's own host name., type: str}
     state: {description: Running state., type: str, sample: Running}
     app_setting_names: {description: Names of its app settings., type: list, elements: str}
@@ -128,7 +131,11 @@ sticky_app_settings:
 """
 
 from ansible_collections.papr.memory.plugins.module_utils.azure_client import rest_dict
-from ansible_collections.papr.memory.plugins.module_utils.azure_diff import is_secret_name, masked_pair, string_map
+from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
+    is_secret_name,
+    masked_pair,
+    string_map,
+)
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_image import parse_image
 from ansible_collections.papr.memory.plugins.module_utils.azure_module import AzureModule, describe
@@ -184,7 +191,9 @@ class Production:
 
 
 def desired_config(production, image):
-    config = {key: production.config.get(key) for key in COPIED_CONFIG if production.config.get(key) is not None}
+    config = {
+        key: production.config.get(key) for key in COPIED_CONFIG if production.config.get(key) is not None
+    }
     config["linuxFxVersion"] = f"DOCKER|{image}"
     return config
 
@@ -195,7 +204,9 @@ def config_patch(current, desired):
         for key, value in desired.items()
         if key in COPIED_CONFIG and COPIED_CONFIG[key](current.get(key)) != COPIED_CONFIG[key](value)
     }
-    if not same_image(container_image(current.get("linuxFxVersion")), container_image(desired["linuxFxVersion"])):
+    if not same_image(
+        container_image(current.get("linuxFxVersion")), container_image(desired["linuxFxVersion"])
+    ):
         patch["linuxFxVersion"] = desired["linuxFxVersion"]
     return patch
 
@@ -219,7 +230,9 @@ def create_body(production, config, app_settings, connection_strings):
             "siteConfig": site_config,
         },
     }
-    if "systemassigned" in ((production.site.get("identity") or {}).get("type") or "").lower().replace(" ", ""):
+    if "systemassigned" in ((production.site.get("identity") or {}).get("type") or "").lower().replace(
+        " ", ""
+    ):
         body["identity"] = {"type": "SystemAssigned"}
     return body
 
@@ -263,7 +276,9 @@ def stage(module, production_app, slot_app, production, resource):
     declared = set(params["secret_app_settings"])
     secrets = {name for name in set(wanted_settings) if is_secret_name(name, declared)}
     wanted_config = desired_config(production, image)
-    wanted_sticky = sorted(set(production.sticky.get("appSettingNames") or []) | set(params["sticky_app_settings"]))
+    wanted_sticky = sorted(
+        set(production.sticky.get("appSettingNames") or []) | set(params["sticky_app_settings"])
+    )
 
     if slot_site is None:
         current = {"config": {}, "app_settings": {}, "connection_strings": {}}
@@ -286,7 +301,14 @@ def stage(module, production_app, slot_app, production, resource):
     )
     start_needed = slot_site is not None and site_state(slot_site) != RUNNING
     sticky_changed = wanted_sticky != result["sticky_app_settings"]
-    changed = slot_site is None or bool(patch) or settings_changed or strings_changed or start_needed or sticky_changed
+    changed = (
+        slot_site is None
+        or bool(patch)
+        or settings_changed
+        or strings_changed
+        or start_needed
+        or sticky_changed
+    )
     result["changed"] = changed
 
     if module.diff_mode:
@@ -323,7 +345,9 @@ def stage(module, production_app, slot_app, production, resource):
             if patch:
                 module.call("update the configuration of", resource, slot_app.update_configuration, patch)
             if settings_changed:
-                module.call("replace the app settings of", resource, slot_app.replace_app_settings, wanted_settings)
+                module.call(
+                    "replace the app settings of", resource, slot_app.replace_app_settings, wanted_settings
+                )
             if strings_changed:
                 module.call(
                     "replace the connection strings of",

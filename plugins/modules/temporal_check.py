@@ -48,6 +48,13 @@ options:
     elements: str
     choices: [workflow, activity]
     default: [workflow, activity]
+  identity_pattern:
+    description:
+      - A regular expression (searched) a poller's worker identity must match to count. The service's
+        workers call themselves C(<component>@<hostname>:<pid>), so V(@(worker-1|worker-2\\b)) counts only
+        the workers of those hosts - how a migration waits for new workers before it stops the old ones.
+      - Not given - every poller counts.
+    type: str
   poller_max_age:
     description: Seconds since its last poll after which a poller no longer counts as live.
     type: float
@@ -141,6 +148,7 @@ elapsed:
 """
 
 import asyncio
+import re
 import traceback
 from datetime import UTC, datetime, timedelta
 
@@ -169,6 +177,7 @@ ARGUMENT_SPEC = dict(
     task_queue_types=dict(
         type="list", elements="str", choices=["workflow", "activity"], default=["workflow", "activity"]
     ),
+    identity_pattern=dict(type="str"),
     poller_max_age=dict(type="float", default=90),
     timeout=dict(type="float", default=120),
     **BACKOFF_ARGUMENT_SPEC,
@@ -287,7 +296,10 @@ class TemporalProbe:
                 pollers.append(
                     dict(identity=poller.identity, type=kind, last_access_time=seen.isoformat(), age_s=age)
                 )
-        live = any(p["age_s"] <= max_age for p in pollers)
+        pattern = self.params["identity_pattern"]
+        live = any(
+            p["age_s"] <= max_age and (not pattern or re.search(pattern, p["identity"])) for p in pollers
+        )
         return dict(live=live, pollers=pollers, backlog=backlog)
 
     def _queue_problem(self, name):
@@ -295,6 +307,15 @@ class TemporalProbe:
         kinds = "/".join(self.params["task_queue_types"])
         if not pollers:
             return f"task queue {name!r} has no {kinds} poller"
+        pattern = self.params["identity_pattern"]
+        if pattern and not any(re.search(pattern, p["identity"]) for p in pollers):
+            identities = ", ".join(sorted({p["identity"] for p in pollers}))
+            return (
+                f"task queue {name!r} has no poller whose identity matches {pattern!r} "
+                f"(pollers: {identities})"
+            )
+        if pattern:
+            pollers = [p for p in pollers if re.search(pattern, p["identity"])]
         freshest = min(pollers, key=lambda p: p["age_s"])
         return (
             f"task queue {name!r} has no live {kinds} poller: the most recent, {freshest['identity']!r}, "
@@ -324,6 +345,13 @@ def validate_input(module):
         errors.append("namespace is empty")
     if ":" not in params["address"]:
         errors.append(f"address {params['address']!r} is not host:port")
+    if params["identity_pattern"]:
+        try:
+            re.compile(params["identity_pattern"])
+        except re.error as err:
+            errors.append(
+                f"identity_pattern {params['identity_pattern']!r} is not a regular expression: {err}"
+            )
     if not params["task_queue_types"]:
         errors.append("task_queue_types is empty")
     if len(set(params["task_queues"])) != len(params["task_queues"]) or "" in params["task_queues"]:

@@ -242,9 +242,10 @@ class SiteRunner:
         extra_vars: dict | None = None,
         env: dict[str, str | None] | None = None,
         timeout: float = 900.0,
+        playbook: str = "site.yml",
     ) -> SiteRun:
-        """site.yml against the double; `env` changes the environment (None removes a variable)."""
-        command = [str(ANSIBLE_PLAYBOOK), "site.yml", "-i", f"inventories/{inventory}",
+        """`playbook` (site.yml) against the double; `env` changes the environment (None removes a variable)."""
+        command = [str(ANSIBLE_PLAYBOOK), playbook, "-i", f"inventories/{inventory}",
                    "-i", str(self.test_inventory), *args]  # fmt: skip
         if extra_vars:
             command += ["-e", yaml.safe_dump(extra_vars, default_flow_style=True, width=10_000).strip()]
