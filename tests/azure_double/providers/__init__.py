@@ -20,6 +20,7 @@ def register_all(double: AzureDouble) -> None:
         containerservice,
         insights,
         network,
+        operationalinsights,
         postgresql,
         privatedns,
         resources,
@@ -37,6 +38,7 @@ def register_all(double: AzureDouble) -> None:
         insights,
         network,
         privatedns,
+        operationalinsights,
     )
     for module in (*providers, authorization):
         module.register(double)

@@ -1,0 +1,81 @@
+# Copyright: PAPR Memory engineers
+# Apache-2.0
+"""Resources without a typed SDK client here, read and written by id through ARM's generic API.
+
+Azure Monitor's resources (Log Analytics workspaces, diagnostic settings, metric alerts, action
+groups, Application Insights components and web tests) are plain ARM resources; the generic
+`resources/{id}?api-version=` calls need only azure-mgmt-resource. `converge` runs the lifecycle
+every such module shares: read, compare the managed view with the desired one, write only when
+they differ (never in check mode), and return the diff.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.papr.memory.plugins.module_utils.azure_client import rest_dict
+
+
+class ArmResource:
+    """One resource by id and api-version."""
+
+    def __init__(self, module, resource_id, api_version, description):
+        self.module = module
+        self.id = resource_id
+        self.api_version = api_version
+        self.description = description
+        self._resources = module.client("resource").resources
+
+    def read(self):
+        found = self.module.get_or_none(
+            self.description, self._resources.get_by_id, self.id, api_version=self.api_version
+        )
+        return rest_dict(found)
+
+    def write(self, body):
+        poller = self.module.call(
+            "create or update",
+            self.description,
+            self._resources.begin_create_or_update_by_id,
+            self.id,
+            body,
+            api_version=self.api_version,
+        )
+        return rest_dict(self.module.wait(poller, "create or update", self.description))
+
+    def delete(self):
+        poller = self.module.call(
+            "delete",
+            self.description,
+            self._resources.begin_delete_by_id,
+            self.id,
+            api_version=self.api_version,
+        )
+        self.module.wait(poller, "delete", self.description)
+
+
+def converge(module, resource, desired, view, summarise):
+    """Make `resource` match `desired(current)`: a body, or None for absent.
+
+    `view(body)` is what the module manages, normalised, from a body as read or as desired;
+    `summarise(body)` the result's description of the resource. Returns the module result.
+    """
+    current = resource.read()
+    desired_body = desired(current)
+    before = view(current) if current else {}
+    after = view(desired_body) if desired_body is not None else {}
+    changed = before != after
+    result = {"changed": changed, "id": resource.id, "resource": summarise(current) if current else {}}
+    if module.diff_mode:
+        result["diff"] = {"before": before, "after": after}
+    if not changed:
+        return result
+    if desired_body is None:
+        if not module.check_mode:
+            resource.delete()
+        result["resource"] = {}
+        return result
+    if not module.check_mode:
+        written = resource.write(desired_body)
+        result["resource"] = summarise(written or desired_body)
+    else:
+        result["resource"] = summarise(desired_body)
+    return result

@@ -1,0 +1,169 @@
+#!/usr/bin/python
+# Copyright: PAPR Memory engineers
+# Apache-2.0
+"""Log Analytics workspace: where the diagnostic settings send the apps', Temporal's and PostgreSQL's logs."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: log_analytics_workspace
+short_description: A Log Analytics workspace
+description:
+  - Ensures the Log Analytics workspace (C(Microsoft.OperationalInsights/workspaces)) exists with the given
+    SKU and retention, or is absent.
+  - Idempotent - a second run sends no write. Check mode sends no write; diff mode shows the managed view.
+version_added: 0.2.0
+author:
+  - PAPR Memory engineers (@papr-memory)
+options:
+  name:
+    description: Name of the workspace (4-63 letters, digits and hyphens).
+    type: str
+    required: true
+  resource_group:
+    description: Resource group of the workspace.
+    type: str
+    required: true
+  location:
+    description: Azure region. Required to create the workspace; a workspace cannot move.
+    type: str
+  sku:
+    description: Pricing tier.
+    type: str
+    default: PerGB2018
+  retention_days:
+    description: Days logs are kept (30-730).
+    type: int
+    default: 30
+  state:
+    description: Whether the workspace should exist.
+extends_documentation_fragment:
+  - papr.memory.azure
+  - papr.memory.azure.tags
+  - papr.memory.azure.state
+requirements:
+  - azure-mgmt-resource >= 23
+"""
+
+EXAMPLES = r"""
+- name: Logs of the production deployment
+  papr.memory.log_analytics_workspace:
+    name: papr-memory-prod-logs
+    resource_group: papr-memory-prod
+    location: westeurope
+    retention_days: 30
+  register: logs
+"""
+
+RETURN = r"""
+id:
+  description: Resource id of the workspace (what diagnostic settings send to).
+  returned: always
+  type: str
+resource:
+  description: The workspace after the task (empty when absent).
+  returned: always
+  type: dict
+  contains:
+    name: {description: Name., type: str}
+    location: {description: Region., type: str}
+    sku: {description: Pricing tier., type: str}
+    retention_days: {description: Retention in days., type: int}
+    customer_id: {description: The workspace id agents and queries use., type: str}
+"""
+
+import re
+
+from ansible_collections.papr.memory.plugins.module_utils.azure_arm_resource import ArmResource, converge
+from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
+    TAGS_ARGUMENT_SPEC,
+    desired_tags,
+    normalise_location,
+    same_location,
+)
+from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
+from ansible_collections.papr.memory.plugins.module_utils.azure_module import (
+    STATE_ARGUMENT_SPEC,
+    AzureModule,
+    describe,
+)
+
+API_VERSION = "2022-10-01"
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{2,61}[A-Za-z0-9]$")
+
+
+def view(body):
+    properties = body.get("properties") or {}
+    return {
+        "location": normalise_location(body.get("location")),
+        "sku": ((properties.get("sku") or {}).get("name") or "").lower(),
+        "retention_days": properties.get("retentionInDays"),
+        "tags": body.get("tags") or {},
+    }
+
+
+def summarise(body):
+    properties = body.get("properties") or {}
+    return {
+        "name": body.get("name"),
+        "location": body.get("location"),
+        "sku": (properties.get("sku") or {}).get("name"),
+        "retention_days": properties.get("retentionInDays"),
+        "customer_id": properties.get("customerId"),
+    }
+
+
+def run(module):
+    params = module.params
+    if not NAME.match(params["name"]):
+        raise AzureModuleError(f"name {params['name']!r} must be 4-63 letters, digits and hyphens.")
+    if not 30 <= params["retention_days"] <= 730:
+        raise AzureModuleError(f"retention_days {params['retention_days']} must be 30 to 730.")
+    resource_id = (
+        f"/subscriptions/{module.subscription_id}/resourceGroups/{params['resource_group']}"
+        f"/providers/Microsoft.OperationalInsights/workspaces/{params['name']}"
+    )
+    resource = ArmResource(
+        module,
+        resource_id,
+        API_VERSION,
+        describe("Log Analytics workspace", params["name"], params["resource_group"]),
+    )
+
+    def desired(current):
+        if params["state"] == "absent":
+            return None
+        location = params["location"] or (current or {}).get("location")
+        if not location:
+            raise AzureModuleError(f"{resource.description} does not exist: give `location` to create it.")
+        if current and not same_location(current.get("location"), location):
+            raise AzureModuleError(
+                f"{resource.description} is in {current.get('location')}, not {location}: "
+                "a workspace cannot move."
+            )
+        return {
+            "location": current.get("location") if current else location,
+            "tags": desired_tags(params["tags"], params["purge_tags"], (current or {}).get("tags")),
+            "properties": {"sku": {"name": params["sku"]}, "retentionInDays": params["retention_days"]},
+        }
+
+    return converge(module, resource, desired, view, summarise)
+
+
+def main():
+    module = AzureModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            resource_group=dict(type="str", required=True),
+            location=dict(type="str"),
+            sku=dict(type="str", default="PerGB2018"),
+            retention_days=dict(type="int", default=30),
+            **TAGS_ARGUMENT_SPEC,
+            **STATE_ARGUMENT_SPEC,
+        ),
+    )
+    module.run(run)
+
+
+if __name__ == "__main__":
+    main()

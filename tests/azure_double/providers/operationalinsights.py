@@ -1,0 +1,197 @@
+"""Microsoft.OperationalInsights workspaces and Microsoft.Insights diagnostic settings (synchronous writes).
+
+No recording covers these (*unverified*): shapes and rules follow the REST API reference. Workspaces
+need a location, a known SKU and a retention of 30-730 days (PerGB2018); a diagnostic setting lives
+under the resource it watches (an extension resource), needs that resource and a destination that
+exist, and at least one enabled log or metric.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from ..arm import check_tags, collection_pattern, list_body, not_found, provider_pattern, require_location
+from ..http import Request, Response, arm_error
+from .resources import in_scope, require_group
+
+if TYPE_CHECKING:
+    from ..server import AzureDouble
+
+NS = "Microsoft.OperationalInsights"
+WORKSPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{2,61}[A-Za-z0-9]$")
+SKUS = ("PerGB2018", "CapacityReservation", "Free", "Standalone", "PerNode", "Premium", "Standard")
+# A diagnostic setting on a resource of a resource group: <resource id>/providers/Microsoft.Insights/...
+DIAGNOSTIC_SETTING = (
+    "/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/{namespace}/{type}/{name}"
+    "/providers/Microsoft.Insights/diagnosticSettings/{setting}"
+)
+
+
+def bad_request(message: str) -> Exception:
+    return arm_error(400, "BadRequest", message)  # *unverified* code
+
+
+class OperationalInsightsProvider:
+    def __init__(self, double: AzureDouble) -> None:
+        self.double = double
+        self.store = double.store
+
+    # --- workspaces ---------------------------------------------------------------------------------
+    def _workspace_id(self, params: dict[str, str]) -> str:
+        return (
+            f"/subscriptions/{params['subscription']}/resourceGroups/{params['resource_group']}"
+            f"/providers/{NS}/workspaces/{params['workspaces']}"
+        )
+
+    def put_workspace(self, request: Request, params: dict[str, str]) -> Response:
+        require_group(self.double, params)
+        name = params["workspaces"]
+        if not WORKSPACE_NAME.match(name):
+            raise bad_request(f"The workspace name '{name}' is invalid: 4-63 letters, digits and hyphens.")
+        body = request.json_object()
+        location = require_location(body, f"{NS}/workspaces")
+        props = body.get("properties") or {}
+        sku = ((props.get("sku") or {}).get("name")) or "PerGB2018"
+        if sku not in SKUS:
+            raise bad_request(f"The SKU '{sku}' is invalid.")
+        retention = props.get("retentionInDays", 30)
+        if not isinstance(retention, int) or not 30 <= retention <= 730:
+            raise bad_request(f"retentionInDays {retention} must be between 30 and 730.")
+        rid = self._workspace_id(params)
+        existing = self.store.get(rid)
+        if existing and existing["location"] != location:
+            raise bad_request("The location of an existing workspace cannot change.")
+        workspace = {
+            "id": rid,
+            "name": name,
+            "type": f"{NS}/workspaces",
+            "location": location,
+            "tags": check_tags(body.get("tags")),
+            "properties": {
+                "provisioningState": "Succeeded",
+                "customerId": (existing or {}).get("properties", {}).get("customerId") or str(uuid.uuid4()),
+                "sku": {"name": sku},
+                "retentionInDays": retention,
+                "publicNetworkAccessForIngestion": props.get("publicNetworkAccessForIngestion", "Enabled"),
+                "publicNetworkAccessForQuery": props.get("publicNetworkAccessForQuery", "Enabled"),
+                "features": {"enableLogAccessUsingOnlyResourcePermissions": True},
+            },
+        }
+        self.store.put(rid, workspace)
+        return Response(200 if existing else 201, workspace)
+
+    def get_workspace(self, request: Request, params: dict[str, str]) -> Response:
+        require_group(self.double, params)
+        workspace = self.store.get(self._workspace_id(params))
+        if workspace is None:
+            raise not_found(f"{NS}/workspaces", params["workspaces"], params["resource_group"])
+        return Response(200, workspace)
+
+    def delete_workspace(self, request: Request, params: dict[str, str]) -> Response:
+        require_group(self.double, params)
+        return Response(200 if self.store.delete(self._workspace_id(params)) else 204)
+
+    def list_workspaces(self, request: Request, params: dict[str, str]) -> Response:
+        return Response(200, list_body(in_scope(self.double, params, f"{NS}/workspaces")))
+
+    # --- diagnostic settings --------------------------------------------------------------------------
+    @staticmethod
+    def _target_id(params: dict[str, str]) -> str:
+        return (
+            f"/subscriptions/{params['subscription']}/resourceGroups/{params['resource_group']}"
+            f"/providers/{params['namespace']}/{params['type']}/{params['name']}"
+        )
+
+    def _setting_id(self, params: dict[str, str]) -> str:
+        return (
+            f"{self._target_id(params)}/providers/Microsoft.Insights/diagnosticSettings/{params['setting']}"
+        )
+
+    def _target(self, params: dict[str, str]) -> dict[str, Any]:
+        require_group(self.double, params)
+        target = self.store.get(self._target_id(params))
+        if target is None:
+            raise not_found(
+                f"{params['namespace']}/{params['type']}", params["name"], params["resource_group"]
+            )
+        return target
+
+    def put_setting(self, request: Request, params: dict[str, str]) -> Response:
+        self._target(params)
+        props = (request.json_object().get("properties")) or {}
+        workspace = props.get("workspaceId")
+        if (
+            not workspace
+            and not props.get("storageAccountId")
+            and not props.get("eventHubAuthorizationRuleId")
+        ):
+            raise bad_request(
+                "A diagnostic setting needs a destination (workspaceId, storage account or event hub)."
+            )
+        if workspace and not self.store.exists(workspace):
+            raise bad_request(f"The workspace '{workspace}' does not exist.")
+        logs, metrics = props.get("logs") or [], props.get("metrics") or []
+        for entry in logs:
+            if not entry.get("category") and not entry.get("categoryGroup"):
+                raise bad_request("Every log entry needs a category or a categoryGroup.")
+        if not any(entry.get("enabled") for entry in logs + metrics):
+            raise bad_request("At least one log or metric category must be enabled.")
+        rid = self._setting_id(params)
+        setting = {
+            "id": rid,
+            "name": params["setting"],
+            "type": "Microsoft.Insights/diagnosticSettings",
+            "properties": {
+                "workspaceId": workspace,
+                "logAnalyticsDestinationType": props.get("logAnalyticsDestinationType"),
+                "logs": [
+                    {
+                        "category": e.get("category"),
+                        "categoryGroup": e.get("categoryGroup"),
+                        "enabled": bool(e.get("enabled")),
+                        "retentionPolicy": {"enabled": False, "days": 0},
+                    }
+                    for e in logs
+                ],
+                "metrics": [
+                    {
+                        "category": e.get("category", "AllMetrics"),
+                        "enabled": bool(e.get("enabled")),
+                        "retentionPolicy": {"enabled": False, "days": 0},
+                    }
+                    for e in metrics
+                ],
+            },
+        }
+        self.store.put(rid, setting)
+        return Response(200, setting)
+
+    def get_setting(self, request: Request, params: dict[str, str]) -> Response:
+        self._target(params)
+        setting = self.store.get(self._setting_id(params))
+        if setting is None:
+            raise arm_error(
+                404,
+                "ResourceNotFound",
+                f"The diagnostic setting '{params['setting']}' doesn't exist.",  # *unverified* wording
+            )
+        return Response(200, setting)
+
+    def delete_setting(self, request: Request, params: dict[str, str]) -> Response:
+        self._target(params)
+        return Response(200 if self.store.delete(self._setting_id(params)) else 204)
+
+
+def register(double: AzureDouble) -> None:
+    provider = OperationalInsightsProvider(double)
+    route = double.arm.add
+    pattern = provider_pattern(NS, "workspaces")
+    route("PUT", pattern, provider.put_workspace)
+    route("GET", pattern, provider.get_workspace)
+    route("DELETE", pattern, provider.delete_workspace)
+    route("GET", collection_pattern(NS, "workspaces"), provider.list_workspaces)
+    route("PUT", DIAGNOSTIC_SETTING, provider.put_setting)
+    route("GET", DIAGNOSTIC_SETTING, provider.get_setting)
+    route("DELETE", DIAGNOSTIC_SETTING, provider.delete_setting)
