@@ -1,0 +1,105 @@
+"""papr.memory.log_analytics_workspace, diagnostic_setting, action_group and metric_alert vs the double."""
+
+from __future__ import annotations
+
+from tests.azure_modules.conftest import failures_of, make_resource_group, resource_id
+
+GROUP = "papr-memory-monitoring-test"
+
+
+def tasks(double, emails=("oncall@example.com",), threshold=80, retention=30):
+    workspace_id = resource_id(double, GROUP, "Microsoft.OperationalInsights/workspaces/papr-logs")
+    group_id = resource_id(double, GROUP, "Microsoft.Insights/actionGroups/papr-alerts")
+    return [
+        {
+            "papr.memory.log_analytics_workspace": {
+                "name": "papr-logs",
+                "resource_group": GROUP,
+                "location": "westeurope",
+                "retention_days": retention,
+            }
+        },
+        # The workspace watches itself here: any existing resource will do for the double.
+        {
+            "papr.memory.diagnostic_setting": {
+                "name": "papr-logs",
+                "target": workspace_id,
+                "workspace": workspace_id,
+                "log_category_groups": ["allLogs"],
+            }
+        },
+        {
+            "papr.memory.action_group": {
+                "name": "papr-alerts",
+                "resource_group": GROUP,
+                "emails": list(emails),
+            }
+        },
+        {
+            "papr.memory.metric_alert": {
+                "name": "papr-ingestion",
+                "resource_group": GROUP,
+                "scope": workspace_id,
+                "metric": "Heartbeat",
+                "threshold": threshold,
+                "action_groups": [group_id],
+            }
+        },
+    ]
+
+
+def test_create_check_rerun_and_change(azure_double, run_tasks):
+    double = azure_double
+    make_resource_group(double, GROUP)
+
+    check = run_tasks(tasks(double), check=True)
+    assert check.writes == 0
+    assert [r["changed"] for r in check.results()] == [True] * 4
+
+    first = run_tasks(tasks(double), diff=True)
+    assert [r["changed"] for r in first.results()] == [True] * 4
+    assert first.writes == 4
+    alert = double.resource(resource_id(double, GROUP, "Microsoft.Insights/metricAlerts/papr-ingestion"))
+    criterion = alert["properties"]["criteria"]["allOf"][0]
+    assert criterion["metricNamespace"] == "Microsoft.OperationalInsights/workspaces"
+    assert criterion["threshold"] == 80
+
+    second = run_tasks(tasks(double))
+    assert second.writes == 0
+    assert [r["changed"] for r in second.results()] == [False] * 4
+
+    changed = run_tasks(tasks(double, emails=("ops@example.com",), threshold=90, retention=60), diff=True)
+    assert [r["changed"] for r in changed.results()] == [True, False, True, True]
+    assert changed.writes == 3
+    assert changed.result(2)["diff"]["after"]["emails"] == ["ops@example.com"]
+
+
+def test_bad_inputs_fail_naming_the_option(azure_double, run_tasks):
+    make_resource_group(azure_double, GROUP)
+    run, failures = failures_of(
+        run_tasks,
+        [
+            {"papr.memory.action_group": {"name": "a", "resource_group": GROUP, "emails": ["nobody"]}},
+            {
+                "papr.memory.metric_alert": {
+                    "name": "m",
+                    "resource_group": GROUP,
+                    "scope": "/not/an/id",
+                    "metric": "x",
+                    "threshold": 1,
+                }
+            },
+            {
+                "papr.memory.log_analytics_workspace": {
+                    "name": "papr-logs",
+                    "resource_group": GROUP,
+                    "location": "westeurope",
+                    "retention_days": 5,
+                }
+            },
+        ],
+    )
+    assert "emails: nobody are not e-mail addresses" in failures[0]
+    assert "is not the resource id of a resource" in failures[1]
+    assert "retention_days 5 must be 30 to 730" in failures[2]
+    assert run.writes == 0
