@@ -16,7 +16,8 @@ description:
     and only then routes production traffic to it. The swap is a long-running operation bounded by O(timeout).
   - Said by the image, a swap is idempotent - when production already runs O(image) nothing is sent; and
     a swap back is the same task with the previous image.
-  - Fails, before anything is sent, when neither production nor the slot runs O(image).
+  - Fails, before anything is sent, when neither production nor the slot runs O(image) (in check mode it
+    warns instead and predicts the swap, since the task staging the image wrote nothing either).
   - Check mode sends no write; diff mode shows which image production and the slot run before and after.
 version_added: 0.2.0
 author:
@@ -114,7 +115,13 @@ def run(module):
     }
     if same_image(production_image, image):
         return result
-    if not slot_exists or not same_image(slot_image, image):
+    if (not slot_exists or not same_image(slot_image, image)) and module.check_mode:
+        # A check-mode release stages nothing: predict the swap the real run makes after staging.
+        module.warn(
+            f"Check mode: slot '{params['slot']}' does not run {image} yet; assuming a task stages it."
+        )
+        slot_image = image
+    elif not slot_exists or not same_image(slot_image, image):
         raise AzureModuleError(
             f"Cannot make {production_resource} run {image}: it runs {production_image}, and "
             + (

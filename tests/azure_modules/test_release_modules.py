@@ -96,6 +96,10 @@ def test_stage_copies_production_and_swap_is_said_by_image(azure_double, run_tas
     # Neither production nor the slot runs the image: refused before any write.
     run, failures = failures_of(run_tasks, [swap_task("paprmemory.azurecr.io/memory:9.9.9")])
     assert "Stage the image in the slot first" in failures[0] and run.writes == 0
+    # In check mode the staging task wrote nothing either: the swap is predicted, with a warning.
+    predicted = run_tasks([swap_task("paprmemory.azurecr.io/memory:9.9.9")], check=True)
+    assert predicted.writes == 0 and predicted.result()["changed"] is True
+    assert "assuming a task stages it" in predicted.output
 
     assert run_tasks([swap_task(NEW)], check=True).writes == 0
     swapped = run_tasks([swap_task(NEW)])

@@ -39,11 +39,11 @@ def web_writes(run: SiteRun) -> list[tuple[str, str]]:
     ]
 
 
-def release(site, image: str, **overrides) -> SiteRun:
+def release(site, image: str, *args: str, **overrides) -> SiteRun:
     extra_vars = {"papr_image": image, "verify_timeout": 60, **overrides}
     extra_vars.setdefault("papr_azure_web_slot_url", site.service.stack.url)
     extra_vars.setdefault("papr_azure_workers_slot_url", site.service.stack.url)
-    return site.run("prod", "--diff", playbook="playbooks/release.yml", extra_vars=extra_vars)
+    return site.run("prod", "--diff", *args, playbook="playbooks/release.yml", extra_vars=extra_vars)
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +59,12 @@ def deployed(site, azure_double_server):
 
 def test_release_stages_verifies_swaps_and_a_second_run_changes_nothing(site, deployed):
     double = deployed
+    check = release(site, "paprmemory.azurecr.io/memory:0.2.0", "--check")
+    assert check.rc == 0, check.output[-6000:]
+    assert check.writes == []
     run = release(site, "paprmemory.azurecr.io/memory:0.2.0")
     assert run.rc == 0, run.output[-6000:]
+    assert check.changed_tasks() == run.changed_tasks()
     workers, web = f"{PREFIX}-workers", f"{PREFIX}-web"
     assert web_writes(run) == [
         # the warm-up settings become slot settings, then the slot is created with the new image
