@@ -64,7 +64,8 @@ def test_release_stages_verifies_swaps_and_a_second_run_changes_nothing(site, de
     assert check.writes == []
     run = release(site, "paprmemory.azurecr.io/memory:0.2.0")
     assert run.rc == 0, run.output[-6000:]
-    assert check.changed_tasks() == run.changed_tasks()
+    # Check mode predicts the staging and the swaps (stopping slots it did not create it cannot).
+    assert [task for task in run.changed_tasks() if "Stop the slots" not in task] == check.changed_tasks()
     workers, web = f"{PREFIX}-workers", f"{PREFIX}-web"
     assert web_writes(run) == [
         # the warm-up settings become slot settings, then the slot is created with the new image
