@@ -14,6 +14,13 @@ from __future__ import annotations
 from ansible_collections.papr.memory.plugins.module_utils.azure_client import rest_dict
 
 
+def id_in_group(module, resource_group, provider_path):
+    """'/subscriptions/<s>/resourceGroups/<g>/providers/<provider_path>' for the module's subscription."""
+    return (
+        f"/subscriptions/{module.subscription_id}/resourceGroups/{resource_group}/providers/{provider_path}"
+    )
+
+
 class ArmResource:
     """One resource by id and api-version."""
 

@@ -73,7 +73,11 @@ resource:
 
 import re
 
-from ansible_collections.papr.memory.plugins.module_utils.azure_arm_resource import ArmResource, converge
+from ansible_collections.papr.memory.plugins.module_utils.azure_arm_resource import (
+    ArmResource,
+    converge,
+    id_in_group,
+)
 from ansible_collections.papr.memory.plugins.module_utils.azure_diff import TAGS_ARGUMENT_SPEC, desired_tags
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_module import (
@@ -114,9 +118,8 @@ def run(module):
     short_name = params["short_name"] or params["name"][:12]
     if not 1 <= len(short_name) <= 12:
         raise AzureModuleError(f"short_name {short_name!r} must be 1-12 characters.")
-    resource_id = (
-        f"/subscriptions/{module.subscription_id}/resourceGroups/{params['resource_group']}"
-        f"/providers/Microsoft.Insights/actionGroups/{params['name']}"
+    resource_id = id_in_group(
+        module, params["resource_group"], f"Microsoft.Insights/actionGroups/{params['name']}"
     )
     resource = ArmResource(
         module, resource_id, API_VERSION, describe("action group", params["name"], params["resource_group"])

@@ -74,7 +74,11 @@ resource:
 
 import re
 
-from ansible_collections.papr.memory.plugins.module_utils.azure_arm_resource import ArmResource, converge
+from ansible_collections.papr.memory.plugins.module_utils.azure_arm_resource import (
+    ArmResource,
+    converge,
+    id_in_group,
+)
 from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     TAGS_ARGUMENT_SPEC,
     desired_tags,
@@ -119,9 +123,8 @@ def run(module):
         raise AzureModuleError(f"name {params['name']!r} must be 4-63 letters, digits and hyphens.")
     if not 30 <= params["retention_days"] <= 730:
         raise AzureModuleError(f"retention_days {params['retention_days']} must be 30 to 730.")
-    resource_id = (
-        f"/subscriptions/{module.subscription_id}/resourceGroups/{params['resource_group']}"
-        f"/providers/Microsoft.OperationalInsights/workspaces/{params['name']}"
+    resource_id = id_in_group(
+        module, params["resource_group"], f"Microsoft.OperationalInsights/workspaces/{params['name']}"
     )
     resource = ArmResource(
         module,

@@ -116,7 +116,11 @@ resource:
     enabled: {description: Whether it is evaluated., type: bool}
 """
 
-from ansible_collections.papr.memory.plugins.module_utils.azure_arm_resource import ArmResource, converge
+from ansible_collections.papr.memory.plugins.module_utils.azure_arm_resource import (
+    ArmResource,
+    converge,
+    id_in_group,
+)
 from ansible_collections.papr.memory.plugins.module_utils.azure_diff import TAGS_ARGUMENT_SPEC, desired_tags
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_module import (
@@ -181,9 +185,8 @@ def run(module):
             f"frequency {params['frequency']} is longer than window {params['window']}: Azure refuses it."
         )
     namespace = params["metric_namespace"] or resource_type(params["scope"])
-    resource_id = (
-        f"/subscriptions/{module.subscription_id}/resourceGroups/{params['resource_group']}"
-        f"/providers/Microsoft.Insights/metricAlerts/{params['name']}"
+    resource_id = id_in_group(
+        module, params["resource_group"], f"Microsoft.Insights/metricAlerts/{params['name']}"
     )
     resource = ArmResource(
         module, resource_id, API_VERSION, describe("metric alert", params["name"], params["resource_group"])
