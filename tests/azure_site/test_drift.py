@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-pytestmark = pytest.mark.slow
+# Several playbook runs each: minutes on a busy shared machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 GROUP = "papr-memory-dev"
 LEAKED = "portal-typed-password-1234"

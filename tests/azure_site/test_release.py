@@ -9,7 +9,8 @@ import pytest
 from tests.azure_site.site_runner import SiteRun
 from tests.azure_site.unhealthy_server import UnhealthyServer
 
-pytestmark = pytest.mark.slow
+# Several playbook runs each: minutes on a busy shared machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 GROUP = "papr-memory-prod"
 PREFIX = "papr-memory-prod"
