@@ -1,0 +1,67 @@
+"""Wall time of the day-2 playbooks against the Azure double (docs/operations.md): deploy option 2,
+drift report, a release and its no-op rerun, monitoring, migrate (option 1 -> 2), teardown. The
+deployed service is the local stand-in stack (tests/azure_site/site_runner.py).
+
+    .venv/bin/python -m benchmarks.day2_operations [--port-base 59300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.azure_double import AzureDouble  # noqa: E402
+from tests.azure_site.site_runner import SiteRunner, StandInService  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port-base", type=int, default=59300, help="six ports for the stand-in stack")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="papr-day2-bench-", dir="/tmp"))
+    double = AzureDouble(state_dir=work / "double")
+    service = StandInService(work / "stack", args.port_base)
+    double.start()
+    try:
+        service.start()
+        runner = SiteRunner(double, service, work)
+        stand_in = {
+            "papr_azure_web_slot_url": service.stack.url,
+            "papr_azure_workers_slot_url": service.stack.url,
+            "papr_azure_workers_url": service.stack.url,
+        }
+        steps = [
+            ("site.yml (option 2, from empty)", "prod", "site.yml", {}),
+            ("drift.yml (no drift)", "prod", "playbooks/drift.yml", {}),
+            ("release.yml", "prod", "playbooks/release.yml", {"papr_image": "paprmemory.azurecr.io/memory:0.2.0"}),
+            ("release.yml (again: no-op)", "prod", "playbooks/release.yml", {"papr_image": "paprmemory.azurecr.io/memory:0.2.0"}),
+            ("monitoring.yml", "prod", "playbooks/monitoring.yml", {"papr_monitoring_emails": ["ops@example.com"]}),
+            ("teardown.yml (prod)", "prod", "playbooks/teardown.yml", {"papr_teardown_confirm": "papr-memory-prod"}),
+            ("site.yml (option 1, from empty)", "dev", "site.yml", {}),
+            ("migrate.yml (1 -> 2)", "dev", "playbooks/migrate.yml", {"papr_option": 2}),
+            ("migrate.yml (again: no-op)", "dev", "playbooks/migrate.yml", {"papr_option": 2}),
+        ]  # fmt: skip
+        print(f"{'playbook':<34} {'rc':>3} {'seconds':>8} {'changed':>8} {'writes':>7}")
+        for label, inventory, playbook, extra_vars in steps:
+            run = runner.run(inventory, playbook=playbook, extra_vars={**stand_in, **extra_vars})
+            changed = run.recap().get("changed", "?") if run.rc == 0 else "?"
+            print(
+                f"{label:<34} {run.rc:>3} {run.seconds:>8.1f} {changed:>8} {len(run.writes):>7}", flush=True
+            )
+            if run.rc != 0:
+                print(run.output[-4000:])
+                raise SystemExit(1)
+    finally:
+        service.stop()
+        double.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
