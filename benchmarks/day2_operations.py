@@ -36,12 +36,14 @@ def main() -> None:
             "papr_azure_workers_slot_url": service.stack.url,
             "papr_azure_workers_url": service.stack.url,
         }
+        release = {"papr_image": "paprmemory.azurecr.io/memory:0.2.0"}
+        emails = {"papr_monitoring_emails": ["ops@example.com"]}
         steps = [
             ("site.yml (option 2, from empty)", "prod", "site.yml", {}),
             ("drift.yml (no drift)", "prod", "playbooks/drift.yml", {}),
-            ("release.yml", "prod", "playbooks/release.yml", {"papr_image": "paprmemory.azurecr.io/memory:0.2.0"}),
-            ("release.yml (again: no-op)", "prod", "playbooks/release.yml", {"papr_image": "paprmemory.azurecr.io/memory:0.2.0"}),
-            ("monitoring.yml", "prod", "playbooks/monitoring.yml", {"papr_monitoring_emails": ["ops@example.com"]}),
+            ("release.yml", "prod", "playbooks/release.yml", release),
+            ("release.yml (again: no-op)", "prod", "playbooks/release.yml", release),
+            ("monitoring.yml", "prod", "playbooks/monitoring.yml", emails),
             ("teardown.yml (prod)", "prod", "playbooks/teardown.yml", {"papr_teardown_confirm": "papr-memory-prod"}),
             ("site.yml (option 1, from empty)", "dev", "site.yml", {}),
             ("migrate.yml (1 -> 2)", "dev", "playbooks/migrate.yml", {"papr_option": 2}),
