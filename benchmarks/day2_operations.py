@@ -19,6 +19,9 @@ from tests.azure_double import AzureDouble  # noqa: E402
 from tests.azure_site.site_runner import SiteRunner, StandInService  # noqa: E402
 
 
+GROUP = "papr-memory-prod"  # inventories/prod
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port-base", type=int, default=59300, help="six ports for the stand-in stack")
@@ -44,7 +47,7 @@ def main() -> None:
             ("release.yml", "prod", "playbooks/release.yml", release),
             ("release.yml (again: no-op)", "prod", "playbooks/release.yml", release),
             ("monitoring.yml", "prod", "playbooks/monitoring.yml", emails),
-            ("teardown.yml (prod)", "prod", "playbooks/teardown.yml", {"papr_teardown_confirm": "papr-memory-prod"}),
+            ("teardown.yml (prod)", "prod", "playbooks/teardown.yml", {"papr_teardown_confirm": GROUP}),
             ("site.yml (option 1, from empty)", "dev", "site.yml", {}),
             ("migrate.yml (1 -> 2)", "dev", "playbooks/migrate.yml", {"papr_option": 2}),
             ("migrate.yml (again: no-op)", "dev", "playbooks/migrate.yml", {"papr_option": 2}),
