@@ -18,7 +18,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.azure_double import AzureDouble  # noqa: E402
 from tests.azure_site.site_runner import SiteRunner, StandInService  # noqa: E402
 
-
 GROUP = "papr-memory-prod"  # inventories/prod
 
 
