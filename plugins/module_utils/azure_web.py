@@ -31,8 +31,8 @@ def plan_id(subscription_id, resource_group, plan):
 
 def container_image(linux_fx_version):
     """'DOCKER|reg/memory:1.4' -> 'reg/memory:1.4' (None when the app runs no container)."""
-    kind, _, image = (linux_fx_version or "").partition("|")
-    return image if kind.upper() == "DOCKER" and image else None
+    kind, separator, image = (linux_fx_version or "").partition("|")
+    return image if separator and kind.upper() == "DOCKER" and image else None
 
 
 def same_image(a, b):
