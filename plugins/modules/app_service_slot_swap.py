@@ -84,9 +84,9 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_web import WebAp
 
 
 def running_image(module, app, resource):
-    if module.get_or_none(resource, app.get) is None:
+    if app.get_site() is None:
         return None, False
-    config = module.call("read the configuration of", resource, app.get_configuration)
+    config = app.get_configuration()
     return container_image(config.get("linuxFxVersion")), True
 
 
@@ -97,11 +97,10 @@ def run(module):
     if params["slot"].lower() == "production":
         raise AzureModuleError("slot must name a deployment slot, not production.")
     image = str(parse_image(params["image"]))
-    web = module.client("web")
-    production_app = WebApp(web, params["resource_group"], params["name"])
-    slot_app = WebApp(web, params["resource_group"], params["name"], params["slot"])
     production_resource = describe("App Service web app", params["name"], params["resource_group"])
     slot_resource = describe("App Service slot", params["name"], params["resource_group"], params["slot"])
+    production_app = WebApp(module, production_resource, params["resource_group"], params["name"], None)
+    slot_app = WebApp(module, slot_resource, params["resource_group"], params["name"], params["slot"])
 
     production_image, exists = running_image(module, production_app, production_resource)
     if not exists:
@@ -138,13 +137,7 @@ def run(module):
             "after": {"production": slot_image, params["slot"]: production_image},
         }
     if not module.check_mode:
-        poller = module.call(
-            "swap slot '" + params["slot"] + "' into",
-            production_resource,
-            production_app.begin_swap_with_production,
-            params["slot"],
-        )
-        module.wait(poller, f"swap slot '{params['slot']}' into", production_resource)
+        production_app.swap_with_production(params["slot"])
     return result
 
 

@@ -130,7 +130,6 @@ sticky_app_settings:
   elements: str
 """
 
-from ansible_collections.papr.memory.plugins.module_utils.azure_client import rest_dict
 from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     is_secret_name,
     masked_pair,
@@ -175,18 +174,16 @@ class Production:
     """What the slot copies: the production app's site, config/web, app settings, connection strings."""
 
     def __init__(self, module, app, resource):
-        site = module.get_or_none(resource, app.get)
+        site = app.get_site()
         if site is None:
             raise AzureModuleError(
                 f"{resource} does not exist: deploy the app first (site.yml), then release into its slot."
             )
         self.site = site
-        self.config = module.call("read the configuration of", resource, app.get_configuration)
-        self.app_settings = module.call("read the app settings of", resource, app.list_app_settings)
-        self.connection_strings = module.call(
-            "read the connection strings of", resource, app.list_connection_strings
-        )
-        self.sticky = module.call("read the slot settings of", resource, app.slot_config_names)
+        self.config = app.get_configuration()
+        self.app_settings = app.list_app_settings()
+        self.connection_strings = app.list_connection_strings()
+        self.sticky = app.slot_config_names()
         self.image = container_image(self.config.get("linuxFxVersion"))
 
 
@@ -264,7 +261,7 @@ def stage(module, production_app, slot_app, production, resource):
         "production": {"image": production.image, "url": site_url(production.site)},
         "sticky_app_settings": sorted(production.sticky.get("appSettingNames") or []),
     }
-    slot_site = module.get_or_none(resource, slot_app.get)
+    slot_site = slot_app.get_site()
     if result["released"]:
         # Nothing to release: the slot (the previous image, or absent) is left exactly as it is.
         result["changed"] = False
@@ -284,11 +281,9 @@ def stage(module, production_app, slot_app, production, resource):
         current = {"config": {}, "app_settings": {}, "connection_strings": {}}
     else:
         current = {
-            "config": module.call("read the configuration of", resource, slot_app.get_configuration),
-            "app_settings": module.call("read the app settings of", resource, slot_app.list_app_settings),
-            "connection_strings": module.call(
-                "read the connection strings of", resource, slot_app.list_connection_strings
-            ),
+            "config": slot_app.get_configuration(),
+            "app_settings": slot_app.list_app_settings(),
+            "connection_strings": slot_app.list_connection_strings(),
         }
     hide_secrets(module, secrets, wanted_settings, current["app_settings"])
     module.hide(*(item.get("value") for item in production.connection_strings.values()))
@@ -331,32 +326,19 @@ def stage(module, production_app, slot_app, production, resource):
     if changed and not module.check_mode:
         if sticky_changed:
             # Sticky first: a setting must be a slot setting before the slot that carries it is swapped.
-            module.call(
-                "update the slot settings of",
-                describe("App Service web app", params["name"], params["resource_group"]),
-                production_app.replace_slot_config_names,
-                {**production.sticky, "appSettingNames": wanted_sticky},
-            )
+            production_app.replace_slot_config_names({**production.sticky, "appSettingNames": wanted_sticky})
         if slot_site is None:
             body = create_body(production, wanted_config, wanted_settings, production.connection_strings)
-            poller = module.call("create", resource, slot_app.begin_create_or_update, body)
-            slot_site = rest_dict(module.wait(poller, "create", resource))
+            slot_site = slot_app.create_or_update("create", body)
         else:
             if patch:
-                module.call("update the configuration of", resource, slot_app.update_configuration, patch)
+                slot_app.update_configuration(patch)
             if settings_changed:
-                module.call(
-                    "replace the app settings of", resource, slot_app.replace_app_settings, wanted_settings
-                )
+                slot_app.replace_app_settings(wanted_settings)
             if strings_changed:
-                module.call(
-                    "replace the connection strings of",
-                    resource,
-                    slot_app.replace_connection_strings,
-                    production.connection_strings,
-                )
+                slot_app.replace_connection_strings(production.connection_strings)
             if start_needed:
-                module.call("start", resource, slot_app.start)
+                slot_app.start()
                 slot_site = {**slot_site, "properties": {**slot_site["properties"], "state": RUNNING}}
     elif changed and slot_site is not None:
         slot_site = {**slot_site, "properties": {**slot_site["properties"], "state": RUNNING}}
@@ -378,7 +360,7 @@ def _strings(connection_strings):
 
 
 def stop(module, slot_app, production, resource):
-    slot_site = module.get_or_none(resource, slot_app.get)
+    slot_site = slot_app.get_site()
     running = slot_site is not None and site_state(slot_site) != STOPPED
     result = {
         "changed": running,
@@ -392,10 +374,10 @@ def stop(module, slot_app, production, resource):
             "after": {"state": STOPPED if slot_site else None},
         }
     if running and not module.check_mode:
-        module.call("stop", resource, slot_app.stop)
+        slot_app.stop()
     if slot_site is not None:
         slot_site = {**slot_site, "properties": {**slot_site["properties"], "state": STOPPED}}
-        config = module.call("read the configuration of", resource, slot_app.get_configuration)
+        config = slot_app.get_configuration()
         result["slot"] = summarise_slot(
             slot_app.slot, slot_site, container_image(config.get("linuxFxVersion")), {}
         )
@@ -414,18 +396,16 @@ def run(module):
         if not params["image"]:
             raise AzureModuleError("`image` is required with state=staged.")
         parse_image(params["image"])  # a bad reference fails before any Azure call
-    web = module.client("web")
-    production_app = WebApp(web, params["resource_group"], params["name"])
-    slot_app = WebApp(web, params["resource_group"], params["name"], params["slot"])
-    production = Production(
-        module, production_app, describe("App Service web app", params["name"], params["resource_group"])
-    )
+    production_resource = describe("App Service web app", params["name"], params["resource_group"])
+    resource = describe("App Service slot", params["name"], params["resource_group"], params["slot"])
+    production_app = WebApp(module, production_resource, params["resource_group"], params["name"], None)
+    slot_app = WebApp(module, resource, params["resource_group"], params["name"], params["slot"])
+    production = Production(module, production_app, production_resource)
     hide_secrets(
         module,
         {n for n in production.app_settings if is_secret_name(n, set(params["secret_app_settings"]))},
         production.app_settings,
     )
-    resource = describe("App Service slot", params["name"], params["resource_group"], params["slot"])
     if params["state"] == "stopped":
         return stop(module, slot_app, production, resource)
     return stage(module, production_app, slot_app, production, resource)

@@ -78,6 +78,14 @@ resource_group:
     location: {description: Canonical location., type: str, sample: westeurope}
     tags: {description: Tags., type: dict, sample: {app: papr-memory}}
     provisioning_state: {description: ARM provisioning state., type: str, sample: Succeeded}
+deleted_resources:
+  description:
+    - With O(state=absent), the resources the group held, as C(type/name) - deleted with it (in check mode,
+      the ones that would be).
+  returned: when O(state=absent)
+  type: list
+  elements: str
+  sample: [Microsoft.Web/sites/papr-memory-dev-web]
 """
 
 from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
@@ -132,8 +140,8 @@ class ResourceGroup(Resource):
         return self.groups.get_group()
 
     def read_related(self, current):
-        """What a refused delete names: the resources still in the group."""
-        if current is None or self.params["state"] != "absent" or self.params["force_delete_nonempty"]:
+        """The resources still in the group: what a refused delete names, or what goes with it."""
+        if current is None or self.params["state"] != "absent":
             return None
         return self.groups.list_resources()
 
@@ -168,8 +176,8 @@ class ResourceGroup(Resource):
 
     def plan_absent(self, current, resources):
         if current is None:
-            return Plan()
-        if resources:
+            return Plan(result={"deleted_resources": []})
+        if resources and not self.params["force_delete_nonempty"]:
             names = ", ".join(f"{r['type']}/{r['name']}" for r in resources[:LISTED_RESOURCES])
             more = (
                 f" and {len(resources) - LISTED_RESOURCES} more" if len(resources) > LISTED_RESOURCES else ""
@@ -179,7 +187,14 @@ class ResourceGroup(Resource):
                 "delete them first, or set force_delete_nonempty: true to delete the group with everything "
                 "in it."
             )
-        return Plan([Write("delete", self.description, self.groups.delete)], comparable(current), {})
+        # What goes with the group (in check mode: what would go), so a teardown can say so.
+        deleted = sorted(f"{r['type']}/{r['name']}" for r in resources or [])
+        return Plan(
+            [Write("delete", self.description, self.groups.delete)],
+            comparable(current),
+            {},
+            result={"deleted_resources": deleted},
+        )
 
     def summarise(self, current, related, plan, answers):
         if self.params["state"] == "absent":
