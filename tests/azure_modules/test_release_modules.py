@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from azure.mgmt.web import WebSiteManagementClient
 
 from tests.azure_modules.conftest import failures_of, make_resource_group, resource_id
@@ -64,6 +65,7 @@ def image_of(double, slot=None):
     return double.resource(site_id(double, slot) + "/config/web")["properties"]["linuxFxVersion"]
 
 
+@pytest.mark.timeout(1200)  # about 15 playbook runs
 def test_stage_copies_production_and_swap_is_said_by_image(azure_double, run_tasks):
     double = azure_double
     deploy_production(double, run_tasks)
