@@ -244,7 +244,7 @@ class SiteRunner:
         timeout: float = 900.0,
         playbook: str = "site.yml",
     ) -> SiteRun:
-        """`playbook` (site.yml) against the double; `env` changes the environment (None removes a variable)."""
+        """`playbook` against the double; `env` changes the environment (None removes a variable)."""
         command = [str(ANSIBLE_PLAYBOOK), playbook, "-i", f"inventories/{inventory}",
                    "-i", str(self.test_inventory), *args]  # fmt: skip
         if extra_vars:
