@@ -57,8 +57,9 @@ KEY_LABEL = "io.papr.memory.ee.key"
 LOCAL_BASE = "local"
 # What the offline Debian base needs instead of the definition's RPM defaults.
 DEBIAN_BUILD_ARGS = {"PKGMGR": "/usr/bin/apt-get", "PKGMGR_OPTS": "--no-install-recommends"}
-# The builder stage's own tools (ansible-builder's Containerfile installs them with pip).
-BUILDER_TOOLS = ("bindep", "pyyaml", "packaging")
+# pip itself (a base without it installs it from the wheelhouse) and the builder stage's tools
+# (ansible-builder's Containerfile installs them with pip).
+BUILDER_TOOLS = ("pip", "bindep", "pyyaml", "packaging")
 
 
 def say(message: str) -> None:
@@ -292,8 +293,13 @@ def build_ee(tag: str | None = None, base: str = LOCAL_BASE, force: bool = False
         key = _digest(context_digest(), json.dumps(manifests, sort_keys=True), wheels.name,
                       image_id(base_image) or base_image, json.dumps(build_args, sort_keys=True))  # fmt: skip
         cached = not force and image_label(tag, KEY_LABEL) == key
+        record = CACHE_ROOT / f"ee-build-{key}.json"  # how long the build of this key took
         if not cached:
             step("build", _podman_build, tag, key, build_args, wheels)
+            for stale in CACHE_ROOT.glob("ee-build-*.json"):
+                stale.unlink()
+            record.write_text(json.dumps({"seconds": seconds["build"]}))
+        built_seconds = json.loads(record.read_text())["seconds"] if record.is_file() else None
     report = {
         "image": tag,
         "id": image_id(tag),
@@ -304,6 +310,7 @@ def build_ee(tag: str | None = None, base: str = LOCAL_BASE, force: bool = False
         "wheels": len(list(wheels.glob("*.whl"))),
         "wheelhouse_built": wheels_built,
         "cached": cached,
+        "build_seconds": built_seconds,
         "key": key,
         "seconds": seconds,
     }
@@ -352,7 +359,8 @@ def main() -> int:
     report = build_ee(args.tag, args.base, args.force)
     report["total_seconds"] = round(time.monotonic() - started, 1)
     print(json.dumps(report))
-    what = "unchanged, not rebuilt" if report["cached"] else f"built in {report['seconds'].get('build')} s"
+    built = f"built in {report['build_seconds']} s"
+    what = f"unchanged since it was {built}" if report["cached"] else built
     say(f"{report['image']}: {report['size_mb']} MB, {what}; total {report['total_seconds']} s")
     return 0
 
