@@ -13,8 +13,8 @@
    CPython 3.11 manylinux wheels from the controller's pip, cached under
    /var/cache/papr-memory/ee-wheels/<key> (a build container cannot reach the package index);
 4. `podman build` of that context FROM the base, the wheelhouse mounted at /wheels (so no layer
-   carries it) with a pip.conf that keeps pip off the index. `--base local` (the default) is the offline Debian base of
-   scripts/python-base-image.sh; any other base is passed as EE_BASE_IMAGE.
+   carries it) with a pip.conf that keeps pip off the index. `--base local` (the default) is the
+   offline Debian base of scripts/python-base-image.sh; any other base is passed as EE_BASE_IMAGE.
 
 The image is labelled with a key of all its inputs; a build whose key matches the existing image
 is skipped. Prints a JSON report (image, size, seconds per step, cached). Tests import build_ee().
@@ -136,7 +136,10 @@ def _pack_installed(path: Path, dest: Path) -> Path:
         return entry
 
     with tarfile.open(tarball, "w:gz", format=tarfile.PAX_FORMAT) as archive:
-        for name, content in (("MANIFEST.json", json.dumps(manifest, indent=4).encode()), ("FILES.json", files_json)):
+        for name, content in (
+            ("MANIFEST.json", json.dumps(manifest, indent=4).encode()),
+            ("FILES.json", files_json),
+        ):
             archive.addfile(member(name, size=len(content)), io.BytesIO(content))
         for entry in files["files"]:
             if entry["name"] == ".":
@@ -159,7 +162,15 @@ def stage_collections(dest: Path = COLLECTIONS_DIR) -> dict[str, str]:
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
     subprocess.run(
-        [venv_tool("ansible-galaxy"), "collection", "build", "--force", "--output-path", str(dest), str(REPO_ROOT)],
+        [
+            venv_tool("ansible-galaxy"),
+            "collection",
+            "build",
+            "--force",
+            "--output-path",
+            str(dest),
+            str(REPO_ROOT),
+        ],
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -171,24 +182,28 @@ def stage_collections(dest: Path = COLLECTIONS_DIR) -> dict[str, str]:
             continue
         tarballs[fqcn] = _pack_installed(_installed(fqcn, str(specifier)), dest)
         pending.update(_manifest_of(tarballs[fqcn])["collection_info"].get("dependencies") or {})
-    requirements = {"collections": [{"name": f"collections/{t.name}", "type": "file"} for t in tarballs.values()]}
+    requirements = {
+        "collections": [{"name": f"collections/{t.name}", "type": "file"} for t in tarballs.values()]
+    }
     (dest / "requirements.yml").write_text(
         "---\n# Written by scripts/ee.py: the collections of the execution environment, as tarballs.\n"
         + yaml.safe_dump(requirements, sort_keys=False)
     )
     # The tarballs' bytes vary with file times; their MANIFEST.json (which holds the checksum of
     # FILES.json, which holds every file's checksum) does not.
-    return {fqcn: _digest(json.dumps(_manifest_of(t), sort_keys=True)) for fqcn, t in sorted(tarballs.items())}
+    return {
+        fqcn: _digest(json.dumps(_manifest_of(t), sort_keys=True)) for fqcn, t in sorted(tarballs.items())
+    }
 
 
 # --- 2. build context -----------------------------------------------------------------------------
 
 
-def create_context(context: Path = CONTEXT_DIR) -> None:
+def create_context(context: Path = CONTEXT_DIR, definition: Path = DEFINITION) -> None:
     shutil.rmtree(context, ignore_errors=True)
-    command = [venv_tool("ansible-builder"), "create", "--file", str(DEFINITION), "--context", str(context),
+    command = [venv_tool("ansible-builder"), "create", "--file", str(definition), "--context", str(context),
                "--output-filename", "Containerfile"]  # fmt: skip
-    subprocess.run(command, check=True, cwd=REPO_ROOT, stdout=subprocess.DEVNULL)
+    subprocess.run(command, check=True, cwd=definition.parent, stdout=subprocess.DEVNULL)
 
 
 def context_digest(context: Path = CONTEXT_DIR) -> str:
@@ -209,11 +224,16 @@ def python_requirements(collections: Path = COLLECTIONS_DIR) -> list[str]:
     spec = definition()
     deps = spec["dependencies"]
     init = (spec.get("options") or {}).get("container_init", {}).get("package_pip", "dumb-init==1.2.5")
-    wanted = [deps["ansible_core"]["package_pip"], deps["ansible_runner"]["package_pip"], init, *BUILDER_TOOLS]
+    wanted = [
+        deps["ansible_core"]["package_pip"],
+        deps["ansible_runner"]["package_pip"],
+        init,
+        *BUILDER_TOOLS,
+    ]
     with tempfile.TemporaryDirectory(prefix="papr-ee-introspect-") as tmp:
         env = dict(os.environ, ANSIBLE_GALAXY_DISABLE_GPG_VERIFY="1")
-        install = [venv_tool("ansible-galaxy"), "collection", "install", "--offline", "-r", "collections/requirements.yml",
-                   "--collections-path", tmp]  # fmt: skip
+        install = [venv_tool("ansible-galaxy"), "collection", "install", "--offline",
+                   "-r", "collections/requirements.yml", "--collections-path", tmp]  # fmt: skip
         subprocess.run(install, check=True, cwd=collections.parent, env=env, stdout=subprocess.DEVNULL)
         user = Path(tmp) / "user-requirements.txt"
         user.write_text("\n".join(deps.get("python") or []) + "\n")
@@ -237,8 +257,9 @@ def wheelhouse(requirements: list[str]) -> tuple[Path, bool]:
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     platforms = [arg for platform in HOST_PLATFORMS for arg in ("--platform", platform)]
-    command = [sys.executable, "-m", "pip", "-qq", "download", "--only-binary=:all:", "--python-version",
-               HOST_PYTHON_VERSION, "--implementation", "cp", *platforms, "--dest", str(partial), *requirements]  # fmt: skip
+    command = [sys.executable, "-m", "pip", "-qq", "download", "--only-binary=:all:",
+               "--python-version", HOST_PYTHON_VERSION, "--implementation", "cp", *platforms,
+               "--dest", str(partial), *requirements]  # fmt: skip
     subprocess.run(command, check=True)
     for stale in target.parent.iterdir():  # one wheelhouse kept: the one in use
         if stale != partial:
@@ -346,9 +367,15 @@ def _podman_build(tag: str, key: str, build_args: dict, wheels: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tag", help="image name (default localhost/papr-memory-ee:<collection version>)")
-    parser.add_argument("--base", default=LOCAL_BASE, help="base image; 'local' (default) builds the offline one")
-    parser.add_argument("--stage-only", action="store_true", help="stage the collections and the context only")
-    parser.add_argument("--force", action="store_true", help="build even when the image's inputs are unchanged")
+    parser.add_argument(
+        "--base", default=LOCAL_BASE, help="base image; 'local' (default) builds the offline one"
+    )
+    parser.add_argument(
+        "--stage-only", action="store_true", help="stage the collections and the context only"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="build even when the image's inputs are unchanged"
+    )
     args = parser.parse_args()
     if args.stage_only:
         stage_collections()

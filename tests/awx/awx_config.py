@@ -49,9 +49,10 @@ AZURE_RM_INJECTION = {
 }
 AZURE_RM_TYPE = "Microsoft Azure Resource Manager"
 
-_IMPORT = jinja2.Environment(undefined=jinja2.StrictUndefined)
-# Jinja with Ansible's filters and tests named: parsing needs to know only the syntax.
-_PARSE = jinja2.Environment()
+# YAML values, not HTML: nothing to escape.
+_IMPORT = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)  # noqa: S701
+# Finding names needs only the syntax (not Ansible's filters and tests).
+_PARSE = jinja2.Environment(autoescape=False)  # noqa: S701
 _ENV_LOOKUP = re.compile(r"""lookup\(\s*['"](?:ansible\.builtin\.)?env['"]\s*,\s*['"]([A-Z0-9_]+)['"]""")
 # Keys whose values are bare Jinja expressions (no {{ }}).
 _EXPRESSION_KEYS = {"when", "that", "failed_when", "changed_when", "until"}
@@ -134,7 +135,10 @@ def _roles_named(node) -> set[str]:
     elif isinstance(node, dict):
         for key, value in node.items():
             if key == "roles" and isinstance(value, list):
-                found |= {entry if isinstance(entry, str) else entry.get("role", entry.get("name")) for entry in value}
+                found |= {
+                    entry if isinstance(entry, str) else entry.get("role", entry.get("name"))
+                    for entry in value
+                }
             elif key.endswith(("include_role", "import_role")) and isinstance(value, dict):
                 name = value.get("name", "")
                 loop = node.get("loop")
@@ -158,7 +162,9 @@ def _role_reads(role: Path, seen: set[Path]) -> set[str]:
         for entry in (yaml.safe_load(spec_file.read_text()).get("argument_specs") or {}).values():
             names |= set((entry or {}).get("options") or {})
     meta = role / "meta" / "main.yml"
-    dependencies = (yaml.safe_load(meta.read_text()) or {}).get("dependencies") or [] if meta.is_file() else []
+    dependencies = (
+        (yaml.safe_load(meta.read_text()) or {}).get("dependencies") or [] if meta.is_file() else []
+    )
     for dependency in dependencies:
         name = dependency if isinstance(dependency, str) else dependency.get("role", dependency.get("name"))
         if (path := _role_dir(name)) is not None:

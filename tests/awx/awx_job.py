@@ -48,10 +48,14 @@ def survey_extra_vars(template: dict, answers: dict) -> dict:
                 raise LaunchRefused(f"'{variable}' value missing")
             continue
         if question["type"] == "multiplechoice" and value not in question["choices"]:
-            raise LaunchRefused(f"Value {value} for '{variable}' expected to be one of {question['choices']}.")
+            raise LaunchRefused(
+                f"Value {value} for '{variable}' expected to be one of {question['choices']}."
+            )
         if question["type"] in ("text", "textarea", "password"):
             if not question.get("min", 0) <= len(value) <= question.get("max", 1024):
-                raise LaunchRefused(f"'{variable}' value {value} is not between the minimum and maximum length")
+                raise LaunchRefused(
+                    f"'{variable}' value {value} is not between the minimum and maximum length"
+                )
         extra_vars[variable] = value
     return extra_vars
 
@@ -61,7 +65,9 @@ def credential_environment(name: str, private_data_dir: Path, inputs: dict | Non
     credential = awx_config.by_name("controller_credentials")[name]
     inputs = inputs if inputs is not None else credential["inputs"]
     if credential["credential_type"] == awx_config.AZURE_RM_TYPE:
-        return {env: str(inputs[key]) for key, env in awx_config.AZURE_RM_INJECTION.items() if inputs.get(key)}
+        return {
+            env: str(inputs[key]) for key, env in awx_config.AZURE_RM_INJECTION.items() if inputs.get(key)
+        }
     return custom_credential_environment(credential["credential_type"], inputs, private_data_dir)
 
 
@@ -76,7 +82,9 @@ def custom_credential_environment(type_name: str, inputs: dict, private_data_dir
         path.chmod(0o640)
         filenames[name] = f"{CONTAINER_ROOT}/{path.relative_to(private_data_dir)}"
     namespace = {**inputs, "tower": {"filename": filenames}}
-    return {env: _AWX_JINJA.from_string(template).render(namespace) for env, template in injectors["env"].items()}
+    return {
+        env: _AWX_JINJA.from_string(template).render(namespace) for env, template in injectors["env"].items()
+    }
 
 
 def awx_ansible_environment() -> dict[str, str]:
@@ -87,7 +95,6 @@ def awx_ansible_environment() -> dict[str, str]:
         "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True",
         "ANSIBLE_PARAMIKO_RECORD_HOST_KEYS": "False",
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
-        "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default",
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_LOCALHOST_WARNING": "false",
         # AWX 24 still sets the plural name, which ansible-core 2.19 no longer reads: the EE's own
@@ -95,7 +102,9 @@ def awx_ansible_environment() -> dict[str, str]:
         "ANSIBLE_COLLECTIONS_PATHS": (
             f"{CONTAINER_ROOT}/requirements_collections:~/.ansible/collections:/usr/share/ansible/collections"
         ),
-        "ANSIBLE_ROLES_PATH": f"{CONTAINER_ROOT}/requirements_roles:~/.ansible/roles:/usr/share/ansible/roles",
+        "ANSIBLE_ROLES_PATH": (
+            f"{CONTAINER_ROOT}/requirements_roles:~/.ansible/roles:/usr/share/ansible/roles"
+        ),
     }
 
 
@@ -126,7 +135,9 @@ def copy_project(dest: Path) -> None:
             shutil.copy2(source, target)
 
 
-def run_in_ee(image: str, command: list[str], private_data_dir: Path | None = None) -> subprocess.CompletedProcess:
+def run_in_ee(
+    image: str, command: list[str], private_data_dir: Path | None = None
+) -> subprocess.CompletedProcess:
     """A command in the EE (network of the host: the double and the stand-in listen on loopback)."""
     mounts = ["-v", f"{private_data_dir}:{CONTAINER_ROOT}:Z", "--workdir", f"{CONTAINER_ROOT}/project"]
     return subprocess.run(
@@ -210,9 +221,6 @@ class AwxJob:
 
     def run(self) -> JobResult:
         extra_vars, env = self.prepare()
-        (self.private_data_dir / "artifacts").mkdir(exist_ok=True)
-        # The image runs as uid 1000 in group root (ansible-runner adds --group-add=root).
-        subprocess.run(["chmod", "-R", "g+rwX", str(self.private_data_dir)], check=True)
         os.environ.setdefault("CONTAINERS_CONF", podman_environment()["CONTAINERS_CONF"])
         runner = ansible_runner.run(
             private_data_dir=str(self.private_data_dir),
@@ -222,7 +230,9 @@ class AwxJob:
             process_isolation=True,
             process_isolation_executable="podman",
             container_image=self.image,
-            container_options=["--network=host"],
+            # The job's user owns the private data dir, as with AWX's rootless podman
+            # (--userns=keep-id); here that user is root.
+            container_options=["--network=host", "--user=0"],
             quiet=True,
             timeout=900,
         )

@@ -63,7 +63,9 @@ def test_survey_questions_are_well_formed(name):
         assert question["type"] in {"text", "textarea", "password", "integer", "float", "multiplechoice"}
         assert question["question_name"] and isinstance(question["required"], bool)
         if question["type"] == "multiplechoice":
-            assert question["choices"] and question.get("default", question["choices"][0]) in question["choices"]
+            assert (
+                question["choices"] and question.get("default", question["choices"][0]) in question["choices"]
+            )
 
 
 def test_the_deployment_credential_injects_exactly_what_the_inventories_read():
