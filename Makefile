@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help system-packages venv lint sanity test test-fast fidelity stack-up stack-down stack-status host-image image demo demo-down
+.PHONY: help system-packages venv lint sanity test test-fast fidelity stack-up stack-down stack-status host-image image ee demo demo-down
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -56,6 +56,10 @@ host-image: ## build the systemd host image localhost/papr-host:bookworm offline
 # the Containerfile's public python:3.11-slim); IMAGE_BASE=local builds one offline (debootstrap).
 image: venv ## build the service's container image (docs/image.md; offline: make image IMAGE_BASE=local)
 	$(PY) scripts/image.py $(if $(IMAGE),--tag $(IMAGE)) $(if $(IMAGE_BASE),--base $(IMAGE_BASE))
+
+# EE_TAG: the tag (default localhost/papr-memory-ee:<collection version>).
+ee: venv ## build the AWX execution environment image offline (docs/awx.md); prints its size and build time
+	$(PY) scripts/ee.py $(if $(EE_TAG),--tag $(EE_TAG))
 
 demo: venv ## the whole stack on one local podman systemd host via site.yml; prints URL, API key, curl
 	scripts/demo.sh up
