@@ -46,7 +46,14 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 from scripts.image import engine, engine_environment, image_id, image_size  # noqa: E402
 from scripts.image import local_base_image as python_base_image  # noqa: E402
-from scripts.wheelhouse import HOST_PLATFORMS, HOST_PYTHON_VERSION  # noqa: E402
+
+# The Python and platforms of the hosts' wheelhouses (Debian 12: CPython 3.11, manylinux): the EE's too.
+_spec = importlib.util.spec_from_file_location(
+    "build_wheelhouse", REPO_ROOT / "roles" / "wheelhouse_venv" / "files" / "build_wheelhouse.py"
+)
+_wheelhouse = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_wheelhouse)
+HOST_PLATFORMS, HOST_PYTHON_VERSION = _wheelhouse.HOST_PLATFORMS, _wheelhouse.HOST_PYTHON_VERSION
 
 DEFINITION = REPO_ROOT / "execution-environment.yml"
 STAGE_DIR = REPO_ROOT / "build" / "ee"

@@ -151,12 +151,22 @@ def _roles_named(node) -> set[str]:
     return found
 
 
+def deployment_model_inputs() -> set[str]:
+    """The inventory variables the deployment model (plugins/filter/deployment.py, run by the
+    deployment role) reads: the keys of its INPUTS table."""
+    source = (REPO / "plugins" / "filter" / "deployment.py").read_text()
+    table = source[source.index("\nINPUTS = {") :]
+    table = table[: table.index("\n}\n")]
+    return set(re.findall(r'^\s+"([a-z_]+)":', table, re.M))
+
+
 def _role_reads(role: Path, seen: set[Path]) -> set[str]:
-    """A role's argument-spec options (every entry point), with its dependencies'."""
+    """A role's argument-spec options (every entry point), with its dependencies'; the
+    deployment role also reads the deployment model's inputs."""
     if role in seen:
         return set()
     seen.add(role)
-    names: set[str] = set()
+    names: set[str] = deployment_model_inputs() if role.name == "deployment" else set()
     spec_file = role / "meta" / "argument_specs.yml"
     if spec_file.is_file():
         for entry in (yaml.safe_load(spec_file.read_text()).get("argument_specs") or {}).values():

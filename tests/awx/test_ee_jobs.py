@@ -18,7 +18,12 @@ from tests.awx.awx_config import REPO
 from tests.awx.awx_job import AwxJob, LaunchRefused, credential_environment, run_in_ee
 from tests.azure_site.site_runner import FOREIGN_ENV
 
-pytestmark = [pytest.mark.image, pytest.mark.timeout(3600)]
+pytestmark = [
+    pytest.mark.image,
+    pytest.mark.timeout(3600),
+    # Opt in: these launches have not yet run to completion on the shared machine (docs/awx.md).
+    pytest.mark.skipif(os.environ.get("PAPR_AWX_EE_JOBS") != "1", reason="opt in with PAPR_AWX_EE_JOBS=1"),
+]
 
 ENVIRONMENT = "dev"
 TEMPLATES = {
