@@ -30,11 +30,16 @@ lint: venv ## ruff on all Python code, ansible-lint (production profile) on role
 sanity: venv ## ansible-test sanity on the collection (a temp copy; first run installs its pinned tools)
 	$(PY) scripts/ansible_sanity.py
 
-test: venv lint sanity ## lint, ansible-test sanity, then every test (real PostgreSQL, Temporal, podman hosts, the Azure double)
-	$(PY) -m pytest -ra
+# Two pytest-xdist workers: tests wait on subprocesses (ansible-playbook, podman, servers) much of the
+# time, so two cores run two of them at once; tests/conftest.py keeps podman and Kubernetes tests on
+# one worker each.
+PYTEST_PARALLEL ?= -n 2 --dist loadgroup
 
-test-fast: venv ## the tests that need no podman host
-	$(PY) -m pytest -ra -m "not molecule and not image and not k8s"
+test: venv lint sanity ## lint, ansible-test sanity, then every test (real PostgreSQL, Temporal, podman hosts, the Azure double, Kubernetes)
+	$(PY) -m pytest -ra $(PYTEST_PARALLEL)
+
+test-fast: venv ## the inner loop: no podman hosts, images or Kubernetes, no end-to-end site runs (slow)
+	$(PY) -m pytest -ra $(PYTEST_PARALLEL) -m "not slow and not molecule and not image and not k8s"
 
 fidelity: venv ## the Azure double vs real recorded Azure traffic (numbers per recording), then azure.azcollection (pinned, own venv) run twice against it
 	$(PY) -m pytest -q -rN tests/azure_double_tests/test_fidelity.py
