@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import shutil
 import signal
 import statistics
@@ -93,7 +94,9 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = Path(tempfile.mkdtemp(prefix="papr-noop-floor-", dir="/tmp"))
     double = AzureDouble(state_dir=work / "double")
-    service = StandInService(work / "stack", free_port_block(6, STACK_PORTS))
+    # A random start: two benchmarks started together do not pick the same (still unbound) block.
+    first_port = random.randrange(STACK_PORTS.start, STACK_PORTS.stop - 100, 10)
+    service = StandInService(work / "stack", free_port_block(6, range(first_port, STACK_PORTS.stop)))
     double.start()
     try:
         service.start()
