@@ -624,25 +624,25 @@ class AppServiceContainer(Resource):
     def read(self):
         return self.app.get_site()
 
-    def lifecycle(self, site):
-        state = (site.get("properties") or {}).get("state")
+    def lifecycle(self, current):
+        state = (current.get("properties") or {}).get("state")
         return Lifecycle(STOPPED if _text(state) == "stopped" else RUNNING, state)
 
-    def start_write(self, site):
+    def start_write(self, current):
         return Write("start", self.description, self.app.start)
 
-    def read_related(self, site):
+    def read_related(self, current):
         """The site's sub-resources; for a new site, where it goes (after checking plan and name)."""
         params = self.params
         if params["state"] == "absent":
             return None
-        related = {"site": site, "config": {}, "app_settings": {}, "connection_strings": None}
-        if site is not None:
+        related = {"site": current, "config": {}, "app_settings": {}, "connection_strings": None}
+        if current is not None:
             related["config"] = self.app.get_configuration()
             related["app_settings"] = self.app.list_app_settings()
             if params["connection_strings"] is not None:
                 related["connection_strings"] = self.app.list_connection_strings()
-            related["placement"] = (self.requested_plan_id(), site["location"])
+            related["placement"] = (self.requested_plan_id(), current["location"])
         elif self.slot:
             parent = self.app.get_parent_site()
             if parent is None and not self.check_mode:
@@ -696,20 +696,22 @@ class AppServiceContainer(Resource):
             )
         return plan.get("id") or target, self.params["location"] or plan.get("location")
 
-    def plan(self, site, current):
+    def plan(self, current, related):
         if self.params["state"] == "absent":
-            if site is None:
+            if current is None:
                 return Plan()
-            return Plan([Write("delete", self.description, self.app.delete)], {"site": site_fields(site)}, {})
-        changes = Changes(self.params, self.image, current, current["placement"])
+            return Plan(
+                [Write("delete", self.description, self.app.delete)], {"site": site_fields(current)}, {}
+            )
+        changes = Changes(self.params, self.image, related, related["placement"])
         self.module.hide(
             *(changes.app_settings[name] for name in changes.secrets if name in changes.app_settings)
         )
         self.module.hide(
-            *(current["app_settings"][name] for name in changes.secrets if name in current["app_settings"])
+            *(related["app_settings"][name] for name in changes.secrets if name in related["app_settings"])
         )
         self.module.hide(*(item["value"] for item in (changes.connection_strings or {}).values()))
-        diff = changes.diff(current)
+        diff = changes.diff(related)
         return Plan(self.writes(changes), diff["before"], diff["after"], desired=changes)
 
     def writes(self, changes):
@@ -763,18 +765,18 @@ class AppServiceContainer(Resource):
             )
         return writes
 
-    def summarise(self, site, current, plan, answers):
+    def summarise(self, current, related, plan, answers):
         if self.params["state"] == "absent":
             return {}
         changes = plan.desired
-        site = answers.get("site", site)
+        current = answers.get("site", current)
         strings = (
             changes.connection_strings
             if changes.connection_strings is not None
-            else current["connection_strings"]
+            else related["connection_strings"]
         )
         summary = summarise(
-            site, self.slot, changes.app_settings, strings, {**current["config"], **changes.config}
+            current, self.slot, changes.app_settings, strings, {**related["config"], **changes.config}
         )
         summary["name"] = summary["name"] or self.params["name"]
         return summary

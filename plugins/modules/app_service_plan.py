@@ -249,7 +249,7 @@ class AppServicePlan(Resource):
             self.module, self.params["location"], self.params["resource_group"], self.description
         )
 
-    def plan(self, current, location):
+    def plan(self, current, related):
         if self.params["state"] == "absent":
             if current is None:
                 return Plan()
@@ -259,7 +259,7 @@ class AppServicePlan(Resource):
                     "(papr.memory.app_service_container state=absent) before the plan."
                 )
             return Plan([Write("delete", self.description, self.plans.delete)], comparable(current), {})
-        desired = desired_state(self.params, current, location, self.description)
+        desired = desired_state(self.params, current, related, self.description)
         before, after = comparable(current), comparable(desired)
         writes = []
         if before != after:

@@ -420,8 +420,8 @@ class ContainerGroup(Resource):
     def read(self):
         return self.groups.get_group()
 
-    def lifecycle(self, group):
-        properties = group.get("properties") or {}
+    def lifecycle(self, current):
+        properties = current.get("properties") or {}
         provisioning = properties.get("provisioningState") or ""
         if provisioning.lower() == "failed":
             return Lifecycle(FAILED, provisioning)
@@ -430,17 +430,17 @@ class ContainerGroup(Resource):
         state = (properties.get("instanceView") or {}).get("state")
         return Lifecycle(STOPPED if (state or "").lower() == "stopped" else RUNNING, state or provisioning)
 
-    def start_write(self, group):
+    def start_write(self, current):
         return Write("start", self.description, self.groups.start)
 
-    def read_related(self, group):
-        if group is not None or self.params["state"] == "absent":
+    def read_related(self, current):
+        if current is not None or self.params["state"] == "absent":
             return None
         return location_for(
             self.module, self.params["location"], self.params["resource_group"], self.description
         )
 
-    def plan(self, current, location):
+    def plan(self, current, related):
         if self.params["state"] == "absent":
             if current is None:
                 return Plan(result={"recreated": False})
@@ -453,7 +453,7 @@ class ContainerGroup(Resource):
             )
         params = self.params
         current_view = comparable(current)
-        location = params["location"] or (current["location"] if current else location)
+        location = params["location"] or (current["location"] if current else related)
         tags = desired_tags(params["tags"], params["purge_tags"], current_view.get("tags"))
         tag = secrets_fingerprint(secret_values(params), current_view.get("secrets_hash"))
         if tag:

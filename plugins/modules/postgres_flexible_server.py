@@ -437,8 +437,8 @@ class PostgresServer(Resource):
     def read(self):
         return self.servers.get_server()
 
-    def lifecycle(self, server):
-        state = (server.get("properties") or {}).get("state") or ""
+    def lifecycle(self, current):
+        state = (current.get("properties") or {}).get("state") or ""
         if state.lower() == "ready":
             return Lifecycle(RUNNING, state)
         if state.lower() == "stopped":
@@ -447,21 +447,21 @@ class PostgresServer(Resource):
             return Lifecycle(TRANSITIONING, state)
         return Lifecycle(FAILED, state or "unknown")
 
-    def start_write(self, server):
+    def start_write(self, current):
         return Write("start", self.description, self.servers.start)
 
-    def read_related(self, server):
+    def read_related(self, current):
         """Location (new server) or the databases, firewall rules and parameters of the existing one."""
         params = self.params
         related = {"location": None, "databases": {}, "firewall_rules": {}, "parameters": {}}
         if params["state"] == "absent":
             return related
-        if server is None:
+        if current is None:
             related["location"] = location_for(
                 self.module, params["location"], params["resource_group"], self.description
             )
             return related
-        related["location"] = server["location"]
+        related["location"] = current["location"]
         related["databases"] = current_databases(self.servers.list_databases())
         if params["firewall_rules"] is not None:
             related["firewall_rules"] = current_firewall_rules(self.servers.list_firewall_rules())
@@ -474,19 +474,19 @@ class PostgresServer(Resource):
             related["parameters"][name] = (found.get("properties") or {}).get("value")
         return related
 
-    def plan(self, server, related):
+    def plan(self, current, related):
         plan = Plan(
             before={}, after={}, result={"databases": [], "firewall_rules": [], "pending_restart": []}
         )
         if self.params["state"] == "absent":
-            if server is not None:
-                self.add(plan, "server", with_secrets_hash_masked(server_view(server)), {})
+            if current is not None:
+                self.add(plan, "server", with_secrets_hash_masked(server_view(current)), {})
                 plan.writes.append(Write("delete", self.description, self.servers.delete))
             return plan
-        self.plan_server(plan, server, related["location"])
+        self.plan_server(plan, current, related["location"])
         self.plan_databases(plan, related["databases"])
         self.plan_firewall_rules(plan, related["firewall_rules"])
-        self.plan_parameters(plan, server is not None, related["parameters"])
+        self.plan_parameters(plan, current is not None, related["parameters"])
         return plan
 
     @staticmethod
@@ -603,7 +603,7 @@ class PostgresServer(Resource):
         if after:
             self.add(plan, "parameters", before, after)
 
-    def summarise(self, server, related, plan, answers):
+    def summarise(self, current, related, plan, answers):
         if self.params["state"] == "absent":
             return {}
         pending = [
@@ -615,7 +615,7 @@ class PostgresServer(Resource):
         plan.result["pending_restart"] = pending
         if pending:
             self.module.warn(f"Restart {self.description} for {', '.join(pending)} to take effect.")
-        return summarise(answers.get("server", server))
+        return summarise(answers.get("server", current))
 
 
 def main():

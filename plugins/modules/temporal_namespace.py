@@ -88,7 +88,6 @@ elapsed:
 import json
 import os
 import shutil
-import subprocess
 import sys
 
 from ansible.module_utils.basic import AnsibleModule
@@ -98,8 +97,6 @@ from ansible_collections.papr.memory.plugins.module_utils.polling import (
     wait_until,
 )
 
-# Seconds the CLI process may outlive its own --command-timeout (start-up, connection set-up).
-CLI_GRACE_SECONDS = 2.0
 SECONDS_PER_DAY = 86400
 
 
@@ -125,22 +122,19 @@ def retention_seconds(description):
 class TemporalCli:
     """`temporal operator namespace ...` against one frontend, each call bounded by the deadline."""
 
-    def __init__(self, path, params, deadline):
+    def __init__(self, path, params, deadline, run_command):
         self.path = path
         self.params = params
         self.deadline = deadline
+        self.run_command = run_command
 
     def run(self, *arguments):
+        """One CLI call; the CLI's own --command-timeout, cut to the time left, bounds it."""
         seconds = self.deadline.bound(self.params["rpc_timeout"])
         command = [self.path, "operator", "namespace", *arguments, "--namespace", self.params["namespace"],
                    "--address", self.params["address"], "--command-timeout", f"{seconds:g}s"]  # fmt: skip
-        try:
-            done = subprocess.run(
-                command, capture_output=True, text=True, timeout=seconds + CLI_GRACE_SECONDS
-            )
-        except subprocess.TimeoutExpired:
-            return 1, "", f"no answer within {seconds:g}s"
-        return done.returncode, done.stdout, " ".join(done.stderr.split())
+        rc, out, err = self.run_command(command)
+        return rc, out, " ".join(err.split())
 
     def describe(self):
         """("found", description) / ("absent", None) / ("no answer", the CLI's error)."""
@@ -187,7 +181,7 @@ def main():
         )
 
     deadline = Deadline(params["timeout"])
-    temporal = TemporalCli(cli, params, deadline)
+    temporal = TemporalCli(cli, params, deadline, module.run_command)
     seen = {}
 
     def answered():
@@ -216,7 +210,7 @@ def main():
     if operation:
         result.update(changed=True, operations=[operation])
         if not module.check_mode:
-            rc, _, err = temporal.run(*arguments)
+            rc, _output, err = temporal.run(*arguments)
             if rc != 0:  # the CLI reports the server refused: nothing changed
                 operation["failed"] = True
                 result["changed"] = False
