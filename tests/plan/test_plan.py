@@ -4,6 +4,7 @@ the data does not know."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -168,10 +169,14 @@ def test_every_playbook_in_playbooks_sees_the_data_however_it_is_started(tmp_pat
 
 
 def test_sizing_data_matches_what_the_roles_deploy_by_default() -> None:
-    """The plan's default SKUs are the roles' defaults, so the plan describes what site.yml makes."""
+    """The plan's default SKUs are the roles' defaults, so the plan describes what site.yml makes;
+    where the deployment model owns a variable (its INPUTS table), its default is the one that counts."""
     defaults = {}
     for role in ("postgres", "temporal", "web", "workers"):
         defaults.update(yaml.safe_load((REPO / "roles" / role / "defaults" / "main.yml").read_text()))
+    sys.path.insert(0, str(REPO / "collections"))  # the filter imports papr.memory's module_utils
+    model = importlib.import_module("ansible_collections.papr.memory.plugins.filter.deployment")
+    defaults.update({name: value for name, value in model.INPUTS.items() if value is not None})
     for option in ("1", "2"):
         for resource in SIZING["plans"]["azure"][option]["resources"]:
             if "sku_variable" in resource:
