@@ -18,6 +18,8 @@ API_KEY = "in-process-test-key"
 MAX_MEMORY_CHARS = 20_000
 MAX_METADATA_BYTES = 2048
 MAX_UPLOAD_BYTES = 4096
+# Fixed, so that test ids are the same in every pytest-xdist worker.
+UNKNOWN_ID = uuid.UUID("1fb49d6d-47a8-4c65-b920-65ae534c1451")
 
 
 @pytest.fixture(scope="module")
@@ -161,8 +163,8 @@ def test_malformed_idempotency_key_is_422(client: TestClient, value: str) -> Non
     [
         ("DELETE", "/v1/memories/search", "GET"),
         ("POST", "/v1/memories/search", "GET"),
-        ("PUT", f"/v1/memories/{uuid.uuid4()}", "DELETE, GET"),
-        ("PATCH", f"/v1/documents/{uuid.uuid4()}", "GET"),
+        ("PUT", f"/v1/memories/{UNKNOWN_ID}", "DELETE, GET"),
+        ("PATCH", f"/v1/documents/{UNKNOWN_ID}", "GET"),
         ("GET", "/v1/documents", "POST"),
         ("DELETE", "/v1/memories", "POST"),
         ("POST", "/health", "GET"),
