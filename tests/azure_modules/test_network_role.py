@@ -3,7 +3,7 @@ with exactly the needed flows, the private DNS zones; rerun and check mode write
 
 from __future__ import annotations
 
-from tests.azure_modules.conftest import failures_of, make_resource_group, resource_id
+from tests.azure_modules.conftest import make_resource_group, resource_id
 
 GROUP = "papr-memory-prod"
 PREFIX = "papr-memory-prod"
@@ -119,13 +119,12 @@ def test_drift_of_a_delegation_and_a_rule_is_restored(run_tasks, azure_double):
 
 
 def test_a_bad_address_space_fails_before_any_request(run_tasks, azure_double):
-    run, messages = failures_of(
-        run_tasks,
-        [
-            role_task(network_azure_address_space="10.20.0.0/24"),
-            role_task(network_azure_address_space="8.8.0.0/16"),
-        ],
-    )
-    assert "network_azure_address_space='10.20.0.0/24' is too small" in messages[0]
-    assert "network_azure_address_space='8.8.0.0/16' is not a private address range" in messages[1]
-    assert [r for r in run.requests if r[1].lower().startswith("/subscriptions")] == []
+    # One run per input, each ending at the role's input check.
+    for address_space, complaint in (
+        ("10.20.0.0/24", "is too small"),
+        ("8.8.0.0/16", "is not a private address range"),
+    ):
+        run = run_tasks([role_task(network_azure_address_space=address_space)], expect_rc=2)
+        failure = next(result["msg"] for result in run.results() if result.get("failed"))
+        assert f"network_azure_address_space='{address_space}' {complaint}" in failure
+        assert [r for r in run.requests if r[1].lower().startswith("/subscriptions")] == []

@@ -132,12 +132,12 @@ CASES = {
         "B1ms",
     ),
     "option 3 on Azure": ("prod", {"papr_option": 3}, {}, "papr_option", "1 (single) or 2 (split)"),
-    "AKS before its face exists": (
+    "AKS without its database host": (
         "prod",
         {"papr_platform": "aks"},
         {},
-        "papr_platform",
-        "not implemented yet",
+        "papr_aks_database_host",
+        "is not set",
     ),
 }
 
