@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -16,10 +17,10 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from app import idempotency, repository
 from app.config import DOCUMENT_TASK_QUEUE, MEMORY_TASK_QUEUE, MULTIPART_OVERHEAD_BYTES
@@ -119,6 +120,27 @@ async def _start(client: Client, workflow: str, argument: Any, workflow_id: str,
         pass
 
 
+async def _unrecorded_write(services: Services, memory_id: UUID) -> tuple[str, str | None] | None:
+    """(status, error) of a write that has no memory_requests row: one accepted by a web server
+    older than that table, known only to Temporal. 'queued' while its workflow runs, 'failed'
+    when the workflow ended without storing; None when there is no such write (or it finished:
+    then the memory table has the answer)."""
+    client = await services.temporal.client_or_503()
+    handle = client.get_workflow_handle(memory_workflow_id(str(memory_id)))
+    try:
+        timeout = timedelta(seconds=services.settings.health_timeout_seconds)
+        described = await handle.describe(rpc_timeout=timeout)
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise ApiError(503, f"cannot tell whether memory {memory_id} is queued: {error.message}") from None
+    if described.status in (WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.CONTINUED_AS_NEW):
+        return "queued", None
+    if described.status == WorkflowExecutionStatus.COMPLETED or described.status is None:
+        return None
+    return "failed", f"the write's workflow ended {described.status.name.lower()}"
+
+
 async def _memory_state(services: Services, memory_id: UUID) -> dict[str, Any] | None:
     """The memory as stored, or its accepted write (queued/failed), or None."""
     async with services.pool.connection() as conn:
@@ -126,7 +148,13 @@ async def _memory_state(services: Services, memory_id: UUID) -> dict[str, Any] |
         if memory is not None:
             return memory
         request = await repository.memory_request(conn, memory_id)
-    if request is None or request[0] in ("deleted", "stored"):
+    if request is None:
+        request = await _unrecorded_write(services, memory_id)
+        if request is None:
+            # Its workflow may have stored it since the first read.
+            async with services.pool.connection() as conn:
+                return await repository.get_memory(conn, memory_id)
+    if request[0] in ("deleted", "stored"):
         return None
     status, error = request
     return {"id": str(memory_id), "status": status, **({"error": error} if error else {})}
@@ -264,8 +292,18 @@ async def delete_memory(memory_id: UUID, request: Request) -> Response:
         if await repository.cancel_queued_memory(conn, memory_id):
             log.info("queued memory cancelled", extra={"memory_id": str(memory_id)})
             return Response(status_code=204)
-        if await repository.get_memory(conn, memory_id) is None:
-            raise ApiError(404, f"memory {memory_id} not found")
+        stored = await repository.get_memory(conn, memory_id) is not None
+        recorded = stored or await repository.memory_request(conn, memory_id) is not None
+    unrecorded = None if recorded else await _unrecorded_write(services, memory_id)
+    if unrecorded is not None and unrecorded[0] == "queued":
+        # Queued by an older web server: record it deleted, so the memory worker never stores it.
+        async with services.pool.connection() as conn:
+            if await repository.cancel_unrecorded_memory(conn, memory_id):
+                log.info("queued memory cancelled", extra={"memory_id": str(memory_id), "recorded": False})
+                return Response(status_code=204)
+            stored = await repository.get_memory(conn, memory_id) is not None
+    if not stored:
+        raise ApiError(404, f"memory {memory_id} not found")
     client = await services.temporal.client_or_503()
     try:
         handle = await client.start_workflow(

@@ -32,10 +32,17 @@ async def insert_memory(conn: AsyncConnection, memory: NewMemory) -> dict[str, A
 
     The request row is locked first, so a DELETE of the queued memory either ran before (the
     memory is never stored) or waits until it is stored. A memory accepted before requests were
-    recorded has no row and is stored as before. Storing the same id again changes nothing."""
-    cur = await conn.execute("SELECT status FROM memory_requests WHERE id = %s FOR UPDATE", (memory.id,))
-    request = await cur.fetchone()
-    if request is not None and request[0] != "queued":
+    recorded (an older web server) gets its row here, so that lock covers it too. Storing the
+    same id again changes nothing."""
+    lock = "SELECT status FROM memory_requests WHERE id = %s FOR UPDATE"
+    request = await (await conn.execute(lock, (memory.id,))).fetchone()
+    if request is None:
+        await conn.execute(
+            "INSERT INTO memory_requests (id, request_hash) VALUES (%s, '') ON CONFLICT (id) DO NOTHING",
+            (memory.id,),
+        )
+        request = await (await conn.execute(lock, (memory.id,))).fetchone()
+    if request[0] != "queued":
         return await get_memory(conn, UUID(memory.id)) or {"id": memory.id, "status": request[0]}
     await conn.execute(
         "INSERT INTO memories (id, content, metadata) VALUES (%s, %s, %s) ON CONFLICT (id) DO NOTHING",
@@ -88,6 +95,19 @@ async def cancel_queued_memory(conn: AsyncConnection, memory_id: UUID) -> bool:
         (memory_id,),
     )
     return cur.rowcount > 0
+
+
+async def cancel_unrecorded_memory(conn: AsyncConnection, memory_id: UUID) -> bool:
+    """Record a write accepted by an older web server (no row, its workflow still queued) as
+    deleted. Conflicts with the row the memory worker inserts before storing: if the worker got
+    there first this waits for it and changes nothing (False), the memory is stored."""
+    cur = await conn.execute(
+        "INSERT INTO memory_requests (id, request_hash, status) VALUES (%s, '', 'deleted')"
+        " ON CONFLICT (id) DO UPDATE SET status = 'deleted', updated_at = now()"
+        " WHERE memory_requests.status = 'queued' RETURNING status",
+        (memory_id,),
+    )
+    return await cur.fetchone() is not None
 
 
 async def fail_memory_request(conn: AsyncConnection, memory_id: str, error: str) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import threading
 import time
@@ -11,7 +12,10 @@ import uuid
 import httpx
 import psycopg
 import pytest
+from temporalio.client import Client
 
+from app.config import DOCUMENT_TASK_QUEUE, MEMORY_TASK_QUEUE
+from app.contracts import STORE_MEMORY_WORKFLOW, NewMemory, document_workflow_id, memory_workflow_id
 from app.idempotency import derived_id
 from scripts.stack import LocalStack
 from tests.service.conftest import wait_for_document, wait_until
@@ -27,13 +31,21 @@ def _rows(db: psycopg.Connection, memory_id: str) -> int:
 
 
 def test_the_id_handed_out_is_readable_at_once(api: httpx.Client) -> None:
-    for number in range(40):
+    """Every read, from the 202 until the memory is stored, answers 200: polling across the
+    queued -> stored change is where an answer pieced together from two sources (PostgreSQL,
+    then Temporal) said 404."""
+    for number in range(20):
         created = api.post("/v1/memories", json={"content": f"read your write {number}"})
         assert created.status_code == 202, created.text
-        read = api.get(created.headers["location"])
-        assert read.status_code == 200, read.text
-        assert read.json()["id"] == created.json()["id"]
-        assert read.json()["status"] in ("queued", "stored")
+        deadline = time.monotonic() + 60
+        while True:
+            read = api.get(created.headers["location"])
+            assert read.status_code == 200, read.text
+            assert read.json()["id"] == created.json()["id"]
+            assert read.json()["status"] in ("queued", "stored")
+            if read.json()["status"] == "stored":
+                break
+            assert time.monotonic() < deadline, "not stored within 60 s"
 
 
 def test_a_queued_memory_deleted_is_never_stored(
@@ -56,6 +68,43 @@ def test_a_queued_memory_deleted_is_never_stored(
     assert status == ("deleted",)
     assert _rows(db, doomed["id"]) == 0
     assert api.get(f"/v1/memories/{doomed['id']}").status_code == 404
+
+
+def test_writes_queued_by_an_older_web_server_are_readable_and_deletable(
+    stack: LocalStack, api: httpx.Client, db: psycopg.Connection
+) -> None:
+    """A web server from before memory_requests started the workflow and recorded nothing: GET
+    still answers queued (Temporal knows the write), and DELETE means it is never stored."""
+    doomed, kept = str(uuid.uuid4()), str(uuid.uuid4())
+
+    async def start_like_an_older_web_server() -> None:
+        client = await Client.connect(stack.temporal_address)
+        for memory_id in (doomed, kept):
+            memory = NewMemory(id=memory_id, content=f"queued before the upgrade {memory_id}")
+            await client.start_workflow(
+                STORE_MEMORY_WORKFLOW, memory, id=memory_workflow_id(memory_id), task_queue=MEMORY_TASK_QUEUE
+            )
+
+    async def outcome(memory_id: str) -> dict:
+        client = await Client.connect(stack.temporal_address)
+        return await asyncio.wait_for(client.get_workflow_handle(memory_workflow_id(memory_id)).result(), 90)
+
+    stack.stop("workers")
+    try:
+        asyncio.run(start_like_an_older_web_server())
+        for memory_id in (doomed, kept):
+            assert api.get(f"/v1/memories/{memory_id}").json() == {"id": memory_id, "status": "queued"}
+        assert api.delete(f"/v1/memories/{doomed}").status_code == 204
+        assert api.get(f"/v1/memories/{doomed}").status_code == 404
+        assert api.delete(f"/v1/memories/{doomed}").status_code == 404
+    finally:
+        stack.start_workers()
+    assert asyncio.run(outcome(doomed)) == {"id": doomed, "status": "deleted"}
+    assert asyncio.run(outcome(kept))["status"] == "stored"
+    assert _rows(db, doomed) == 0 and _rows(db, kept) == 1
+    assert api.get(f"/v1/memories/{doomed}").status_code == 404
+    assert api.get(f"/v1/memories/{kept}").json()["status"] == "stored"
+    assert api.get(f"/v1/memories/{uuid.uuid4()}").status_code == 404
 
 
 def test_idempotency_key_gives_one_memory(api: httpx.Client, db: psycopg.Connection) -> None:
@@ -91,6 +140,37 @@ def test_idempotency_key_on_documents(api: httpx.Client, db: psycopg.Connection)
     assert count == 1
 
 
+async def _running_store_workflows(stack: LocalStack) -> set[str]:
+    client = await Client.connect(stack.temporal_address)
+    query = f"WorkflowType = '{STORE_MEMORY_WORKFLOW}' AND ExecutionStatus = 'Running'"
+    return {workflow.id async for workflow in client.list_workflows(query)}
+
+
+def test_a_retry_after_an_unanswered_attempt_stores_once(
+    stack: LocalStack, api: httpx.Client, db: psycopg.Connection
+) -> None:
+    """The first attempt queued the write but its answer was lost (a 503 from a timeout, the
+    web server dying mid-request): the client's retry with the same key stores it once."""
+    key = uuid.uuid4().hex
+    payload = {"content": f"queued by an attempt nobody heard back from {key}"}
+    memory_id = str(derived_id("memory", stack.api_key, key))
+
+    async def first_attempt() -> None:
+        # What the web server did before its answer got lost: the workflow is started.
+        client = await Client.connect(stack.temporal_address)
+        memory = NewMemory(id=memory_id, content=payload["content"])
+        await client.start_workflow(
+            STORE_MEMORY_WORKFLOW, memory, id=memory_workflow_id(memory_id), task_queue=MEMORY_TASK_QUEUE
+        )
+
+    asyncio.run(first_attempt())
+    retry = api.post("/v1/memories?wait=true", json=payload, headers={"Idempotency-Key": key})
+    assert retry.status_code in (201, 202) and retry.json()["id"] == memory_id, retry.text
+    wait_until(lambda: _stored(api, memory_id), 90, "the memory was not stored")
+    query = "SELECT count(*) FROM memories WHERE content = %s"
+    assert db.execute(query, (payload["content"],)).fetchone()[0] == 1
+
+
 def test_wait_true_across_a_temporal_crash_is_never_a_5xx(stack: LocalStack, api: httpx.Client) -> None:
     key = uuid.uuid4().hex
     memory_id = str(derived_id("memory", stack.api_key, key))
@@ -98,6 +178,7 @@ def test_wait_true_across_a_temporal_crash_is_never_a_5xx(stack: LocalStack, api
     answers: list[httpx.Response] = []
     stack.stop("workers")
     try:
+        before = asyncio.run(_running_store_workflows(stack))
         # Waits (no worker) while Temporal is killed under it.
         waiter = threading.Thread(
             target=lambda: answers.append(
@@ -105,7 +186,7 @@ def test_wait_true_across_a_temporal_crash_is_never_a_5xx(stack: LocalStack, api
             )
         )
         waiter.start()
-        wait_until(lambda: api.get(f"/v1/memories/{memory_id}").status_code == 200, 30, "never queued")
+        wait_until(lambda: asyncio.run(_running_store_workflows(stack)) - before, 30, "never queued")
         stack.stop("temporal", signal.SIGKILL)
         waiter.join(timeout=120)
     finally:
@@ -153,3 +234,24 @@ def test_a_decompression_bomb_pdf_fails_within_seconds(api: httpx.Client) -> Non
     assert time.monotonic() - started < 30
     assert document["status"] == "failed", document
     assert "decompress" in document["error"] and document["memory_count"] == 0
+
+
+def test_a_documents_chunk_writes_stay_off_the_user_write_queue(stack: LocalStack, api: httpx.Client) -> None:
+    """User writes (papr-memory) never wait behind chunk writes: every activity of a document's
+    workflow runs on papr-documents."""
+    text = " ".join(f"queueword{n}" for n in range(600)).encode()
+    response = api.post("/v1/documents", content=text, headers={"Content-Type": "text/plain"})
+    assert response.status_code == 202, response.text
+    document = wait_for_document(api, response.json()["id"])
+    assert document["status"] == "done" and document["memory_count"] > 1, document
+
+    async def activity_queues() -> set[str]:
+        client = await Client.connect(stack.temporal_address)
+        history = await client.get_workflow_handle(document_workflow_id(document["id"])).fetch_history()
+        return {
+            event.activity_task_scheduled_event_attributes.task_queue.name
+            for event in history.events
+            if event.HasField("activity_task_scheduled_event_attributes")
+        }
+
+    assert asyncio.run(activity_queues()) == {DOCUMENT_TASK_QUEUE}
