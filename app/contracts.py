@@ -18,6 +18,9 @@ EXTRACT_DOCUMENT_ACTIVITY = "extract_document"
 # Extract, chunk and store the chunk memories in one activity on the document worker, so user
 # writes on papr-memory never queue behind a document's chunk writes.
 EXTRACT_AND_STORE_DOCUMENT_ACTIVITY = "extract_and_store_document"
+# The same, and the document marked done, in one activity: a document costs Temporal one activity
+# and two workflow tasks, which leaves more of it to user writes.
+EXTRACT_STORE_AND_FINISH_DOCUMENT_ACTIVITY = "extract_store_and_finish_document"
 FINISH_DOCUMENT_ACTIVITY = "finish_document"
 FAIL_DOCUMENT_ACTIVITY = "fail_document"
 
@@ -28,6 +31,7 @@ UNSTORABLE_INPUT = "UnstorableInput"
 
 # workflow.patched() ids: a workflow started before the change replays the old path.
 PATCH_DOCUMENT_WORKER_STORES_CHUNKS = "document-worker-stores-chunks"
+PATCH_DOCUMENT_DONE_IN_ONE_ACTIVITY = "document-done-in-one-activity"
 
 
 # Upload types the document worker can extract text from.

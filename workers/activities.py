@@ -23,6 +23,7 @@ from app.contracts import (
     DOCUMENT_NOT_FOUND,
     EXTRACT_AND_STORE_DOCUMENT_ACTIVITY,
     EXTRACT_DOCUMENT_ACTIVITY,
+    EXTRACT_STORE_AND_FINISH_DOCUMENT_ACTIVITY,
     EXTRACTION_ERROR,
     FAIL_DOCUMENT_ACTIVITY,
     FINISH_DOCUMENT_ACTIVITY,
@@ -138,8 +139,20 @@ class DocumentActivities:
         """Workflows started before PATCH_DOCUMENT_WORKER_STORES_CHUNKS: chunks only."""
         return len(await self._extract_and_save_chunks(document_id))
 
+    @activity.defn(name=EXTRACT_STORE_AND_FINISH_DOCUMENT_ACTIVITY)
+    async def extract_store_and_finish_document(self, document_id: str) -> int:
+        """Extract, chunk, store every chunk as a memory and mark the document done; returns the
+        number of chunks. Each step is idempotent, so a retried attempt finishes the same way."""
+        chunk_count = await self._extract_and_store(document_id)
+        await self._finish(document_id)
+        return chunk_count
+
     @activity.defn(name=EXTRACT_AND_STORE_DOCUMENT_ACTIVITY)
     async def extract_and_store_document(self, document_id: str) -> int:
+        """Workflows started before PATCH_DOCUMENT_DONE_IN_ONE_ACTIVITY: without marking it done."""
+        return await self._extract_and_store(document_id)
+
+    async def _extract_and_store(self, document_id: str) -> int:
         """Extract, chunk, and store every chunk as a memory; returns the number of chunks."""
         chunks = await self._extract_and_save_chunks(document_id)
         try:
@@ -156,6 +169,9 @@ class DocumentActivities:
 
     @activity.defn(name=FINISH_DOCUMENT_ACTIVITY)
     async def finish_document(self, document_id: str) -> None:
+        await self._finish(document_id)
+
+    async def _finish(self, document_id: str) -> None:
         async with self._pool.connection() as conn:
             await repository.finish_document(conn, UUID(document_id))
         log.info("document done", extra={"document_id": document_id})

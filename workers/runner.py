@@ -48,6 +48,7 @@ def build_worker(component: str, client: Client, pool: AsyncConnectionPool, sett
         )
         workflows = [ProcessDocumentWorkflow]
         activities = [
+            documents.extract_store_and_finish_document,
             documents.extract_and_store_document,
             documents.extract_document,
             documents.finish_document,

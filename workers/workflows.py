@@ -22,9 +22,11 @@ with workflow.unsafe.imports_passed_through():
         DOCUMENT_NOT_FOUND,
         EXTRACT_AND_STORE_DOCUMENT_ACTIVITY,
         EXTRACT_DOCUMENT_ACTIVITY,
+        EXTRACT_STORE_AND_FINISH_DOCUMENT_ACTIVITY,
         EXTRACTION_ERROR,
         FAIL_DOCUMENT_ACTIVITY,
         FINISH_DOCUMENT_ACTIVITY,
+        PATCH_DOCUMENT_DONE_IN_ONE_ACTIVITY,
         PATCH_DOCUMENT_WORKER_STORES_CHUNKS,
         PROCESS_DOCUMENT_WORKFLOW,
         STORE_CHUNK_MEMORIES_ACTIVITY,
@@ -68,16 +70,26 @@ class DeleteMemoryWorkflow:
 
 @workflow.defn(name=PROCESS_DOCUMENT_WORKFLOW)
 class ProcessDocumentWorkflow:
-    """Extract, chunk and store the chunk memories on papr-documents (the document worker writes
-    its own chunks, so user writes on papr-memory never wait behind them), then mark the
-    document done, or failed with the reason.
+    """Extract, chunk, store the chunk memories and mark the document done, in one activity on
+    papr-documents (the document worker writes its own chunks, so user writes on papr-memory
+    never wait behind them; one activity, so a document takes few Temporal round trips from
+    them), or mark it failed with the reason.
 
-    Workflows started before that change stored the chunks through papr-memory in batches; they
-    replay that path (workflow.patched), and the memory worker keeps the activity for them."""
+    Older workflows replay their own path (workflow.patched): before the single activity, the
+    chunks were stored, then the document marked done by a second activity; before that, the
+    chunks were stored through papr-memory in batches (the memory worker keeps that activity)."""
 
     @workflow.run
     async def run(self, document_id: str) -> int:
         try:
+            if workflow.patched(PATCH_DOCUMENT_DONE_IN_ONE_ACTIVITY):
+                return await workflow.execute_activity(
+                    EXTRACT_STORE_AND_FINISH_DOCUMENT_ACTIVITY,
+                    document_id,
+                    start_to_close_timeout=timedelta(minutes=15),
+                    heartbeat_timeout=timedelta(seconds=30),
+                    retry_policy=RETRY,
+                )
             if workflow.patched(PATCH_DOCUMENT_WORKER_STORES_CHUNKS):
                 chunk_count: int = await workflow.execute_activity(
                     EXTRACT_AND_STORE_DOCUMENT_ACTIVITY,

@@ -86,10 +86,10 @@ async def test_document_limits_truncate_and_say_so(
     document_id = _document(db, "text/plain", text)
     settings = _settings(stack, PAPR_CHUNK_SIZE=200, PAPR_CHUNK_OVERLAP=20, PAPR_MAX_DOCUMENT_CHUNKS=7)
     activities = DocumentActivities(pool, settings)
-    chunks = await ActivityEnvironment().run(activities.extract_and_store_document, document_id)
+    chunks = await ActivityEnvironment().run(activities.extract_store_and_finish_document, document_id)
     assert chunks == 7
-    row = db.execute("SELECT truncated, chunk_count FROM documents WHERE id = %s", (document_id,)).fetchone()
-    assert row == (True, 7)
+    query = "SELECT truncated, chunk_count, status FROM documents WHERE id = %s"
+    assert db.execute(query, (document_id,)).fetchone() == (True, 7, "done")
     memories = db.execute("SELECT count(*) FROM memories WHERE document_id = %s", (document_id,)).fetchone()
     assert memories == (7,)
 
