@@ -150,11 +150,11 @@ async def _memory_state(services: Services, memory_id: UUID) -> dict[str, Any] |
         request = await repository.memory_request(conn, memory_id)
     if request is None:
         request = await _unrecorded_write(services, memory_id)
-        if request is None:
-            # Its workflow may have stored it since the first read.
-            async with services.pool.connection() as conn:
-                return await repository.get_memory(conn, memory_id)
-    if request[0] in ("deleted", "stored"):
+    if request is None or request[0] == "stored":
+        # Stored since the first read (or stored, then deleted): the memory table has the answer.
+        async with services.pool.connection() as conn:
+            return await repository.get_memory(conn, memory_id)
+    if request[0] == "deleted":
         return None
     status, error = request
     return {"id": str(memory_id), "status": status, **({"error": error} if error else {})}
