@@ -48,6 +48,22 @@ def test_the_id_handed_out_is_readable_at_once(api: httpx.Client) -> None:
             assert time.monotonic() < deadline, "not stored within 60 s"
 
 
+def test_a_queued_memory_is_readable_while_temporal_is_down(stack: LocalStack, api: httpx.Client) -> None:
+    """The accepted write is in PostgreSQL: reading it does not depend on asking Temporal."""
+    stack.stop("workers")
+    try:
+        created = api.post("/v1/memories", json={"content": "readable without Temporal"})
+        assert created.status_code == 202, created.text
+        stack.stop("temporal", signal.SIGKILL)
+        read = api.get(created.headers["location"])
+        assert read.status_code == 200, read.text
+        assert read.json() == {"id": created.json()["id"], "status": "queued"}
+    finally:
+        stack.start_temporal()
+        stack.start_workers()
+    wait_until(lambda: _stored(api, created.json()["id"]), 90, "the memory was not stored after the restart")
+
+
 def test_a_queued_memory_deleted_is_never_stored(
     stack: LocalStack, api: httpx.Client, db: psycopg.Connection
 ) -> None:
