@@ -128,7 +128,8 @@ async def _unrecorded_write(services: Services, memory_id: UUID) -> tuple[str, s
     client = await services.temporal.client_or_503()
     handle = client.get_workflow_handle(memory_workflow_id(str(memory_id)))
     try:
-        timeout = timedelta(seconds=services.settings.health_timeout_seconds)
+        # Longer than a health check: a busy Temporal must not turn a plain 404 into a 503.
+        timeout = timedelta(seconds=services.settings.health_timeout_seconds * 3)
         described = await handle.describe(rpc_timeout=timeout)
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
