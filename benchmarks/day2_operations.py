@@ -8,15 +8,12 @@ deployed service is the local stand-in stack (tests/azure_site/site_runner.py).
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.azure_double import AzureDouble  # noqa: E402
-from tests.azure_site.site_runner import SiteRunner, StandInService  # noqa: E402
+from tests.azure_site.site_runner import SiteRun, standalone_site  # noqa: E402
 
 GROUP = "papr-memory-prod"  # inventories/prod
 
@@ -26,13 +23,8 @@ def main() -> None:
     parser.add_argument("--port-base", type=int, default=59300, help="six ports for the stand-in stack")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="papr-day2-bench-", dir="/tmp"))
-    double = AzureDouble(state_dir=work / "double")
-    service = StandInService(work / "stack", args.port_base)
-    double.start()
-    try:
-        service.start()
-        runner = SiteRunner(double, service, work)
+    with standalone_site("papr-day2-bench-", args.port_base) as runner:
+        service = runner.service
         stand_in = {
             "papr_azure_web_slot_url": service.stack.url,
             "papr_azure_workers_slot_url": service.stack.url,
@@ -51,20 +43,13 @@ def main() -> None:
             ("migrate.yml (1 -> 2)", "dev", "playbooks/migrate.yml", {"papr_option": 2}),
             ("migrate.yml (again: no-op)", "dev", "playbooks/migrate.yml", {"papr_option": 2}),
         ]  # fmt: skip
-        print(f"{'playbook':<34} {'rc':>3} {'seconds':>8} {'changed':>8} {'writes':>7}")
+        print(f"{'playbook':<34} {SiteRun.SUMMARY_HEADER}")
         for label, inventory, playbook, extra_vars in steps:
             run = runner.run(inventory, playbook=playbook, extra_vars={**stand_in, **extra_vars})
-            changed = run.recap().get("changed", "?") if run.rc == 0 else "?"
-            print(
-                f"{label:<34} {run.rc:>3} {run.seconds:>8.1f} {changed:>8} {len(run.writes):>7}", flush=True
-            )
+            print(f"{label:<34} {run.summary()}", flush=True)
             if run.rc != 0:
                 print(run.output[-4000:])
                 raise SystemExit(1)
-    finally:
-        service.stop()
-        double.stop()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -11,13 +11,16 @@ import contextlib
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -175,6 +178,13 @@ class SiteRun:
     def writes(self) -> list:
         return [entry for entry in self.requests if entry.is_write]
 
+    # The benchmarks' columns: exit code, wall time, the recap's changed count, ARM writes.
+    SUMMARY_HEADER = f"{'rc':>3} {'seconds':>8} {'changed':>8} {'writes':>7}"
+
+    def summary(self) -> str:
+        changed = self.recap().get("changed", "?") if self.rc == 0 else "?"  # a failed run may lack a recap
+        return f"{self.rc:>3} {self.seconds:>8.1f} {changed:>8} {len(self.writes):>7}"
+
     def verbs(self) -> dict[str, int]:
         return dict(sorted(Counter(entry.method for entry in self.requests).items()))
 
@@ -260,3 +270,22 @@ class SiteRunner:
         seconds = time.monotonic() - started
         output = completed.stdout + completed.stderr
         return SiteRun(completed.returncode, output, seconds, self.double.requests())
+
+
+@contextlib.contextmanager
+def standalone_site(prefix: str, port_base: int) -> Iterator[SiteRunner]:
+    """A SiteRunner on an Azure double and a stand-in service of its own, in a temporary folder
+    removed afterwards: what the benchmarks run outside pytest's fixtures."""
+    from tests.azure_double import AzureDouble
+
+    work = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    double = AzureDouble(state_dir=work / "double")
+    service = StandInService(work / "stack", port_base)
+    double.start()
+    try:
+        service.start()
+        yield SiteRunner(double, service, work)
+    finally:
+        service.stop()
+        double.stop()
+        shutil.rmtree(work, ignore_errors=True)
