@@ -19,7 +19,8 @@ description:
     namespace until the frontend answers, within O(timeout) - each CLI call gets at most what is left of it,
     so the task ends within O(timeout) plus a second or two.
   - Idempotent; check mode sends nothing that changes the server and reports what it would do in
-    RV(operations).
+    RV(operations). Check mode reads once and does not wait; when the CLI or the frontend is not there yet
+    (a server the run would create), it reports the namespace as to be created, marked C(unverified).
 author:
   - PAPR Memory engineers (@papr-memory)
 options:
@@ -94,6 +95,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.papr.memory.plugins.module_utils.polling import (
     BACKOFF_ARGUMENT_SPEC,
     Deadline,
+    WaitResult,
     wait_until,
 )
 
@@ -149,6 +151,12 @@ class TemporalCli:
         return "no answer", err or f"exit code {rc}"
 
 
+def would_register(module, result, target, reason):
+    """Check mode's answer when the namespace cannot be read: the run would register it."""
+    result.update(changed=True, operations=[{"action": "create", "target": target, "unverified": reason}])
+    module.exit_json(**result)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -172,6 +180,9 @@ def main():
     if problems:
         module.fail_json(msg="invalid input: " + "; ".join(problems), **result)
     cli = find_cli(params["cli"])
+    if module.check_mode and cli is None:
+        # Check mode on a new host or before the server exists: nothing to read, so it would be created.
+        would_register(module, result, target, "the Temporal CLI is not installed yet")
     if cli is None:
         where = params["cli"] or f"{os.path.dirname(sys.executable)}/temporal or on PATH"
         module.fail_json(
@@ -180,7 +191,8 @@ def main():
             **result,
         )
 
-    deadline = Deadline(params["timeout"])
+    # Check mode reads once: a frontend that is not up yet (a server the run would create) is not waited for.
+    deadline = Deadline(params["rpc_timeout"] if module.check_mode else params["timeout"])
     temporal = TemporalCli(cli, params, deadline, module.run_command)
     seen = {}
 
@@ -188,8 +200,13 @@ def main():
         seen["status"], seen["detail"] = temporal.describe()
         return seen["status"] != "no answer"
 
-    waited = wait_until(answered, deadline, delay=params["delay"], max_delay=params["max_delay"])
+    if module.check_mode:
+        waited = WaitResult(answered(), 1, deadline.elapsed(), None)
+    else:
+        waited = wait_until(answered, deadline, delay=params["delay"], max_delay=params["max_delay"])
     result.update(attempts=waited.attempts, elapsed=round(waited.elapsed, 2))
+    if not waited.ok and module.check_mode:
+        would_register(module, result, target, f"the frontend does not answer yet: {seen['detail']}")
     if not waited.ok:
         module.fail_json(
             msg=f"The Temporal frontend at {params['address']} did not answer within {params['timeout']:g}s "

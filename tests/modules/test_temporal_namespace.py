@@ -52,3 +52,17 @@ def test_a_silent_frontend_fails_within_the_timeout(run_module):
     assert "did not answer within 3s" in run.result["msg"]
     assert run.result["attempts"] >= 2
     assert run.result["elapsed"] <= 3 + 2.5  # each call was cut to what was left of the 3 s
+
+
+def test_check_mode_does_not_wait_for_a_server_the_run_would_create(run_module):
+    (port,) = free_ports(1, TEMPORAL_PORTS)  # nothing listens there yet
+    run = run_module(
+        MODULE,
+        {"address": f"127.0.0.1:{port}", "namespace": "x", "timeout": 300},
+        check=True,
+        expect_failed=False,
+    )
+    assert run.result["changed"] is True
+    (operation,) = run.result["operations"]
+    assert operation["action"] == "create" and "does not answer yet" in operation["unverified"]
+    assert run.result["attempts"] == 1 and run.result["elapsed"] < 60  # the 300 s wait never started
