@@ -12,6 +12,8 @@ they differ (never in check mode), and return the diff.
 from __future__ import annotations
 
 from ansible_collections.papr.memory.plugins.module_utils.azure_client import rest_dict
+from ansible_collections.papr.memory.plugins.module_utils.azure_diff import desired_tags
+from ansible_collections.papr.memory.plugins.module_utils.azure_module import describe
 
 
 def id_in_group(module, resource_group, provider_path):
@@ -21,8 +23,29 @@ def id_in_group(module, resource_group, provider_path):
     )
 
 
+def properties_of(body):
+    """The `properties` of a body as read or desired ({} for none, or for no body at all)."""
+    return (body or {}).get("properties") or {}
+
+
+def tracked_body(module, current, location, properties):
+    """The body of a tracked resource: its location, the tags the module's `tags`/`purge_tags` ask
+    for (kept from `current` unless purged), and `properties`."""
+    params = module.params
+    tags = desired_tags(params["tags"], params["purge_tags"], (current or {}).get("tags"))
+    return {"location": location, "tags": tags, "properties": properties}
+
+
 class ArmResource:
     """One resource by id and api-version."""
+
+    @classmethod
+    def in_group(cls, module, resource_type, kind, api_version):
+        """The resource named by the module's `name` and `resource_group` options, of
+        `resource_type` ('Microsoft.Insights/actionGroups'); `kind` names it in messages."""
+        name, group = module.params["name"], module.params["resource_group"]
+        resource_id = id_in_group(module, group, f"{resource_type}/{name}")
+        return cls(module, resource_id, api_version, describe(kind, name, group))
 
     def __init__(self, module, resource_id, api_version, description):
         self.module = module

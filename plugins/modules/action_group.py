@@ -76,14 +76,14 @@ import re
 from ansible_collections.papr.memory.plugins.module_utils.azure_arm_resource import (
     ArmResource,
     converge,
-    id_in_group,
+    properties_of,
+    tracked_body,
 )
-from ansible_collections.papr.memory.plugins.module_utils.azure_diff import TAGS_ARGUMENT_SPEC, desired_tags
+from ansible_collections.papr.memory.plugins.module_utils.azure_diff import TAGS_ARGUMENT_SPEC
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_module import (
     STATE_ARGUMENT_SPEC,
     AzureModule,
-    describe,
 )
 
 API_VERSION = "2023-01-01"
@@ -91,7 +91,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def view(body):
-    properties = body.get("properties") or {}
+    properties = properties_of(body)
     return {
         "short_name": properties.get("groupShortName"),
         "enabled": bool(properties.get("enabled", True)),
@@ -118,28 +118,20 @@ def run(module):
     short_name = params["short_name"] or params["name"][:12]
     if not 1 <= len(short_name) <= 12:
         raise AzureModuleError(f"short_name {short_name!r} must be 1-12 characters.")
-    resource_id = id_in_group(
-        module, params["resource_group"], f"Microsoft.Insights/actionGroups/{params['name']}"
-    )
-    resource = ArmResource(
-        module, resource_id, API_VERSION, describe("action group", params["name"], params["resource_group"])
-    )
+    resource = ArmResource.in_group(module, "Microsoft.Insights/actionGroups", "action group", API_VERSION)
 
     def desired(current):
         if params["state"] == "absent":
             return None
-        return {
-            "location": "Global",
-            "tags": desired_tags(params["tags"], params["purge_tags"], (current or {}).get("tags")),
-            "properties": {
-                "groupShortName": short_name,
-                "enabled": params["enabled"],
-                "emailReceivers": [
-                    {"name": f"email-{index}", "emailAddress": address, "useCommonAlertSchema": True}
-                    for index, address in enumerate(sorted(set(params["emails"])), start=1)
-                ],
-            },
+        properties = {
+            "groupShortName": short_name,
+            "enabled": params["enabled"],
+            "emailReceivers": [
+                {"name": f"email-{index}", "emailAddress": address, "useCommonAlertSchema": True}
+                for index, address in enumerate(sorted(set(params["emails"])), start=1)
+            ],
         }
+        return tracked_body(module, current, "Global", properties)
 
     return converge(module, resource, desired, view, summarise)
 

@@ -77,7 +77,11 @@ resource:
     metrics: {description: Whether all metrics are sent., type: bool}
 """
 
-from ansible_collections.papr.memory.plugins.module_utils.azure_arm_resource import ArmResource, converge
+from ansible_collections.papr.memory.plugins.module_utils.azure_arm_resource import (
+    ArmResource,
+    converge,
+    properties_of,
+)
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_module import STATE_ARGUMENT_SPEC, AzureModule
 
@@ -97,7 +101,7 @@ def sends_metrics(properties):
 
 
 def view(body):
-    properties = body.get("properties") or {}
+    properties = properties_of(body)
     return {
         "workspace": (properties.get("workspaceId") or "").lower(),
         "logs": sent_logs(properties),
@@ -106,7 +110,7 @@ def view(body):
 
 
 def summarise(body):
-    properties = body.get("properties") or {}
+    properties = properties_of(body)
     return {
         "name": body.get("name"),
         "workspace": properties.get("workspaceId"),
@@ -136,7 +140,7 @@ def run(module):
     def desired(current):
         if params["state"] == "absent":
             return None
-        current_workspace = ((current or {}).get("properties") or {}).get("workspaceId")
+        current_workspace = properties_of(current).get("workspaceId")
         workspace = (
             current_workspace
             if (current_workspace or "").lower() == params["workspace"].lower()

@@ -77,11 +77,11 @@ import re
 from ansible_collections.papr.memory.plugins.module_utils.azure_arm_resource import (
     ArmResource,
     converge,
-    id_in_group,
+    properties_of,
+    tracked_body,
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     TAGS_ARGUMENT_SPEC,
-    desired_tags,
     normalise_location,
     same_location,
 )
@@ -89,7 +89,6 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_errors import Az
 from ansible_collections.papr.memory.plugins.module_utils.azure_module import (
     STATE_ARGUMENT_SPEC,
     AzureModule,
-    describe,
 )
 
 API_VERSION = "2022-10-01"
@@ -97,7 +96,7 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{2,61}[A-Za-z0-9]$")
 
 
 def view(body):
-    properties = body.get("properties") or {}
+    properties = properties_of(body)
     return {
         "location": normalise_location(body.get("location")),
         "sku": ((properties.get("sku") or {}).get("name") or "").lower(),
@@ -107,7 +106,7 @@ def view(body):
 
 
 def summarise(body):
-    properties = body.get("properties") or {}
+    properties = properties_of(body)
     return {
         "name": body.get("name"),
         "location": body.get("location"),
@@ -123,14 +122,8 @@ def run(module):
         raise AzureModuleError(f"name {params['name']!r} must be 4-63 letters, digits and hyphens.")
     if not 30 <= params["retention_days"] <= 730:
         raise AzureModuleError(f"retention_days {params['retention_days']} must be 30 to 730.")
-    resource_id = id_in_group(
-        module, params["resource_group"], f"Microsoft.OperationalInsights/workspaces/{params['name']}"
-    )
-    resource = ArmResource(
-        module,
-        resource_id,
-        API_VERSION,
-        describe("Log Analytics workspace", params["name"], params["resource_group"]),
+    resource = ArmResource.in_group(
+        module, "Microsoft.OperationalInsights/workspaces", "Log Analytics workspace", API_VERSION
     )
 
     def desired(current):
@@ -144,11 +137,8 @@ def run(module):
                 f"{resource.description} is in {current.get('location')}, not {location}: "
                 "a workspace cannot move."
             )
-        return {
-            "location": current.get("location") if current else location,
-            "tags": desired_tags(params["tags"], params["purge_tags"], (current or {}).get("tags")),
-            "properties": {"sku": {"name": params["sku"]}, "retentionInDays": params["retention_days"]},
-        }
+        properties = {"sku": {"name": params["sku"]}, "retentionInDays": params["retention_days"]}
+        return tracked_body(module, current, current.get("location") if current else location, properties)
 
     return converge(module, resource, desired, view, summarise)
 

@@ -119,14 +119,14 @@ resource:
 from ansible_collections.papr.memory.plugins.module_utils.azure_arm_resource import (
     ArmResource,
     converge,
-    id_in_group,
+    properties_of,
+    tracked_body,
 )
-from ansible_collections.papr.memory.plugins.module_utils.azure_diff import TAGS_ARGUMENT_SPEC, desired_tags
+from ansible_collections.papr.memory.plugins.module_utils.azure_diff import TAGS_ARGUMENT_SPEC
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_module import (
     STATE_ARGUMENT_SPEC,
     AzureModule,
-    describe,
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_web import same_resource_id
 
@@ -146,7 +146,7 @@ def resource_type(resource_id):
 
 
 def view(body):
-    properties = body.get("properties") or {}
+    properties = properties_of(body)
     criteria = ((properties.get("criteria") or {}).get("allOf") or [{}])[0]
     return {
         "scopes": sorted(scope.lower() for scope in properties.get("scopes") or []),
@@ -169,7 +169,7 @@ def summarise(body):
     shown = view(body)
     return {
         "name": body.get("name"),
-        "scope": ((body.get("properties") or {}).get("scopes") or [None])[0],
+        "scope": (properties_of(body).get("scopes") or [None])[0],
         "metric": shown["metric"],
         "threshold": shown["threshold"],
         "enabled": shown["enabled"],
@@ -185,23 +185,19 @@ def run(module):
             f"frequency {params['frequency']} is longer than window {params['window']}: Azure refuses it."
         )
     namespace = params["metric_namespace"] or resource_type(params["scope"])
-    resource_id = id_in_group(
-        module, params["resource_group"], f"Microsoft.Insights/metricAlerts/{params['name']}"
-    )
-    resource = ArmResource(
-        module, resource_id, API_VERSION, describe("metric alert", params["name"], params["resource_group"])
-    )
+    resource = ArmResource.in_group(module, "Microsoft.Insights/metricAlerts", "metric alert", API_VERSION)
 
     def desired(current):
         if params["state"] == "absent":
             return None
-        current_scopes = ((current or {}).get("properties") or {}).get("scopes") or []
+        current_scopes = properties_of(current).get("scopes") or []
         # Keep Azure's spelling of an unchanged scope, so the comparison is exact.
         scope = next((s for s in current_scopes if same_resource_id(s, params["scope"])), params["scope"])
-        return {
-            "location": "global",
-            "tags": desired_tags(params["tags"], params["purge_tags"], (current or {}).get("tags")),
-            "properties": {
+        return tracked_body(
+            module,
+            current,
+            "global",
+            {
                 "description": params["description"],
                 "severity": params["severity"],
                 "enabled": params["enabled"],
@@ -225,7 +221,7 @@ def run(module):
                 },
                 "actions": [{"actionGroupId": group} for group in params["action_groups"]],
             },
-        }
+        )
 
     return converge(module, resource, desired, view, summarise)
 
