@@ -4,18 +4,14 @@ one Azure double and one stand-in service (as tests/azure_site uses them)."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 import pytest
 
 from tests.awx.awx_config import REPO
 from tests.azure_double.pytest_plugin import azure_double, azure_double_server  # noqa: F401
-from tests.azure_site.site_runner import StandInService
-from tests.ports import free_port_block
+from tests.azure_site.site_runner import running_stand_in
 
 # This folder's share of the port range 59500-59999: the stand-in stack's six consecutive ports.
 STACK_PORT_BASES = range(59500, 59990, 10)
@@ -35,12 +31,5 @@ def ee_image() -> str:
 
 @pytest.fixture(scope="session")
 def stand_in_service():
-    # Not pytest's tmp_path: the postgres account must be able to reach its data folder.
-    state_dir = Path(tempfile.mkdtemp(prefix="papr-awx-", dir="/tmp"))
-    service = StandInService(state_dir, free_port_block(6, STACK_PORT_BASES))
-    try:
-        service.start()
+    with running_stand_in("papr-awx-", STACK_PORT_BASES) as service:
         yield service
-    finally:
-        service.stop()
-        shutil.rmtree(state_dir, ignore_errors=True)

@@ -83,6 +83,7 @@ class AzureDouble:
         self._log_lock = threading.Lock()
         self.arm = Router()
         self.identity: Identity | None = None
+        self.deployed = None  # DeployedApps, once run_deployed() is called
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         from .providers import register_all
@@ -91,7 +92,7 @@ class AzureDouble:
 
     # --- lifecycle -----------------------------------------------------------------------------------
     def start(self) -> AzureDouble:
-        ca = trustme.CA(organization_name="Azure double test CA")
+        self._ca = ca = trustme.CA(organization_name="Azure double test CA")
         cert = ca.issue_cert(self.host, "localhost", "127.0.0.1", "::1")
         self._state_dir.mkdir(parents=True, exist_ok=True)
         self.ca_path = str(self._state_dir / "azure-double-ca.pem")
@@ -110,10 +111,28 @@ class AzureDouble:
         return self
 
     def stop(self) -> None:
+        if self.deployed:
+            self.deployed.stop()
+            self.deployed = None
         if self._server:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+    def tls_context_for(self, *host_names: str) -> ssl.SSLContext:
+        """A server-side TLS context for other Azure host names, signed by the double's CA."""
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self._ca.issue_cert(*host_names).configure_cert(context)
+        return context
+
+    def run_deployed(self, images, stack, logs: Path):
+        """Run the sites and slots whose image is in `images` (see deployed.py); clients reach
+        them through `self.deployed.proxy_url` as HTTPS proxy."""
+        from .deployed import DeployedApps
+
+        assert self.deployed is None, "run_deployed() once per double"
+        self.deployed = DeployedApps(self, images, stack, logs).start()
+        return self.deployed
 
     def __enter__(self) -> AzureDouble:
         return self.start()

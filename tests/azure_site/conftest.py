@@ -1,34 +1,46 @@
-"""Fixtures: one Azure double and one stand-in service (local stack) for the whole folder."""
+"""Fixtures: one Azure double and one stand-in service (local stack) for the whole folder, and a
+second double that runs what is deployed (for the tests that verify the deployed apps)."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
-
+import psycopg
 import pytest
 
+from tests.azure_double.deployed import LocalStackAddresses
 from tests.azure_double.pytest_plugin import azure_double, azure_double_server  # noqa: F401
-from tests.azure_site.site_runner import SiteRunner, StandInService
-from tests.ports import free_port_block
+from tests.azure_double.server import AzureDouble
+from tests.azure_site.site_runner import SiteRunner, running_stand_in, service_image
 
 # This folder's share of the port range 59000-59499: the stand-in stack's six consecutive ports.
 STACK_PORT_BASES = range(59010, 59490, 10)
+SERVICE_IMAGE = "paprmemory.azurecr.io/memory"  # the inventories' image: every tag is this tree
 
 
 @pytest.fixture(scope="session")
 def stand_in_service():
-    # Not pytest's tmp_path: the postgres account must be able to reach its data folder.
-    state_dir = Path(tempfile.mkdtemp(prefix="papr-azure-site-", dir="/tmp"))
-    service = StandInService(state_dir, free_port_block(6, STACK_PORT_BASES))
-    try:
-        service.start()
+    with running_stand_in("papr-azure-site-", STACK_PORT_BASES) as service:
         yield service
-    finally:
-        service.stop()
-        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def site(azure_double_server, stand_in_service, tmp_path_factory):  # noqa: F811
     return SiteRunner(azure_double_server, stand_in_service, tmp_path_factory.mktemp("azure-site"))
+
+
+@pytest.fixture(scope="module")
+def deployed_site(tmp_path_factory):
+    """site.yml against a double that runs the deployed web app and workers (with their app
+    settings and startup commands) on the local stack's PostgreSQL and Temporal; the checks reach
+    the web app at its host name through the double."""
+    work = tmp_path_factory.mktemp("azure-deployed")
+    with running_stand_in("papr-azure-deployed-", STACK_PORT_BASES, backends_only=True) as backends:
+        stack = backends.stack
+        addresses = LocalStackAddresses(
+            postgres_port=stack.ports.postgres,
+            temporal_port=stack.ports.temporal,
+            postgres_admin=lambda: psycopg.connect(stack.admin_conninfo, autocommit=True),
+        )
+        with AzureDouble(state_dir=work / "double") as double:
+            double.operations.default_polls = 1
+            apps = double.run_deployed({SERVICE_IMAGE: service_image(work / "app")}, addresses, work / "logs")
+            yield SiteRunner(double, backends, work, proxy_url=apps.proxy_url)

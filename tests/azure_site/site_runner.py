@@ -32,6 +32,8 @@ from psycopg.conninfo import conninfo_to_dict
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 from scripts.stack import LocalStack, StackPorts  # noqa: E402
+from tests.azure_double.deployed import LocalImage  # noqa: E402
+from tests.ports import free_port_block  # noqa: E402
 
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 TEMPORAL_CLI = Path(sys.executable).parent / "temporal"
@@ -66,6 +68,12 @@ class StandInService:
         self.error: BaseException | None = None
 
     def start(self) -> None:
+        self.start_backends()
+        self._thread = threading.Thread(target=self._start_service_once_registered, daemon=True)
+        self._thread.start()
+
+    def start_backends(self) -> None:
+        """PostgreSQL and Temporal only (enough when the double runs the deployed service)."""
         try:
             self.stack.start_backends()
         except RuntimeError:
@@ -74,8 +82,6 @@ class StandInService:
             # "temporal exited" although the server is starting. Give it the time it needs.
             if not self._temporal_listening(timeout=60):
                 raise
-        self._thread = threading.Thread(target=self._start_service_once_registered, daemon=True)
-        self._thread.start()
 
     def _temporal_listening(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -114,6 +120,32 @@ class StandInService:
             if child.poll() is None:
                 os.killpg(child.pid, signal.SIGTERM)
                 child.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def running_stand_in(prefix: str, port_bases: range, *, backends_only: bool = False):
+    """A StandInService in a fresh state folder, stopped and removed afterwards (`backends_only`:
+    PostgreSQL and Temporal, for tests where the double runs the deployed service)."""
+    # Not pytest's tmp_path: the postgres account must be able to reach its data folder.
+    state_dir = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    service = StandInService(state_dir, free_port_block(6, port_bases))
+    try:
+        service.start_backends() if backends_only else service.start()
+        yield service
+    finally:
+        service.stop()
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def service_image(work_dir: Path) -> LocalImage:
+    """The service image (Containerfile) as the double runs it: the working tree's code with the
+    controller venv's Python, from a work dir laid out as the image's /app."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    (work_dir / "workers").symlink_to(REPO / "workers")
+    (work_dir / "start_all_workers.py").symlink_to("workers/start_all_workers.py")
+    environment = {"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "WEBSITES_PORT": "5001",
+                   "PYTHONPATH": str(REPO)}  # fmt: skip
+    return LocalImage(work_dir, Path(sys.executable).parent, environment)
 
 
 class DeployedStandIn(StandInService):
@@ -206,10 +238,13 @@ class SiteRun:
 class SiteRunner:
     """site.yml against the double with test overrides: the double's credentials in the
     environment (as AWX injects them), the secrets in PAPR_DATABASE_PASSWORD / PAPR_API_KEYS, and
-    the addresses of the stand-in service in a second (test) inventory."""
+    the addresses of the stand-in service in a second (test) inventory. With `proxy_url` (the
+    double runs the deployed service) the checks reach the web app at its own host name through
+    the double's front door; only Temporal is still the local stack's address."""
 
-    def __init__(self, double, service: StandInService, work_dir: Path):
+    def __init__(self, double, service: StandInService, work_dir: Path, proxy_url: str | None = None):
         self.double = double
+        self.proxy_url = proxy_url
         self.service = service
         self.work_dir = work_dir
         # Every character a URL gives a meaning to, and a space: DATABASE_URL must carry them.
@@ -224,6 +259,8 @@ class SiteRunner:
             "verify_timeout": 240,
             "verify_max_delay": 3,
         }
+        if proxy_url:
+            del overrides["papr_azure_web_url"]
         self.test_inventory.write_text(yaml.safe_dump({"all": {"vars": overrides}}))
 
     @property
@@ -243,6 +280,10 @@ class SiteRunner:
             PAPR_DATABASE_PASSWORD=self.database_password,
             PAPR_API_KEYS=f"{self.service.stack.api_key},{self.other_api_key}",
         )
+        if self.proxy_url:
+            # urllib prefers the lower-case names: set both, whatever the shell had.
+            no_proxy = "127.0.0.1,localhost"
+            env.update(HTTPS_PROXY=self.proxy_url, https_proxy=self.proxy_url, NO_PROXY=no_proxy, no_proxy=no_proxy)
         return env
 
     def run(

@@ -1,0 +1,94 @@
+"""site.yml against a double that runs what was deployed: the web app and the workers app start
+from the deployed image with their own app settings and startup commands, on the local stack's
+PostgreSQL and Temporal, and the verify play checks them at the web app's host name. A bad
+setting that reaches Azure (a worker concurrency of 0, a wrong startup command) fails verify."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+GROUP = PREFIX = "papr-memory-prod"
+WEB_HOST = f"{PREFIX}-web.azurewebsites.net"
+WORKERS_HOST = f"{PREFIX}-workers.azurewebsites.net"
+# A failing check gives up after this many seconds (the deployed apps start within a few).
+QUICK_VERIFY = {"verify_timeout": 45, "verify_max_delay": 3}
+
+
+def site_id(double, name: str) -> str:
+    group = f"/subscriptions/{double.subscription_id}/resourceGroups/{GROUP}"
+    return f"{group}/providers/Microsoft.Web/sites/{PREFIX}-{name}"
+
+
+def verify(site, **extra_vars):
+    """playbooks/verify.yml alone, as an operator runs it after a change made outside the play."""
+    variables = {
+        "verify_web_url": f"https://{WEB_HOST}",
+        "verify_temporal_address": site.service.stack.temporal_address,
+        "verify_temporal_namespace": "papr-memory",
+        "verify_api_key": site.service.stack.api_key,
+        **QUICK_VERIFY,
+        **extra_vars,
+    }
+    return site.run("prod", playbook="playbooks/verify.yml", extra_vars=variables)
+
+
+def running(site) -> dict[str, object]:
+    """Host name -> the deployed app the double runs for it."""
+    return {app.spec.host: app for app in site.double.deployed.apps.values()}
+
+
+@pytest.fixture(scope="module")
+def first_run(deployed_site):
+    return deployed_site.run("prod")
+
+
+def test_verify_checks_the_deployed_web_app_and_workers_app(deployed_site, first_run):
+    assert first_run.rc == 0, first_run.output[-6000:]
+    assert "papr.memory.verify : The API stores a memory and finds it by search" in first_run.output
+    apps = running(deployed_site)
+    assert sorted(apps) == [WEB_HOST, WORKERS_HOST]
+    double = deployed_site.double
+    for name, host in (("web", WEB_HOST), ("workers", WORKERS_HOST)):
+        config = double.resource(site_id(double, name) + "/config/web")["properties"]
+        settings = double.resource(site_id(double, name) + "/config/appsettings")["properties"]
+        # Exactly what Azure holds runs: the startup command and every app setting, unchanged.
+        assert apps[host].spec.command == config["appCommandLine"]
+        assert apps[host].spec.environment == settings
+        assert apps[host].exit_codes == [], apps[host].log_tail()
+    assert apps[WORKERS_HOST].spec.command == "python start_all_workers.py"
+    assert "@papr-memory-prod-pg.postgres.database.azure.com:5432/" in apps[WEB_HOST].spec.environment["DATABASE_URL"]
+
+
+def test_a_worker_concurrency_of_0_set_in_azure_fails_verify(deployed_site, first_run):
+    assert first_run.rc == 0, first_run.output[-6000:]
+    double = deployed_site.double
+    workers = site_id(double, "workers") + "/config/appsettings"
+    before = double.resource(workers)["properties"]["PAPR_MEMORY_WORKER_CONCURRENCY"]
+    double.drift(workers, {"properties": {"PAPR_MEMORY_WORKER_CONCURRENCY": "0"}})
+    try:
+        run = verify(deployed_site)
+        assert run.rc != 0, run.output[-6000:]
+        assert "web /health/workers" in run.output, run.output[-6000:]
+        assert "task_queues.papr-memory.pollers" in run.output, run.output[-6000:]
+        # The workers app crashes on the setting, and App Service's restarts do not help.
+        assert running(deployed_site)[WORKERS_HOST].exit_codes, running(deployed_site)[WORKERS_HOST].log_tail()
+        assert "PAPR_MEMORY_WORKER_CONCURRENCY" in running(deployed_site)[WORKERS_HOST].log_tail(200)
+    finally:
+        double.drift(workers, {"properties": {"PAPR_MEMORY_WORKER_CONCURRENCY": before}})
+    assert verify(deployed_site, verify_timeout=120).rc == 0
+
+
+def test_a_wrong_startup_command_in_the_inventory_fails_the_run_at_verify(deployed_site, first_run):
+    assert first_run.rc == 0, first_run.output[-6000:]
+    wrong = {"web_azure_startup_command": "uvicorn app.main:application --host 0.0.0.0 --port 5001", **QUICK_VERIFY}
+    run = deployed_site.run("prod", extra_vars=wrong)
+    assert run.rc != 0
+    assert "papr.memory.verify : Web server is healthy" in run.output
+    assert "web /health" in run.output and "503" in run.output, run.output[-6000:]
+    assert running(deployed_site)[WEB_HOST].spec.command == wrong["web_azure_startup_command"]
+    assert 'Attribute "application" not found' in running(deployed_site)[WEB_HOST].log_tail(200)
+
+    repaired = deployed_site.run("prod")
+    assert repaired.rc == 0, repaired.output[-6000:]
