@@ -326,12 +326,16 @@ class RunningApp:
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (login,)).fetchone()
             verb = "ALTER" if exists else "CREATE"
             conn.execute(
-                psycopg.sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(role, psycopg.sql.Literal(password))
+                psycopg.sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(
+                    role, psycopg.sql.Literal(password)
+                )
             )
             for database in databases:
                 if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone():
                     conn.execute(
-                        psycopg.sql.SQL("CREATE DATABASE {} OWNER {}").format(psycopg.sql.Identifier(database), role)
+                        psycopg.sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                            psycopg.sql.Identifier(database), role
+                        )
                     )
 
 
@@ -352,7 +356,10 @@ def pump(one: socket.socket, other: socket.socket) -> None:
     while True:
         ready = [s for s in peers if isinstance(s, ssl.SSLSocket) and s.pending()]
         if not ready:
-            ready, _, _ = select.select(list(peers), [], [])
+            try:
+                ready, _, _ = select.select(list(peers), [], [])
+            except ValueError:
+                return  # a socket closed by RunningApp.stop()
         for sock in ready:
             data = sock.recv(65536)
             if not data:
@@ -364,7 +371,9 @@ class DeployedApps:
     """Watches the double's sites and slots and runs those whose image is local (see the module
     docstring). `proxy_url` is the front door for `https://<site host name>`."""
 
-    def __init__(self, double: AzureDouble, images: dict[str, LocalImage], stack: LocalStackAddresses, logs: Path):
+    def __init__(
+        self, double: AzureDouble, images: dict[str, LocalImage], stack: LocalStackAddresses, logs: Path
+    ):
         self.double = double
         self.images = images  # image repository (no tag) or full reference -> how it runs here
         self.stack = stack
@@ -417,13 +426,18 @@ class DeployedApps:
 
     def _desired(self) -> dict[str, AppSpec]:
         store = self.double.store
-        sites = store.matching(lambda _k, v: v.get("type") in ("Microsoft.Web/sites", "Microsoft.Web/sites/slots"))
+        sites = store.matching(
+            lambda _k, v: v.get("type") in ("Microsoft.Web/sites", "Microsoft.Web/sites/slots")
+        )
         wanted = {}
         for site in sites:
             rid = site["id"]
             config = (store.get(rid + "/config/web") or {}).get("properties") or {}
             fx = config.get("linuxFxVersion") or ""
-            if not fx.upper().startswith("DOCKER|") or site["properties"].get("state", "Running") != "Running":
+            if (
+                not fx.upper().startswith("DOCKER|")
+                or site["properties"].get("state", "Running") != "Running"
+            ):
                 continue
             image = fx.split("|", 1)[1]
             if self.image_for(image) is None:
@@ -451,13 +465,17 @@ class DeployedApps:
                 app = self.apps.get(rid)
             if app is None:
                 log = self.logs / f"{spec.host}.log"
-                app = RunningApp(spec, self.image_for(spec.image), self.stack, log, lambda s=spec: self._server_for(s))
+                app = RunningApp(
+                    spec, self.image_for(spec.image), self.stack, log, lambda s=spec: self._server_for(s)
+                )
                 with self._lock:
                     self.apps[rid] = app
                 app.start(self.tls)
             elif app.exited() and app.restart_at is None:
                 app.exit_codes.append(app.process.returncode)
-                app.restart_at = time.monotonic() + RESTART_PAUSES[min(len(app.exit_codes), len(RESTART_PAUSES)) - 1]
+                app.restart_at = (
+                    time.monotonic() + RESTART_PAUSES[min(len(app.exit_codes), len(RESTART_PAUSES)) - 1]
+                )
             elif app.exited() and time.monotonic() >= app.restart_at:
                 app.stop()
                 app.start(self.tls)
@@ -468,8 +486,10 @@ class DeployedApps:
         database_url = spec.environment.get("DATABASE_URL")
         host = (urlsplit(database_url).hostname or "").lower() if database_url else ""
         servers = self.double.store.matching(
-            lambda _k, v: v.get("type") == "Microsoft.DBforPostgreSQL/flexibleServers"
-            and (v.get("properties") or {}).get("fullyQualifiedDomainName", "").lower() == host
+            lambda _k, v: (
+                v.get("type") == "Microsoft.DBforPostgreSQL/flexibleServers"
+                and (v.get("properties") or {}).get("fullyQualifiedDomainName", "").lower() == host
+            )
         )
         if not host or not servers:
             return None
@@ -514,7 +534,8 @@ class _FrontDoorHandler(socketserver.StreamRequestHandler):
             body = b"Application Error: the container did not answer on WEBSITES_PORT."
             secure.sendall(
                 b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\nconnection: close\r\n"
-                + f"content-length: {len(body)}\r\n\r\n".encode() + body
+                + f"content-length: {len(body)}\r\n\r\n".encode()
+                + body
             )
             secure.close()
             return

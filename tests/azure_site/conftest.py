@@ -3,6 +3,9 @@ second double that runs what is deployed (for the tests that verify the deployed
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import psycopg
 import pytest
 
@@ -32,6 +35,8 @@ def deployed_site(tmp_path_factory):
     """site.yml against a double that runs the deployed web app and workers (with their app
     settings and startup commands) on the local stack's PostgreSQL and Temporal; the checks reach
     the web app at its host name through the double."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("running deployed apps needs root and unshare (a network namespace per app)")
     work = tmp_path_factory.mktemp("azure-deployed")
     with running_stand_in("papr-azure-deployed-", STACK_PORT_BASES, backends_only=True) as backends:
         stack = backends.stack

@@ -23,11 +23,8 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import yaml
-from psycopg.conninfo import conninfo_to_dict
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
@@ -148,57 +145,6 @@ def service_image(work_dir: Path) -> LocalImage:
     return LocalImage(work_dir, Path(sys.executable).parent, environment)
 
 
-class DeployedStandIn(StandInService):
-    """A stand-in that runs the service with the environment the play deployed: it waits until the
-    web app's app settings exist in the double and their namespace is registered, creates the
-    database role and database that DATABASE_URL names (as the flexible server would have them),
-    and starts the web server and workers with those settings. Only the addresses change (this
-    stack's PostgreSQL, without TLS, and Temporal): user, password and database reach libpq
-    exactly as the play encoded them, so a run that verifies proves the deployed URL connects."""
-
-    def __init__(self, state_dir: Path, port_base: int, app_settings):
-        super().__init__(state_dir, port_base)
-        self.app_settings = app_settings  # () -> the web app's settings, or None before they exist
-        self.deployed: dict[str, str] = {}
-
-    def _start_service_once_registered(self) -> None:
-        try:
-            while not self._stop.is_set():
-                settings = self.app_settings()
-                if settings and self.namespace_registered(settings["TEMPORAL_NAMESPACE"]):
-                    self.deployed = dict(settings)
-                    self.stack.service_env = self._local_environment(settings)
-                    self.stack.start_web()
-                    self.stack.start_workers()
-                    return
-                self._stop.wait(1)
-        except (OSError, subprocess.SubprocessError, psycopg.Error) as error:
-            self.error = error
-
-    def _local_environment(self, settings: dict[str, str]) -> dict[str, str]:
-        deployed = urlsplit(settings["DATABASE_URL"])
-        credentials = deployed.netloc.rsplit("@", 1)[0]  # kept as encoded
-        local = urlunsplit(
-            (deployed.scheme, f"{credentials}@127.0.0.1:{self.stack.ports.postgres}", deployed.path, "", "")
-        )
-        parts = conninfo_to_dict(local)
-        with psycopg.connect(self.stack.admin_conninfo, autocommit=True) as conn:
-            role = psycopg.sql.Identifier(parts["user"])
-            conn.execute(
-                psycopg.sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-                    role, psycopg.sql.Literal(parts["password"])
-                )
-            )
-            conn.execute(
-                psycopg.sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                    psycopg.sql.Identifier(parts["dbname"]), role
-                )
-            )
-        environment = {name: value for name, value in settings.items() if name != "WEBSITES_PORT"}
-        environment.update(DATABASE_URL=local, TEMPORAL_ADDRESS=self.stack.temporal_address)
-        return environment
-
-
 @dataclass
 class SiteRun:
     rc: int
@@ -283,7 +229,9 @@ class SiteRunner:
         if self.proxy_url:
             # urllib prefers the lower-case names: set both, whatever the shell had.
             no_proxy = "127.0.0.1,localhost"
-            env.update(HTTPS_PROXY=self.proxy_url, https_proxy=self.proxy_url, NO_PROXY=no_proxy, no_proxy=no_proxy)
+            env.update(
+                HTTPS_PROXY=self.proxy_url, https_proxy=self.proxy_url, NO_PROXY=no_proxy, no_proxy=no_proxy
+            )
         return env
 
     def run(

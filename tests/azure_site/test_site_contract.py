@@ -1,20 +1,13 @@
 """The deployment model on Azure, end to end: option 1 with the inventory's own database name,
 user and namespace, the workers' concurrency, and a database password holding every character a
-URL gives a meaning to. The service then runs with exactly the app settings the play wrote (the
-DeployedStandIn): verification passing means the deployed DATABASE_URL connects."""
+URL gives a meaning to. The double runs the deployed web app (web server and both workers in one
+app) with exactly the app settings and startup command the play wrote, on the flexible server's
+login and databases: verification passing means the deployed DATABASE_URL connects."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
-
 import pytest
 from psycopg.conninfo import conninfo_to_dict
-
-from tests.azure_site.conftest import STACK_PORT_BASES
-from tests.azure_site.site_runner import DeployedStandIn, SiteRunner
-from tests.ports import free_port_block
 
 pytestmark = pytest.mark.slow
 
@@ -34,44 +27,31 @@ def web_id(double, path: str = "") -> str:
 
 
 @pytest.fixture(scope="module")
-def deployed(azure_double_server, tmp_path_factory):
-    double = azure_double_server
-    double.reset()
-
-    def app_settings():
-        found = double.resource(web_id(double, "/config/appsettings"))
-        return (found or {}).get("properties") or None
-
-    state_dir = Path(tempfile.mkdtemp(prefix="papr-azure-contract-", dir="/tmp"))
-    service = DeployedStandIn(state_dir, free_port_block(6, STACK_PORT_BASES), app_settings)
-    try:
-        service.start()
-        site = SiteRunner(double, service, tmp_path_factory.mktemp("azure-contract"))
-        yield site, service, site.run("dev", extra_vars=OVERRIDES)
-    finally:
-        service.stop()
-        shutil.rmtree(state_dir, ignore_errors=True)
-        double.reset()
+def deployed(deployed_site):
+    run = deployed_site.run("dev", extra_vars=OVERRIDES)
+    apps = {app.spec.host: app for app in deployed_site.double.deployed.apps.values()}
+    return deployed_site, apps[f"{PREFIX}-web.azurewebsites.net"], run
 
 
 def test_the_deployed_database_url_connects_with_any_password(deployed):
-    site, service, run = deployed
+    site, app, run = deployed
     assert run.rc == 0, run.output[-6000:]
-    assert service.error is None
-    # The verify play wrote, found and deleted a memory through the service the settings configured.
+    # The verify play wrote, found and deleted a memory through the app the settings configured.
     assert "papr.memory.verify : The API stores a memory and finds it by search" in run.output
-    parsed = conninfo_to_dict(service.deployed["DATABASE_URL"])
+    assert app.exit_codes == [], app.log_tail()
+    parsed = conninfo_to_dict(app.spec.environment["DATABASE_URL"])
     assert parsed["password"] == site.database_password
     assert any(char in site.database_password for char in "/:@%?#&+ ")
     for secret in site.secret_values:
         assert secret not in run.output
 
 
-def test_inventory_overrides_and_option_1_concurrency_reach_azure(deployed, azure_double_server):
-    double = azure_double_server
-    site, service, run = deployed
+def test_inventory_overrides_and_option_1_concurrency_reach_azure(deployed):
+    site, app, run = deployed
+    double = site.double
     assert run.rc == 0, run.output[-6000:]
-    settings = service.deployed
+    settings = app.spec.environment
+    assert settings == double.resource(web_id(double, "/config/appsettings"))["properties"]
     parsed = conninfo_to_dict(settings["DATABASE_URL"])
     assert (parsed["user"], parsed["dbname"]) == ("papr_contract_user", "papr_contract_db")
     assert parsed["host"] == f"{PREFIX}-pg.postgres.database.azure.com" and parsed["sslmode"] == "require"
@@ -80,7 +60,7 @@ def test_inventory_overrides_and_option_1_concurrency_reach_azure(deployed, azur
     assert settings["PAPR_MEMORY_WORKER_CONCURRENCY"] == "7"
     assert settings["PAPR_DOCUMENT_WORKER_CONCURRENCY"] == "3"
     config = double.resource(web_id(double, "/config/web"))["properties"]
-    assert config["appCommandLine"] == "python -m app.all_in_one --port 5001"
+    assert config["appCommandLine"] == app.spec.command == "python -m app.all_in_one --port 5001"
     server = double.resource(
         f"/subscriptions/{double.subscription_id}/resourceGroups/{GROUP}/providers/"
         f"Microsoft.DBforPostgreSQL/flexibleServers/{PREFIX}-pg"
