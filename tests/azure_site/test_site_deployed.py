@@ -103,7 +103,8 @@ def test_a_wrong_startup_command_in_the_inventory_fails_the_run_at_verify(deploy
     assert "papr.memory.verify : Web server is healthy" in run.output, run.output[-6000:]
     assert "web /health" in run.output and "503" in run.output, run.output[-6000:]
     assert running(deployed_site)[WEB_HOST].spec.command == wrong["web_azure_startup_command"]
-    assert 'Attribute "application" not found' in running(deployed_site)[WEB_HOST].log_tail(200)
+    log = running(deployed_site)[WEB_HOST].log_tail(200)
+    assert "Error loading ASGI app" in log and "application" in log, log
 
     repaired = deployed_site.run("prod")
     assert repaired.rc == 0, repaired.output[-6000:]
