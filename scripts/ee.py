@@ -239,9 +239,13 @@ def python_requirements(collections: Path = COLLECTIONS_DIR) -> list[str]:
     ]
     with tempfile.TemporaryDirectory(prefix="papr-ee-introspect-") as tmp:
         env = dict(os.environ, ANSIBLE_GALAXY_DISABLE_GPG_VERIFY="1")
-        install = [venv_tool("ansible-galaxy"), "collection", "install", "--offline",
+        # --force: a copy installed on the controller (~/.ansible/collections, the `ansible`
+        # package) would otherwise count as installed and leave tmp empty.
+        install = [venv_tool("ansible-galaxy"), "collection", "install", "--offline", "--force",
                    "-r", "collections/requirements.yml", "--collections-path", tmp]  # fmt: skip
         subprocess.run(install, check=True, cwd=collections.parent, env=env, stdout=subprocess.DEVNULL)
+        if not (Path(tmp) / "ansible_collections" / "papr" / "memory").is_dir():
+            raise SystemExit(f"error: the staged collections did not install into {tmp}")
         user = Path(tmp) / "user-requirements.txt"
         user.write_text("\n".join(deps.get("python") or []) + "\n")
         exclude = Path(tmp) / "exclude-requirements.txt"

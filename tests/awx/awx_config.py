@@ -208,7 +208,27 @@ def playbook_reads(playbook: Path, seen: set[Path] | None = None) -> set[str]:
     return names
 
 
-# --- what inventories read ----------------------------------------------------------------------------
+# --- what inventories read and define -------------------------------------------------------------
+
+
+def inventory_variables(inventory: Path) -> set[str]:
+    """The variables an inventory directory sets (group_vars, host_vars, vars in hosts.yml)."""
+    names: set[str] = set()
+    for path in inventory.rglob("*.yml"):
+        tree = yaml.safe_load(path.read_text()) or {}
+        if path.name in ("hosts.yml", "hosts.yaml"):
+            stack = [tree]
+            while stack:
+                group = stack.pop()
+                if isinstance(group, dict):
+                    names |= set(group.get("vars") or {})
+                    stack += [*(group.get("children") or {}).values(), *(group.get("hosts") or {}).values()]
+                    stack += [
+                        value for key, value in group.items() if key not in ("vars", "children", "hosts")
+                    ]
+        else:
+            names |= set(tree)
+    return names
 
 
 def inventory_env_reads(inventory: Path) -> set[str]:

@@ -48,6 +48,31 @@ def test_every_survey_and_extra_variable_is_one_the_playbook_reads(name):
     assert asked | given <= reads, f"{template['playbook']} never reads {sorted((asked | given) - reads)}"
 
 
+@pytest.mark.parametrize("name", sorted(n for n, t in TEMPLATES.items() if t.get("extra_vars")))
+def test_extra_variables_evaluated_at_job_time_read_variables_that_exist(name):
+    """An extra variable's Jinja (AWX stores it, the job evaluates it) reads only the inventory's
+    variables, the deployment model's inputs and what the project's playbooks read: a renamed
+    inventory variable fails here, not in a job."""
+    template = TEMPLATES[name]
+    source = next(
+        s
+        for s in awx_config.load()["controller_inventory_sources"]
+        if s["inventory"] == template["inventory"]
+    )
+    known = (
+        awx_config.inventory_variables((REPO / source["source_path"]).parent)
+        | awx_config.deployment_model_inputs()
+        | awx_config.playbook_reads(REPO / "site.yml")
+        | set(template["extra_vars"])
+    )
+    for variable, value in template["extra_vars"].items():
+        if isinstance(value, str):
+            assert awx_config.jinja_names(value) <= known, (
+                variable,
+                sorted(awx_config.jinja_names(value) - known),
+            )
+
+
 def test_the_variable_finder_sees_role_argument_specs_and_playbook_jinja():
     """The check above can fail: a name no playbook reads is not found."""
     reads = awx_config.playbook_reads(REPO / "site.yml")
@@ -55,6 +80,8 @@ def test_the_variable_finder_sees_role_argument_specs_and_playbook_jinja():
     assert "verify_web_url" in reads  # the verify role's argument spec, through import_playbook
     assert "web_azure_plan_sku" not in awx_config.playbook_reads(REPO / "playbooks" / "plan.yml") - reads
     assert "papr_no_such_variable" not in reads
+    dev = awx_config.inventory_variables(REPO / "inventories" / "dev")
+    assert {"papr_option", "papr_api_keys"} <= dev and "papr_no_such_variable" not in dev
 
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -125,6 +126,27 @@ def writes(requests) -> list[tuple[str, str]]:
     return [(entry.method, entry.path.lower()) for entry in requests if entry.is_write]
 
 
+_RECAP = re.compile(
+    r"^localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", re.M
+)
+
+
+def host_recap(stdout: str) -> dict[str, int]:
+    """ansible-playbook's PLAY RECAP line for localhost, in ansible-runner's stats names."""
+    found = _RECAP.findall(stdout)
+    assert len(found) == 1, stdout[-2000:]
+    return dict(zip(("ok", "changed", "dark", "failures", "skipped"), map(int, found[0]), strict=True))
+
+
+def resources(double) -> dict[str, dict]:
+    """What the double holds, by id: what a deployment decides (not ids, etags or timestamps the
+    double makes up)."""
+    return {
+        resource_id: {key: resource.get(key) for key in ("location", "kind", "sku", "tags")}
+        for resource_id, resource in double.snapshot().items()
+    }
+
+
 def test_the_ee_holds_the_collections_and_none_of_the_hosts_venv(ee_image):
     listed = run_in_ee(ee_image, ["ansible-galaxy", "collection", "list", "--format", "json"])
     assert listed.returncode == 0, listed.stderr
@@ -137,34 +159,57 @@ def test_the_ee_holds_the_collections_and_none_of_the_hosts_venv(ee_image):
     assert "temporal version" in tools.stdout
 
 
-def test_plan_reads_variables_only(launch):
-    result = launch("playbooks/plan.yml")
-    assert result.rc == 0, result.stdout[-3000:]
-    assert result.recap()["changed"] == 0
-    assert result.requests == []
+def test_plan_reads_variables_only_and_takes_the_survey_answer(launch):
+    inventory_option = yaml.safe_load(
+        (REPO / "inventories" / ENVIRONMENT / "group_vars" / "all.yml").read_text()
+    )["papr_option"]
+    kept = launch("playbooks/plan.yml")  # the question left empty: the inventory's option stands
+    assert kept.rc == 0, kept.stdout[-3000:]
+    assert f"platform azure, option {inventory_option}:" in kept.stdout
+    assert kept.recap()["changed"] == 0 and kept.requests == []
+    other = "2" if str(inventory_option) == "1" else "1"
+    answered = launch("playbooks/plan.yml", papr_option=other)  # AWX hands the answer as a string
+    assert answered.rc == 0, answered.stdout[-3000:]
+    assert f"platform azure, option {other}:" in answered.stdout
+    assert answered.recap()["changed"] == 0 and answered.requests == []
+    with pytest.raises(LaunchRefused, match="expected to be one of"):
+        launch("playbooks/plan.yml", papr_option="3")
 
 
 def test_deploy_converges_in_the_ee_and_from_the_controller_alike(launch, tmp_path):
     launch.double.reset()
-    in_ee = launch("site.yml")
+    in_ee = launch("site.yml")  # ends with the verify play: the service answers through the web app
     assert in_ee.rc == 0, in_ee.stdout[-4000:]
     assert in_ee.recap()["changed"] > 0 and writes(in_ee.requests)
+    ee_resources = resources(launch.double)
+    assert ee_resources
 
     # The controller's ansible-playbook finds the EE's deployment converged: nothing to change.
     completed, requests = host_playbook(launch, tmp_path)
     assert completed.returncode == 0, (completed.stdout + completed.stderr)[-4000:]
-    assert "changed=0" in completed.stdout and writes(requests) == []
+    assert host_recap(completed.stdout)["changed"] == 0 and writes(requests) == []
 
-    # From nothing, the controller sends the same writes as the EE did.
+    # From nothing, the controller does what the EE did: the same tasks change, the same writes,
+    # the same resources.
     launch.double.reset()
     completed, requests = host_playbook(launch, tmp_path)
     assert completed.returncode == 0, (completed.stdout + completed.stderr)[-4000:]
+    compared = ("ok", "changed", "failures", "skipped")
+    assert {k: host_recap(completed.stdout)[k] for k in compared} == {k: in_ee.recap()[k] for k in compared}
     assert writes(requests) == writes(in_ee.requests)
+    assert resources(launch.double) == ee_resources
 
-    # And the EE finds the controller's deployment converged.
-    again = launch("site.yml")
+    # And the EE finds the controller's deployment converged, with the survey answered as the
+    # inventory says (AWX hands the answer as a string).
+    option = str(
+        yaml.safe_load((REPO / "inventories" / ENVIRONMENT / "group_vars" / "all.yml").read_text())[
+            "papr_option"
+        ]
+    )
+    again = launch("site.yml", papr_option=option)
     assert again.rc == 0, again.stdout[-4000:]
     assert again.recap()["changed"] == 0 and writes(again.requests) == []
+    assert resources(launch.double) == ee_resources
 
 
 def test_verify_checks_the_service_through_the_web_app(launch):
