@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help system-packages venv lint sanity test test-fast fidelity stack-up stack-down stack-status host-image image ee demo demo-down
+.PHONY: help system-packages venv lint sanity test test-fast fidelity stack-up stack-down stack-status host-image image ee ee-test demo demo-down
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -65,6 +65,10 @@ image: venv ## build the service's container image (docs/image.md; offline: make
 # EE_TAG: the tag (default localhost/papr-memory-ee:<collection version>).
 ee: venv ## build the AWX execution environment image offline (docs/awx.md); prints its size and build time
 	$(PY) scripts/ee.py $(if $(EE_TAG),--tag $(EE_TAG))
+
+# Not part of `make test`: the EE build alone takes 5-10 minutes from nothing (docs/awx.md).
+ee-test: venv ## the AWX tier: builds the EE (or finds it unchanged), launches the job templates in it as AWX would
+	PAPR_AWX_EE_JOBS=1 $(PY) -m pytest -ra tests/awx/test_ee_jobs.py
 
 demo: venv ## the whole stack on one local podman systemd host via site.yml; prints URL, API key, curl
 	scripts/demo.sh up

@@ -138,10 +138,20 @@ def copy_project(dest: Path) -> None:
 def run_in_ee(
     image: str, command: list[str], private_data_dir: Path | None = None
 ) -> subprocess.CompletedProcess:
-    """A command in the EE (network of the host: the double and the stand-in listen on loopback)."""
+    """A command in the EE (network of the host: the double and the stand-in listen on loopback),
+    as the user who owns the private data dir (see AwxJob.run)."""
     mounts = ["-v", f"{private_data_dir}:{CONTAINER_ROOT}:Z", "--workdir", f"{CONTAINER_ROOT}/project"]
     return subprocess.run(
-        ["podman", "run", "--rm", "--network=host", *(mounts if private_data_dir else []), image, *command],
+        [
+            "podman",
+            "run",
+            "--rm",
+            "--network=host",
+            "--user=0",
+            *(mounts if private_data_dir else []),
+            image,
+            *command,
+        ],  # fmt: skip
         capture_output=True,
         text=True,
         env=podman_environment(),
@@ -154,7 +164,19 @@ def export_inventory(image: str, private_data_dir: Path, source_path: str) -> di
     and group variables stay as written (the secrets' lookups are evaluated at job time)."""
     result = run_in_ee(
         image,
-        ["ansible-inventory", "-i", source_path, "--list", "--export", "--playbook-dir", "."],
+        # As AWX's inventory update: a source that does not parse fails the update (not an empty
+        # inventory).
+        [
+            "env",
+            "ANSIBLE_INVENTORY_UNPARSED_FAILED=True",
+            "ansible-inventory",
+            "-i",
+            source_path,
+            "--list",
+            "--export",
+            "--playbook-dir",
+            ".",
+        ],  # fmt: skip
         private_data_dir,
     )
     assert result.returncode == 0, result.stderr
