@@ -28,11 +28,21 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_names import (
     postgres_password_problem,
     region_problem,
 )
+from ansible_collections.papr.memory.plugins.module_utils.network_layout import (
+    network_layout_problem,
+    subnet_layout,
+)
 
 PLATFORMS = ("hosts", "azure", "aks")
 NOT_YET = {}  # platform -> why its face cannot deploy yet
 COMPONENT_GROUPS = ("postgres", "temporal", "web", "workers")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+NETWORK_MODES = ("private", "public")
+REGISTRY_AUTHS = ("none", "managed_identity", "credentials")
+REGISTRY_ID = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.ContainerRegistry/registries/[^/]+$",
+    re.I,
+)
 # Registries the images may come from; an inventory adds its own with papr_image_registries.
 KNOWN_REGISTRY_DOMAINS = (
     "azurecr.io",
@@ -96,6 +106,19 @@ INPUTS = {
     "papr_azure_image": None,
     "papr_azure_postgres_domain": "postgres.database.azure.com",
     "papr_azure_container_domain": "azurecontainer.io",
+    # private: one VNet, Temporal and PostgreSQL on private addresses only, the workers app closed;
+    # public: the old way (public IPs, firewall rules), for a deployment holding no real data.
+    "papr_network": "private",
+    "papr_network_address_space": "10.20.0.0/16",
+    # The flexible server's zone; Temporal's is <prefix>.papr.internal.
+    "papr_network_postgres_zone": "privatelink.postgres.database.azure.com",
+    "papr_network_temporal_zone": None,
+    # How the apps pull papr_azure_image: none (a public image), managed_identity (the app's system
+    # identity with AcrPull on the registry papr_azure_registry_id), credentials (user + password).
+    "papr_azure_registry_auth": "none",
+    "papr_azure_registry_id": None,
+    "papr_azure_registry_username": None,
+    "papr_azure_registry_password": None,
     "web_azure_plan_name": None,
     "web_azure_site_name": None,
     "web_azure_plan_capacity": 1,
@@ -328,12 +351,48 @@ def _azure_problems(inputs, option, problems):
     for name in capacities:
         _at_least_one(inputs, name, problems)
     _port(inputs, "workers_azure_port", problems)
+    _network_problems(inputs, problems)
+    _registry_problems(inputs, problems)
     retention = inputs.value("postgres_azure_backup_retention_days")
     low, high = POSTGRES_BACKUP_RETENTION_DAYS
     if _int(retention) is None or not low <= _int(retention) <= high:
         problems.append(
             f"postgres_azure_backup_retention_days={retention!r}: Azure keeps backups {low}-{high} days"
         )
+
+
+def _network_problems(inputs, problems):
+    mode = inputs.value("papr_network")
+    if mode not in NETWORK_MODES:
+        problems.append(f"papr_network={mode!r}: must be one of {', '.join(NETWORK_MODES)}")
+    elif mode == "private":
+        why = network_layout_problem(inputs.value("papr_network_address_space"), "papr_network_address_space")
+        if why:
+            problems.append(why)
+        zone = str(inputs.value("papr_network_postgres_zone"))
+        if not zone.endswith(".postgres.database.azure.com"):
+            problems.append(
+                f"papr_network_postgres_zone={zone!r}: a flexible server's private zone must end in "
+                ".postgres.database.azure.com"
+            )
+
+
+def _registry_problems(inputs, problems):
+    auth = inputs.value("papr_azure_registry_auth")
+    if auth not in REGISTRY_AUTHS:
+        problems.append(f"papr_azure_registry_auth={auth!r}: must be one of {', '.join(REGISTRY_AUTHS)}")
+    elif auth == "managed_identity" and not REGISTRY_ID.match(
+        str(inputs.value("papr_azure_registry_id") or "")
+    ):
+        problems.append(
+            f"papr_azure_registry_id={inputs.value('papr_azure_registry_id')!r}: managed_identity needs the "
+            "registry's resource id, /subscriptions/<s>/resourceGroups/<g>/providers/"
+            "Microsoft.ContainerRegistry/registries/<name> (the apps get AcrPull on it)"
+        )
+    elif auth == "credentials":
+        for name in ("papr_azure_registry_username", "papr_azure_registry_password"):
+            if inputs.value(name) in (None, ""):
+                problems.append(f"{name} is not set: papr_azure_registry_auth=credentials pulls with it")
 
 
 def _hosts_problems(context, problems):
@@ -447,14 +506,22 @@ def _azure_model(inputs, option):
         "postgres_server": inputs.azure_name("postgres_azure_server_name", "pg")[0],
         "temporal_group": inputs.azure_name("temporal_azure_group_name", "temporal")[0],
     }
-    names["temporal_dns_label"] = inputs.value("temporal_azure_dns_label") or names["temporal_group"]
+    network = _azure_network(inputs)
+    # A private group has no public IP, so no DNS label either.
+    names["temporal_dns_label"] = (
+        None if network else inputs.value("temporal_azure_dns_label") or names["temporal_group"]
+    )
     temporal_port = _int(inputs.value("temporal_port"))
+    # Private: the server's own name resolves to its private address through the linked zone.
     database_host = inputs.value("papr_database_host") or (
         f"{names['postgres_server']}.{inputs.value('papr_azure_postgres_domain')}"
     )
-    temporal_address = inputs.value("papr_temporal_address") or (
-        f"{names['temporal_dns_label']}.{location}.{inputs.value('papr_azure_container_domain')}:{temporal_port}"
+    temporal_host = (
+        f"{network['temporal_record']}.{network['temporal_zone']}"
+        if network
+        else f"{names['temporal_dns_label']}.{location}.{inputs.value('papr_azure_container_domain')}"
     )
+    temporal_address = inputs.value("papr_temporal_address") or f"{temporal_host}:{temporal_port}"
     addresses = (database_host, _int(inputs.value("postgres_port")), "require", temporal_address)
     web_port = _int(inputs.value("web_port"))
     uvicorn_processes = _int(inputs.value("web_uvicorn_processes"))
@@ -492,6 +559,42 @@ def _azure_model(inputs, option):
             "names": names,
             "backup_retention_days": _int(inputs.value("postgres_azure_backup_retention_days")),
         },
+        "network": network or {"mode": "public"},
+        "registry": _azure_registry(inputs),
+    }
+
+
+def _azure_registry(inputs):
+    """How the apps pull the image: `app_service` is app_service_container's `registry` option (None: a
+    public image), `acr_pull_scope` the registry the apps' identities get AcrPull on."""
+    auth = inputs.value("papr_azure_registry_auth")
+    registry = {"auth": auth, "app_service": None, "acr_pull_scope": None}
+    if auth == "managed_identity":
+        registry["app_service"] = {"managed_identity": True}
+        registry["acr_pull_scope"] = inputs.value("papr_azure_registry_id")
+    elif auth == "credentials":
+        registry["app_service"] = {
+            "username": str(inputs.value("papr_azure_registry_username")),
+            "password": str(inputs.value("papr_azure_registry_password")),
+        }
+    return registry
+
+
+def _azure_network(inputs):
+    """The private network's plan (None for papr_network=public): one VNet, a subnet per component
+    (derived from the one address space), and the private DNS zones the apps resolve through."""
+    if inputs.value("papr_network") != "private":
+        return None
+    prefix = inputs.value("papr_azure_name_prefix")
+    space = inputs.value("papr_network_address_space")
+    return {
+        "mode": "private",
+        "address_space": space,
+        "subnets": subnet_layout(space),
+        "vnet": f"{prefix}-vnet",
+        "postgres_zone": inputs.value("papr_network_postgres_zone"),
+        "temporal_zone": inputs.value("papr_network_temporal_zone") or f"{prefix}.papr.internal",
+        "temporal_record": "temporal",
     }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_service import AzureService
 
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
@@ -19,6 +20,19 @@ def resource_id(subscription_id, resource_group, provider_type, name):
         return name
     return (
         f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/{provider_type}/{name}"
+    )
+
+
+def subnet_id(subscription_id, resource_group, subnet):
+    """A subnet given as an ARM id or as `<virtual network>/<subnet>` in the resource group, as an id
+    ('' stays '': no subnet)."""
+    if not subnet or subnet.startswith("/"):
+        return subnet
+    vnet, _, name = subnet.partition("/")
+    if not vnet or not name or "/" in name:
+        raise AzureModuleError(f"subnet {subnet!r} is neither a subnet id nor <virtual network>/<subnet>.")
+    return resource_id(
+        subscription_id, resource_group, "Microsoft.Network/virtualNetworks", f"{vnet}/subnets/{name}"
     )
 
 

@@ -151,6 +151,24 @@ options:
     type: str
     choices: [AllAllowed, FtpsOnly, Disabled]
     default: Disabled
+  virtual_network_subnet:
+    description:
+      - Regional VNet integration - the subnet (delegated to C(Microsoft.Web/serverFarms)) the app's
+        outbound traffic leaves through, as an id or V(<virtual network>/<subnet>) in O(resource_group)
+        (C(virtualNetworkSubnetId)). V("") removes the integration. Not given - left alone.
+    type: str
+  route_all_traffic:
+    description:
+      - Send all outbound traffic through the integrated subnet, not only private addresses
+        (C(vnetRouteAllEnabled)), so the network's DNS zones and security groups apply.
+        Not given - left alone.
+    type: bool
+  public_network_access:
+    description:
+      - Whether the app and its SCM (deployment) site accept requests from the internet
+        (C(publicNetworkAccess)). V(false) closes both - for an app nothing calls, such as background
+        workers. Not given - left alone.
+    type: bool
   system_assigned_identity:
     description:
       - Whether the app has a system-assigned managed identity. Not given - left alone (turned on when
@@ -264,6 +282,7 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_errors import Az
 from ansible_collections.papr.memory.plugins.module_utils.azure_image import parse_image
 from ansible_collections.papr.memory.plugins.module_utils.azure_module import STATE_ARGUMENT_SPEC, describe
 from ansible_collections.papr.memory.plugins.module_utils.azure_names import require_valid_name
+from ansible_collections.papr.memory.plugins.module_utils.azure_network import same_id, subnet_id
 from ansible_collections.papr.memory.plugins.module_utils.azure_runner import (
     RUNNING,
     STOPPED,
@@ -342,6 +361,8 @@ def validate(params):
         raise AzureModuleError(
             f"app_settings must not set {', '.join(clashes)}: use the `port` and `registry` options instead."
         )
+    if params["virtual_network_subnet"]:
+        subnet_id("", params["resource_group"], params["virtual_network_subnet"])  # its form, before any call
     if params["health_check_path"] and not params["health_check_path"].startswith("/"):
         raise AzureModuleError(f"health_check_path {params['health_check_path']!r} must start with '/'.")
     return image
@@ -443,13 +464,36 @@ def site_fields(site):
     return {
         "plan": properties.get("serverFarmId"),
         "https_only": bool(properties.get("httpsOnly")),
+        "virtual_network_subnet_id": properties.get("virtualNetworkSubnetId") or "",
+        "route_all_traffic": bool(properties.get("vnetRouteAllEnabled")),
+        # Azure answers null for a site never set either way: open.
+        "public_network_access": _text(properties.get("publicNetworkAccess")) != "disabled",
         "system_assigned_identity": has_system_identity(site),
         "tags": site.get("tags") or {},
     }
 
 
-def desired_site_fields(params, current, target_plan_id):
+def desired_network_fields(params, current, subscription_id):
+    """VNet integration, route-all and public access: the option's value, else the current one (a new
+    app: none, off, open)."""
+    current = current or {}
+    wanted = params["virtual_network_subnet"]
+    subnet = (
+        current.get("virtual_network_subnet_id", "")
+        if wanted is None
+        else subnet_id(subscription_id, params["resource_group"], wanted)
+    )
+    if same_id(subnet, current.get("virtual_network_subnet_id")):
+        subnet = current.get("virtual_network_subnet_id", "")  # keep Azure's spelling
+    fields = {"virtual_network_subnet_id": subnet}
+    for name, new_app in (("route_all_traffic", False), ("public_network_access", True)):
+        fields[name] = params[name] if params[name] is not None else current.get(name, new_app)
+    return fields
+
+
+def desired_site_fields(params, current, target_plan_id, subscription_id):
     registry = params["registry"] or {}
+    network = desired_network_fields(params, current, subscription_id)
     identity = params["system_assigned_identity"]
     if identity is None:
         pulls_with_system_identity = registry.get("managed_identity") and not registry.get(
@@ -464,13 +508,21 @@ def desired_site_fields(params, current, target_plan_id):
     return {
         "plan": plan,
         "https_only": params["https_only"],
+        **network,
         "system_assigned_identity": identity,
         "tags": desired_tags(params["tags"], params["purge_tags"], current and current["tags"]),
     }
 
 
 def site_body(location, fields, config=None, app_settings=None, connection_strings=None, current_site=None):
-    properties = {"serverFarmId": fields["plan"], "reserved": True, "httpsOnly": fields["https_only"]}
+    properties = {
+        "serverFarmId": fields["plan"],
+        "reserved": True,
+        "httpsOnly": fields["https_only"],
+        "virtualNetworkSubnetId": fields["virtual_network_subnet_id"] or None,
+        "vnetRouteAllEnabled": fields["route_all_traffic"],
+        "publicNetworkAccess": "Enabled" if fields["public_network_access"] else "Disabled",
+    }
     if config is not None:
         site_config = dict(config)
         site_config["appSettings"] = [{"name": k, "value": v} for k, v in sorted(app_settings.items())]
@@ -548,12 +600,12 @@ def name_taken_problem(answer):
 class Changes:
     """Desired state of every managed part, and which parts differ from what Azure has (no Azure call)."""
 
-    def __init__(self, params, image, current, placement):
+    def __init__(self, params, image, current, placement, subscription_id):
         self.exists = current["site"] is not None
         self.current_site = current["site"]
         self.wanted_plan, self.location = placement
         self.before_site = site_fields(current["site"])
-        self.site = desired_site_fields(params, self.before_site or None, self.wanted_plan)
+        self.site = desired_site_fields(params, self.before_site or None, self.wanted_plan, subscription_id)
         self.config = desired_config(params, image)
         self.app_settings = desired_app_settings(params, image, current["app_settings"])
         self.connection_strings = desired_connection_strings(params)
@@ -703,7 +755,7 @@ class AppServiceContainer(Resource):
             return Plan(
                 [Write("delete", self.description, self.app.delete)], {"site": site_fields(current)}, {}
             )
-        changes = Changes(self.params, self.image, related, related["placement"])
+        changes = Changes(self.params, self.image, related, related["placement"], self.module.subscription_id)
         self.module.hide(
             *(changes.app_settings[name] for name in changes.secrets if name in changes.app_settings)
         )
@@ -840,6 +892,9 @@ def main():
             https_only=dict(type="bool", default=True),
             min_tls_version=dict(type="str", choices=["1.0", "1.1", "1.2", "1.3"], default="1.2"),
             ftps_state=dict(type="str", choices=["AllAllowed", "FtpsOnly", "Disabled"], default="Disabled"),
+            virtual_network_subnet=dict(type="str"),
+            route_all_traffic=dict(type="bool"),
+            public_network_access=dict(type="bool"),
             system_assigned_identity=dict(type="bool"),
             **STATE_ARGUMENT_SPEC,
             **TAGS_ARGUMENT_SPEC,

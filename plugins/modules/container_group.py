@@ -15,9 +15,9 @@ description:
   - Azure never returns secure environment variable values or registry passwords, so the module keeps a
     salted, slow hash of them in the tag C(papr-secrets-hash) and detects a changed secret by comparing
     hashes.
-  - ACI cannot change the location, OS type, restart policy, IP address type or a container's CPU and memory
-    in place. Such a change fails before anything is sent, unless O(allow_recreate=true), in which case the
-    group is deleted and created again (the result says C(recreated)).
+  - ACI cannot change the location, OS type, restart policy, IP address type, subnet or a container's CPU and
+    memory in place. Such a change fails before anything is sent, unless O(allow_recreate=true), in which case
+    the group is deleted and created again (the result says C(recreated)).
   - Idempotent; check mode sends no write request; diff mode masks secret values. Waits for Azure's
     long-running operation with the O(timeout) deadline.
 version_added: 0.1.0
@@ -94,10 +94,18 @@ options:
       username: {description: User name., type: str, required: true}
       password: {description: Password (never shown)., type: str, required: true}
   ip_address:
-    description: V(public) - a public IP exposing every container port; V(private) - a VNet address; V(none).
+    description:
+      - V(public) - a public IP exposing every container port; V(private) - an address of O(subnet) only, no
+        public IP; V(none).
     type: str
     choices: [public, private, none]
     default: public
+  subnet:
+    description:
+      - The subnet (delegated to C(Microsoft.ContainerInstance/containerGroups)) the group runs in, as an id
+        or V(<virtual network>/<subnet>) in O(resource_group) (C(subnetIds)). Needed by O(ip_address=private).
+      - ACI cannot move a group to another subnet in place (see O(allow_recreate)).
+    type: str
   dns_name_label:
     description: DNS label of the public IP (C(<label>.<region>.azurecontainer.io)); unique per region.
     type: str
@@ -196,6 +204,7 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_errors import Az
 from ansible_collections.papr.memory.plugins.module_utils.azure_image import parse_image
 from ansible_collections.papr.memory.plugins.module_utils.azure_module import STATE_ARGUMENT_SPEC
 from ansible_collections.papr.memory.plugins.module_utils.azure_names import name_pattern, require_valid_name
+from ansible_collections.papr.memory.plugins.module_utils.azure_network import subnet_id
 from ansible_collections.papr.memory.plugins.module_utils.azure_runner import (
     FAILED,
     RUNNING,
@@ -215,7 +224,7 @@ DNS_LABEL_PATTERN = name_pattern("dns_label")
 MAX_CPU = 4.0
 MAX_MEMORY_GB = 16.0
 # What ACI refuses to change in place (its InvalidContainerGroupUpdate message lists these).
-IMMUTABLE_FIELDS = ("location", "os_type", "restart_policy", "ip_type", "resources")
+IMMUTABLE_FIELDS = ("location", "os_type", "restart_policy", "ip_type", "subnet", "resources")
 
 
 # --- validation ---------------------------------------------------------------------------------------
@@ -253,6 +262,14 @@ def validate(params):
         )
     if params["ip_address"] == "public" and not any(c["ports"] for c in params["containers"]):
         raise AzureModuleError("ip_address=public needs at least one container port (or ip_address: none).")
+    if params["subnet"]:
+        subnet_id("", params["resource_group"], params["subnet"])  # its form, before any call
+        if params["ip_address"] == "public":
+            raise AzureModuleError(
+                "A group in a subnet has no public IP: give ip_address: private (or none)."
+            )
+    elif params["ip_address"] == "private":
+        raise AzureModuleError("ip_address=private needs `subnet`: the private address comes from it.")
     label = params["dns_name_label"]
     if label and (params["ip_address"] != "public" or not DNS_LABEL_PATTERN.match(label)):
         raise AzureModuleError(
@@ -292,7 +309,7 @@ def container_body(container, init):
     return {"name": container["name"], "properties": properties}
 
 
-def group_body(params, location, tags):
+def group_body(params, location, tags, subscription_id):
     containers = params["containers"]
     properties = {
         "osType": params["os_type"],
@@ -314,6 +331,10 @@ def group_body(params, location, tags):
         if params["dns_name_label"]:
             ip["dnsNameLabel"] = params["dns_name_label"]
         properties["ipAddress"] = ip
+    if params["subnet"]:
+        properties["subnetIds"] = [
+            {"id": subnet_id(subscription_id, params["resource_group"], params["subnet"])}
+        ]
     return {"location": location, "tags": tags, "properties": properties}
 
 
@@ -348,6 +369,7 @@ def comparable(group):
         "os_type": properties.get("osType"),
         "restart_policy": properties.get("restartPolicy"),
         "ip_type": ip.get("type"),
+        "subnet": next((s["id"].rstrip("/").lower() for s in properties.get("subnetIds") or []), None),
         "dns_name_label": (ip.get("dnsNameLabel") or "").lower() or None,
         "containers": [_container_view(c, init=False) for c in properties.get("containers") or []],
         "init_containers": [_container_view(c, init=True) for c in properties.get("initContainers") or []],
@@ -366,6 +388,7 @@ def immutable_view(view):
         "os_type": view.get("os_type"),
         "restart_policy": view.get("restart_policy"),
         "ip_type": view.get("ip_type"),
+        "subnet": view.get("subnet"),
         "resources": {c["name"]: (c["cpu"], c["memory_gb"]) for c in view.get("containers") or []},
     }
 
@@ -458,7 +481,7 @@ class ContainerGroup(Resource):
         tag = secrets_fingerprint(secret_values(params), current_view.get("secrets_hash"))
         if tag:
             tags[SECRETS_TAG] = tag
-        body = group_body(params, location, tags)
+        body = group_body(params, location, tags, self.module.subscription_id)
         desired_view = comparable(body)
 
         differences = changed_keys(current_view, desired_view)
@@ -473,9 +496,9 @@ class ContainerGroup(Resource):
             ]
             raise AzureModuleError(
                 f"{self.description}: changing {', '.join(fields)} needs the group to be deleted and "
-                "created again (ACI cannot change location, OS type, restart policy, IP address type, CPU "
-                "or memory in place). Set allow_recreate: true to do that (the containers restart and a "
-                "public IP may change)."
+                "created again (ACI cannot change location, OS type, restart policy, IP address type, "
+                "subnet, CPU or memory in place). Set allow_recreate: true to do that (the containers "
+                "restart and a public IP may change)."
             )
         writes = []
         if differences:
@@ -550,6 +573,7 @@ def main():
             ),
             ip_address=dict(type="str", choices=["public", "private", "none"], default="public"),
             dns_name_label=dict(type="str"),
+            subnet=dict(type="str"),
             allow_recreate=dict(type="bool", default=False),
             **STATE_ARGUMENT_SPEC,
             **TAGS_ARGUMENT_SPEC,

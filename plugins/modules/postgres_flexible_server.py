@@ -67,9 +67,22 @@ options:
     choices: [Disabled, ZoneRedundant, SameZone]
     default: Disabled
   public_network_access:
-    description: Whether the server has a public endpoint (reachable through the firewall rules).
+    description:
+      - Whether the server has a public endpoint (reachable through the firewall rules).
+      - Default - V(true), V(false) with O(delegated_subnet) (a server in a network has no public endpoint).
     type: bool
-    default: true
+  delegated_subnet:
+    description:
+      - Private access - the subnet (delegated to C(Microsoft.DBforPostgreSQL/flexibleServers)) the server
+        lives in, as an id or V(<virtual network>/<subnet>) in O(resource_group). Needs O(private_dns_zone).
+      - Chosen at creation; a server cannot join or leave a network later (the module refuses before any
+        write). Not given - left as it is.
+    type: str
+  private_dns_zone:
+    description:
+      - The private DNS zone (linked to the network) the server's name resolves in, as an id or a zone name in
+        O(resource_group), for example V(privatelink.postgres.database.azure.com).
+    type: str
   admin_login:
     description: Administrator login. Required to create the server; cannot change.
     type: str
@@ -206,6 +219,7 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_module import STATE_ARGUMENT_SPEC
 from ansible_collections.papr.memory.plugins.module_utils.azure_names import name_pattern, require_valid_name
+from ansible_collections.papr.memory.plugins.module_utils.azure_network import resource_id, same_id, subnet_id
 from ansible_collections.papr.memory.plugins.module_utils.azure_postgres import PostgresServers
 from ansible_collections.papr.memory.plugins.module_utils.azure_runner import (
     FAILED,
@@ -254,6 +268,20 @@ def validate(params):
         )
     if not 7 <= params["backup_retention_days"] <= 35:
         raise AzureModuleError(f"backup_retention_days must be 7-35, not {params['backup_retention_days']}.")
+    if params["delegated_subnet"]:
+        subnet_id("", params["resource_group"], params["delegated_subnet"])  # its form, before any call
+        if not params["private_dns_zone"]:
+            raise AzureModuleError(
+                "delegated_subnet needs private_dns_zone: the server's name resolves there."
+            )
+        if params["public_network_access"]:
+            raise AzureModuleError(
+                "A server in a delegated subnet has no public endpoint: public_network_access must be false."
+            )
+        if params["firewall_rules"]:
+            raise AzureModuleError("A server in a delegated subnet has no firewall rules: leave them out.")
+    elif params["private_dns_zone"]:
+        raise AzureModuleError("private_dns_zone goes with delegated_subnet.")
     login = params["admin_login"]
     if login and (login.lower() in RESERVED_LOGINS or login.lower().startswith("pg_")):
         raise AzureModuleError(f"admin_login {login!r} is reserved by Azure: choose another login.")
@@ -307,13 +335,41 @@ def server_view(server):
         "backup_retention_days": (properties.get("backup") or {}).get("backupRetentionDays"),
         "high_availability": (properties.get("highAvailability") or {}).get("mode"),
         "public_network_access": (properties.get("network") or {}).get("publicNetworkAccess") == "Enabled",
+        "delegated_subnet": (properties.get("network") or {}).get("delegatedSubnetResourceId") or None,
+        "private_dns_zone": (properties.get("network") or {}).get("privateDnsZoneArmResourceId") or None,
         "admin_login": properties.get("administratorLogin"),
         "secrets_hash": tags.pop(SECRETS_TAG, None),
         "tags": tags,
     }
 
 
-def desired_view(params, current, location):
+def desired_network(params, current, subscription_id):
+    """(delegated subnet id, zone id, public access): the options', else the server's (a new one: public)."""
+    if params["delegated_subnet"]:
+        subnet = subnet_id(subscription_id, params["resource_group"], params["delegated_subnet"])
+        zone = resource_id(
+            subscription_id,
+            params["resource_group"],
+            "Microsoft.Network/privateDnsZones",
+            params["private_dns_zone"],
+        )
+        # Keep Azure's spelling of the same ids, so the comparison is exact.
+        subnet = (
+            current.get("delegated_subnet") if same_id(subnet, current.get("delegated_subnet")) else subnet
+        )
+        zone = current.get("private_dns_zone") if same_id(zone, current.get("private_dns_zone")) else zone
+    else:
+        subnet, zone = current.get("delegated_subnet"), current.get("private_dns_zone")
+    public = params["public_network_access"]
+    if public is None:
+        public = (
+            current["public_network_access"] if current and not params["delegated_subnet"] else not subnet
+        )
+    return subnet, zone, public
+
+
+def desired_view(params, current, location, subscription_id=None):
+    subnet, zone, public = desired_network(params, current, subscription_id)
     password_tag = None
     if params["admin_password"]:
         password_tag = secrets_fingerprint(
@@ -329,7 +385,9 @@ def desired_view(params, current, location):
         "storage_auto_grow": params["storage_auto_grow"],
         "backup_retention_days": params["backup_retention_days"],
         "high_availability": params["high_availability"],
-        "public_network_access": params["public_network_access"],
+        "public_network_access": public,
+        "delegated_subnet": subnet,
+        "private_dns_zone": zone,
         "admin_login": current.get("admin_login") if current else params["admin_login"],
         "secrets_hash": password_tag or current.get("secrets_hash"),
         "tags": desired_tags(params["tags"], params["purge_tags"], current.get("tags")),
@@ -352,6 +410,12 @@ def refuse_impossible_changes(resource, current, desired, params):
             f"{resource} has the administrator login {current['admin_login']!r}; it cannot change to "
             f"{params['admin_login']!r}."
         )
+    if not same_id(current["delegated_subnet"], desired["delegated_subnet"]):
+        now = f"subnet {current['delegated_subnet']}" if current["delegated_subnet"] else "public access"
+        raise AzureModuleError(
+            f"{resource} has {now}; a server cannot join or leave a network after creation "
+            "(create a new server and move the data)."
+        )
     if int(desired["version"]) < int(current["version"]):
         raise AzureModuleError(
             f"{resource} runs PostgreSQL {current['version']}; a server cannot be downgraded."
@@ -373,6 +437,11 @@ def server_properties(view, password):
         "highAvailability": {"mode": view["high_availability"]},
         "network": {"publicNetworkAccess": "Enabled" if view["public_network_access"] else "Disabled"},
     }
+    if view["delegated_subnet"]:
+        properties["network"].update(
+            delegatedSubnetResourceId=view["delegated_subnet"],
+            privateDnsZoneArmResourceId=view["private_dns_zone"],
+        )
     if password:
         properties["administratorLoginPassword"] = password
     return properties
@@ -497,7 +566,9 @@ class PostgresServer(Resource):
     def plan_server(self, plan, server, location):
         params = self.params
         current = server_view(server)
-        desired = desired_view(params, current, current.get("location") or location)
+        desired = desired_view(
+            params, current, current.get("location") or location, self.module.subscription_id
+        )
         refuse_impossible_changes(self.description, current, desired, params)
         differences = changed_keys(current, desired)
         if not differences:
@@ -635,7 +706,9 @@ def main():
             high_availability=dict(
                 type="str", choices=["Disabled", "ZoneRedundant", "SameZone"], default="Disabled"
             ),
-            public_network_access=dict(type="bool", default=True),
+            public_network_access=dict(type="bool"),
+            delegated_subnet=dict(type="str"),
+            private_dns_zone=dict(type="str"),
             admin_login=dict(type="str"),
             admin_password=dict(type="str", no_log=True),
             databases=dict(

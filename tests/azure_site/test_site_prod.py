@@ -1,5 +1,6 @@
-"""site.yml -i inventories/prod (option 2) against the Azure double, verified for real through
-the stand-in service: check mode, first run, no-op rerun, secrets, drift, inventory changes."""
+"""site.yml -i inventories/prod (option 2, papr_network: private) against the Azure double, verified
+for real through the stand-in service: check mode, first run, the private network (only the web app
+faces the internet), no-op rerun, secrets, drift, inventory changes."""
 
 from __future__ import annotations
 
@@ -70,10 +71,10 @@ def test_check_mode_from_empty_writes_nothing_and_predicts_the_run(deployed):
     assert check.writes == []
     assert first.rc == 0, first.output[-6000:]
     assert check.changed_tasks() == first.changed_tasks()
-    # Group, server, Temporal, 2 plans, 2 apps, firewall (+ the namespace, unless an earlier test
-    # registered it in the shared stand-in Temporal).
-    resources = [task for task in first.changed_tasks() if "namespace" not in task]
-    assert len(resources) == 8, resources
+    # Group, NSGs, VNet, 2 private zones, server, Temporal, its A record, 2 plans, 2 apps (+ the
+    # namespace, unless an earlier test registered it in the shared stand-in Temporal).
+    resources = [task for task in first.changed_tasks() if "Register the namespace" not in task]
+    assert len(resources) == 12, resources
 
 
 def test_first_run_builds_option_2(deployed, azure_double_server):
@@ -101,7 +102,7 @@ def test_first_run_builds_option_2(deployed, azure_double_server):
 
     settings = app_settings(double, "web")
     assert settings["WEBSITES_PORT"] == "5001"
-    assert settings["TEMPORAL_ADDRESS"] == f"{PREFIX}-temporal.westeurope.azurecontainer.io:7233"
+    assert settings["TEMPORAL_ADDRESS"] == f"temporal.{PREFIX}.papr.internal:7233"
     assert settings["TEMPORAL_NAMESPACE"] == "papr-memory"
     assert settings["DATABASE_URL"].endswith(
         f"@{PREFIX}-pg.postgres.database.azure.com:5432/papr_memory?sslmode=require"
@@ -119,7 +120,6 @@ def test_first_run_builds_option_2(deployed, azure_double_server):
     assert {"name": "POSTGRES_PWD"}.items() <= next(
         env for env in server["environmentVariables"] if env["name"] == "POSTGRES_PWD"
     ).items()
-    assert group["properties"]["ipAddress"]["dnsNameLabel"] == f"{PREFIX}-temporal"
 
     pg = server_id(double)
     databases = {
@@ -128,17 +128,70 @@ def test_first_run_builds_option_2(deployed, azure_double_server):
     assert {"temporal", "temporal_visibility", "papr_memory"} <= databases
     extensions = double.resource(pg + "/configurations/azure.extensions")["properties"]["value"]
     assert "BTREE_GIN" in extensions.upper().split(",")
-    rules = firewall_rules(double)
-    app_ips = set(first_site(double)["properties"]["outboundIpAddresses"].split(","))
+
+
+def subnet_id(double, name: str) -> str:
+    return arm_id(double, f"Microsoft.Network/virtualNetworks/{PREFIX}-vnet/subnets/{name}")
+
+
+def test_only_the_web_app_faces_the_internet(deployed, azure_double_server):
+    double = azure_double_server
     aci = double.client(ContainerInstanceManagementClient)
-    temporal_ip = aci.container_groups.get(GROUP, f"{PREFIX}-temporal").ip_address.ip
-    assert rules["temporal"][0] == temporal_ip
-    assert {start for start, _ in rules.values()} == app_ips | {temporal_ip}
-    assert all(start == end for start, end in rules.values())
+    group = aci.container_groups.get(GROUP, f"{PREFIX}-temporal")
+    # Temporal: a private address of its delegated subnet, no public IP, no DNS name.
+    assert group.ip_address.type == "Private" and group.ip_address.dns_name_label is None
+    assert [subnet.id.lower() for subnet in group.subnet_ids] == [subnet_id(double, "temporal").lower()]
+    assert group.ip_address.ip.startswith("10.20.16.")
+    # ... published in the private zone the apps resolve (TEMPORAL_ADDRESS names it).
+    record = double.resource(
+        arm_id(double, f"Microsoft.Network/privateDnsZones/{PREFIX}.papr.internal/A/temporal")
+    )
+    assert [a["ipv4Address"] for a in record["properties"]["aRecords"]] == [group.ip_address.ip]
+    namespace_setup = [c for c in group.containers if c.name == "namespace-setup"]
+    assert namespace_setup and not namespace_setup[0].ports
 
+    # PostgreSQL: private access only, no firewall rules.
+    network = double.resource(server_id(double))["properties"]["network"]
+    assert network["publicNetworkAccess"] == "Disabled"
+    assert network["delegatedSubnetResourceId"].lower() == subnet_id(double, "postgres").lower()
+    assert (
+        network["privateDnsZoneArmResourceId"]
+        .lower()
+        .endswith("/privatednszones/privatelink.postgres.database.azure.com")
+    )
+    assert firewall_rules(double) == {}
 
-def first_site(double) -> dict:
-    return double.resource(site_id(double, "web"))
+    # The apps: VNet integration through `apps`, all traffic routed; only the web app is public.
+    for name in ("web", "workers"):
+        properties = double.resource(site_id(double, name))["properties"]
+        assert properties["virtualNetworkSubnetId"].lower() == subnet_id(double, "apps").lower()
+        assert properties["vnetRouteAllEnabled"] is True
+    assert double.resource(site_id(double, "workers"))["properties"]["publicNetworkAccess"] == "Disabled"
+    assert double.resource(site_id(double, "web"))["properties"].get("publicNetworkAccess") != "Disabled"
+    assert site_config(double, "web")["minTlsVersion"] == "1.2"
+    assert double.resource(site_id(double, "web"))["properties"]["httpsOnly"] is True
+
+    # Each subnet's NSG: exactly apps -> Temporal 7233 and apps + Temporal -> PostgreSQL 5432, every other
+    # inbound flow denied before Azure's own AllowVnetInBound.
+    def inbound(subnet):
+        nsg = double.resource(arm_id(double, f"Microsoft.Network/networkSecurityGroups/{PREFIX}-{subnet}"))
+        rules = []
+        for rule in nsg["properties"]["securityRules"]:
+            props = rule["properties"]
+            sources = sorted(props.get("sourceAddressPrefixes") or [props.get("sourceAddressPrefix")])
+            ports = props.get("destinationPortRange") or ",".join(props.get("destinationPortRanges"))
+            rules.append((props["priority"], props["direction"], props["access"], sources, ports))
+        return sorted(rules)
+
+    assert inbound("apps") == [(4096, "Inbound", "Deny", ["*"], "*")]
+    assert inbound("temporal") == [
+        (100, "Inbound", "Allow", ["10.20.0.0/20"], "7233"),
+        (4096, "Inbound", "Deny", ["*"], "*"),
+    ]
+    assert inbound("postgres") == [
+        (100, "Inbound", "Allow", ["10.20.0.0/20", "10.20.16.0/20"], "5432"),
+        (4096, "Inbound", "Deny", ["*"], "*"),
+    ]
 
 
 def test_second_run_changes_nothing_and_writes_nothing(deployed):
@@ -154,7 +207,6 @@ def test_no_secret_in_diff_or_verbose_output(deployed, site):
 
 def test_drift_is_detected_and_put_back(deployed, site, azure_double_server):
     double = azure_double_server
-    rule_name, (rule_ip, _) = next(iter(firewall_rules(double).items()))
     group_id = arm_id(double, f"Microsoft.ContainerInstance/containerGroups/{PREFIX}-temporal")
 
     def swap_temporal_image(group):
@@ -165,7 +217,8 @@ def test_drift_is_detected_and_put_back(deployed, site, azure_double_server):
         site_id(double, "workers") + "/config/web", {"properties": {"linuxFxVersion": "DOCKER|evil/miner:1"}}
     )
     double.drift(
-        server_id(double) + f"/firewallRules/{rule_name}", {"properties": {"endIpAddress": "255.255.255.255"}}
+        site_id(double, "workers"),
+        {"properties": {"publicNetworkAccess": "Enabled", "vnetRouteAllEnabled": False}},
     )
     double.drift(group_id, swap_temporal_image)
 
@@ -174,12 +227,12 @@ def test_drift_is_detected_and_put_back(deployed, site, azure_double_server):
     assert set(repair.changed_tasks()) == {
         "papr.memory.web : Web app running the service image",
         "papr.memory.workers : Web app running the workers from the service image",
-        "papr.memory.postgres : PostgreSQL flexible server with its databases, parameters and firewall rules",
         "papr.memory.temporal : Temporal container group (schema set-up, then the server)",
     }
     assert app_settings(double, "web")["PAPR_LOG_LEVEL"] == "INFO"
     assert site_config(double, "workers")["linuxFxVersion"] == "DOCKER|paprmemory.azurecr.io/memory:0.1.0"
-    assert firewall_rules(double)[rule_name] == (rule_ip, rule_ip)
+    workers = double.resource(site_id(double, "workers"))["properties"]
+    assert (workers["publicNetworkAccess"], workers["vnetRouteAllEnabled"]) == ("Disabled", True)
     image = double.resource(group_id)["properties"]["containers"][0]["properties"]["image"]
     assert image.startswith("temporalio/server:1.")
     assert_converged_without_writes(site.run("prod"))

@@ -89,8 +89,35 @@ def test_option_2_on_azure_splits_web_and_workers():
     assert "PAPR_API_KEYS" not in workers["secret_environment"]
     assert workers["environment"]["PAPR_MEMORY_WORKER_CONCURRENCY"] == "20"
     assert workers["port"] == 8080 and workers["command_line"] == "python start_all_workers.py"
-    assert model["temporal"]["address"] == "papr-memory-temporal.westeurope.azurecontainer.io:7233"
+    # papr_network: private by default - Temporal by its name in the network's private zone.
+    assert model["temporal"]["address"] == "temporal.papr-memory.papr.internal:7233"
     assert model["database"]["host"] == "papr-memory-pg.postgres.database.azure.com"
+    public = deployment_model(dict(AZURE, papr_option=2, papr_network="public"))
+    assert public["temporal"]["address"] == "papr-memory-temporal.westeurope.azurecontainer.io:7233"
+    assert public["network"] == {"mode": "public"}
+
+
+def test_the_private_network_plan_is_part_of_the_model():
+    model = deployment_model(
+        dict(AZURE, papr_network_address_space="10.40.0.0/16", papr_azure_name_prefix="mem")
+    )
+    assert model["network"] == {
+        "mode": "private",
+        "address_space": "10.40.0.0/16",
+        "subnets": {
+            "apps": "10.40.0.0/20",
+            "temporal": "10.40.16.0/20",
+            "postgres": "10.40.32.0/20",
+            "aks": "10.40.128.0/17",
+        },
+        "vnet": "mem-vnet",
+        "postgres_zone": "privatelink.postgres.database.azure.com",
+        "temporal_zone": "mem.papr.internal",
+        "temporal_record": "temporal",
+    }
+    # A private group has no public IP, so no DNS label.
+    assert model["azure"]["names"]["temporal_dns_label"] is None
+    assert model["units"]["web"]["environment"]["TEMPORAL_ADDRESS"] == "temporal.mem.papr.internal:7233"
 
 
 def test_hosts_reach_each_other_on_loopback_or_by_address():
@@ -140,6 +167,10 @@ def test_hosts_reach_each_other_on_loopback_or_by_address():
         ({"temporal_azure_dns_label": "1papr-temporal"}, "temporal_azure_dns_label"),
         ({"papr_azure_image": "paprmemory.azurcr.io/memory:1"}, "papr_azure_image"),
         ({"postgres_azure_backup_retention_days": 6}, "postgres_azure_backup_retention_days"),
+        ({"papr_network": "open"}, "papr_network"),
+        ({"papr_network_address_space": "10.20.0.0/24"}, "papr_network_address_space"),
+        ({"papr_network_address_space": "8.8.0.0/16"}, "papr_network_address_space"),
+        ({"papr_network_postgres_zone": "pg.internal"}, "papr_network_postgres_zone"),
     ],
 )
 def test_each_bad_input_is_named(change, variable):
