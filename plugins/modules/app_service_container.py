@@ -160,7 +160,7 @@ options:
   route_all_traffic:
     description:
       - Send all outbound traffic through the integrated subnet, not only private addresses
-        (C(vnetRouteAllEnabled)), so the network's DNS zones and security groups apply.
+        (C(vnetRouteAllEnabled) of C(config/web)), so the network's DNS zones and security groups apply.
         Not given - left alone.
     type: bool
   public_network_access:
@@ -169,6 +169,12 @@ options:
         (C(publicNetworkAccess)). V(false) closes both - for an app nothing calls, such as background
         workers. Not given - left alone.
     type: bool
+  allowed_ip_ranges:
+    description:
+      - Access restrictions of the app (C(ipSecurityRestrictions)) - only these IPv4 or IPv6 ranges (CIDR or
+        single addresses) may call it; Azure denies everyone else. V([]) - everyone. Not given - left alone.
+    type: list
+    elements: str
   system_assigned_identity:
     description:
       - Whether the app has a system-assigned managed identity. Not given - left alone (turned on when
@@ -269,6 +275,8 @@ site:
     connection_string_names: {description: Names of the connection strings., type: list, elements: str}
 """
 
+import ipaddress
+
 from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     TAGS_ARGUMENT_SPEC,
     changed_keys,
@@ -311,6 +319,43 @@ def _text(value):
     return (value or "").lower()
 
 
+# Azure adds an implicit last rule ("Allow all" or "Deny all") at this priority; it is not the caller's.
+IMPLICIT_RULE_PRIORITY = 2147483647
+
+
+def _ip_range(value):
+    return str(ipaddress.ip_network(str(value).strip(), strict=False))
+
+
+def _comparable_range(value):
+    try:
+        return _ip_range(value)
+    except ValueError:  # a rule made elsewhere ("Any", a service tag): compared as it is
+        return _text(value)
+
+
+def _access_rules(rules):
+    """The explicit access restrictions as (range, action, priority), Azure's implicit rule left out."""
+    return sorted(
+        (_comparable_range(rule.get("ipAddress")), _text(rule.get("action")), rule.get("priority"))
+        for rule in rules or []
+        if rule.get("priority") != IMPLICIT_RULE_PRIORITY and rule.get("ipAddress")
+    )
+
+
+def access_restrictions(ranges):
+    """ipSecurityRestrictions allowing exactly `ranges` (Azure then denies the rest)."""
+    return [
+        {
+            "ipAddress": _ip_range(value),
+            "action": "Allow",
+            "priority": 100 + index,
+            "name": f"allow-{index + 1}",
+        }
+        for index, value in enumerate(ranges)
+    ]
+
+
 # How each managed config/web property is compared (Azure answers null for "" and re-cases enums).
 CONFIG_NORMALISERS = {
     "linuxFxVersion": lambda v: (v or "").split("|", 1)[0].upper() + "|" + (v or "").partition("|")[2],
@@ -321,6 +366,8 @@ CONFIG_NORMALISERS = {
     "ftpsState": _text,
     "acrUseManagedIdentityCreds": bool,
     "acrUserManagedIdentityID": _text,
+    "vnetRouteAllEnabled": bool,
+    "ipSecurityRestrictions": _access_rules,
 }
 
 
@@ -361,6 +408,13 @@ def validate(params):
         raise AzureModuleError(
             f"app_settings must not set {', '.join(clashes)}: use the `port` and `registry` options instead."
         )
+    for value in params["allowed_ip_ranges"] or []:
+        try:
+            _ip_range(value)
+        except ValueError as exc:
+            raise AzureModuleError(
+                f"allowed_ip_ranges: {value!r} is not an IP address or range ({exc})."
+            ) from exc
     if params["virtual_network_subnet"]:
         subnet_id("", params["resource_group"], params["virtual_network_subnet"])  # its form, before any call
     if params["health_check_path"] and not params["health_check_path"].startswith("/"):
@@ -426,6 +480,10 @@ def desired_config(params, image):
         config["appCommandLine"] = params["startup_command"]
     if params["health_check_path"] is not None:
         config["healthCheckPath"] = params["health_check_path"] or None
+    if params["allowed_ip_ranges"] is not None:
+        config["ipSecurityRestrictions"] = access_restrictions(params["allowed_ip_ranges"])
+    if params["route_all_traffic"] is not None:
+        config["vnetRouteAllEnabled"] = params["route_all_traffic"]
     if params["registry"] is not None:
         config["acrUseManagedIdentityCreds"] = bool(registry.get("managed_identity"))
         if registry.get("managed_identity_client_id"):
@@ -465,7 +523,6 @@ def site_fields(site):
         "plan": properties.get("serverFarmId"),
         "https_only": bool(properties.get("httpsOnly")),
         "virtual_network_subnet_id": properties.get("virtualNetworkSubnetId") or "",
-        "route_all_traffic": bool(properties.get("vnetRouteAllEnabled")),
         # Azure answers null for a site never set either way: open.
         "public_network_access": _text(properties.get("publicNetworkAccess")) != "disabled",
         "system_assigned_identity": has_system_identity(site),
@@ -474,8 +531,8 @@ def site_fields(site):
 
 
 def desired_network_fields(params, current, subscription_id):
-    """VNet integration, route-all and public access: the option's value, else the current one (a new
-    app: none, off, open)."""
+    """VNet integration and public access: the option's value, else the current one (a new app: none,
+    open)."""
     current = current or {}
     wanted = params["virtual_network_subnet"]
     subnet = (
@@ -486,8 +543,10 @@ def desired_network_fields(params, current, subscription_id):
     if same_id(subnet, current.get("virtual_network_subnet_id")):
         subnet = current.get("virtual_network_subnet_id", "")  # keep Azure's spelling
     fields = {"virtual_network_subnet_id": subnet}
-    for name, new_app in (("route_all_traffic", False), ("public_network_access", True)):
-        fields[name] = params[name] if params[name] is not None else current.get(name, new_app)
+    public = params["public_network_access"]
+    fields["public_network_access"] = (
+        public if public is not None else current.get("public_network_access", True)
+    )
     return fields
 
 
@@ -520,7 +579,6 @@ def site_body(location, fields, config=None, app_settings=None, connection_strin
         "reserved": True,
         "httpsOnly": fields["https_only"],
         "virtualNetworkSubnetId": fields["virtual_network_subnet_id"] or None,
-        "vnetRouteAllEnabled": fields["route_all_traffic"],
         "publicNetworkAccess": "Enabled" if fields["public_network_access"] else "Disabled",
     }
     if config is not None:
@@ -892,6 +950,7 @@ def main():
             https_only=dict(type="bool", default=True),
             min_tls_version=dict(type="str", choices=["1.0", "1.1", "1.2", "1.3"], default="1.2"),
             ftps_state=dict(type="str", choices=["AllAllowed", "FtpsOnly", "Disabled"], default="Disabled"),
+            allowed_ip_ranges=dict(type="list", elements="str"),
             virtual_network_subnet=dict(type="str"),
             route_all_traffic=dict(type="bool"),
             public_network_access=dict(type="bool"),

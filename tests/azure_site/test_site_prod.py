@@ -9,7 +9,8 @@ from azure.mgmt.containerinstance import ContainerInstanceManagementClient
 
 from tests.azure_site.site_runner import SiteRun
 
-pytestmark = pytest.mark.slow
+# Four site runs for the fixture, more per test: minutes on a busy shared machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 GROUP = "papr-memory-prod"
 PREFIX = "papr-memory-prod"
@@ -165,7 +166,7 @@ def test_only_the_web_app_faces_the_internet(deployed, azure_double_server):
     for name in ("web", "workers"):
         properties = double.resource(site_id(double, name))["properties"]
         assert properties["virtualNetworkSubnetId"].lower() == subnet_id(double, "apps").lower()
-        assert properties["vnetRouteAllEnabled"] is True
+        assert site_config(double, name)["vnetRouteAllEnabled"] is True
     assert double.resource(site_id(double, "workers"))["properties"]["publicNetworkAccess"] == "Disabled"
     assert double.resource(site_id(double, "web"))["properties"].get("publicNetworkAccess") != "Disabled"
     assert site_config(double, "web")["minTlsVersion"] == "1.2"
@@ -216,10 +217,8 @@ def test_drift_is_detected_and_put_back(deployed, site, azure_double_server):
     double.drift(
         site_id(double, "workers") + "/config/web", {"properties": {"linuxFxVersion": "DOCKER|evil/miner:1"}}
     )
-    double.drift(
-        site_id(double, "workers"),
-        {"properties": {"publicNetworkAccess": "Enabled", "vnetRouteAllEnabled": False}},
-    )
+    double.drift(site_id(double, "workers"), {"properties": {"publicNetworkAccess": "Enabled"}})
+    double.drift(site_id(double, "web") + "/config/web", {"properties": {"vnetRouteAllEnabled": False}})
     double.drift(group_id, swap_temporal_image)
 
     repair = site.run("prod", "--diff")
@@ -231,8 +230,8 @@ def test_drift_is_detected_and_put_back(deployed, site, azure_double_server):
     }
     assert app_settings(double, "web")["PAPR_LOG_LEVEL"] == "INFO"
     assert site_config(double, "workers")["linuxFxVersion"] == "DOCKER|paprmemory.azurecr.io/memory:0.1.0"
-    workers = double.resource(site_id(double, "workers"))["properties"]
-    assert (workers["publicNetworkAccess"], workers["vnetRouteAllEnabled"]) == ("Disabled", True)
+    assert double.resource(site_id(double, "workers"))["properties"]["publicNetworkAccess"] == "Disabled"
+    assert site_config(double, "web")["vnetRouteAllEnabled"] is True
     image = double.resource(group_id)["properties"]["containers"][0]["properties"]["image"]
     assert image.startswith("temporalio/server:1.")
     assert_converged_without_writes(site.run("prod"))
@@ -255,3 +254,43 @@ def test_new_image_and_startup_command_in_the_inventory_are_applied(deployed, si
     assert web["appCommandLine"] == change["web_azure_startup_command"]
     assert workers["appCommandLine"] == "python start_all_workers.py"
     assert_converged_without_writes(site.run("prod", extra_vars=change))
+
+
+def acr_pull_principals(double, registry_id: str) -> set[str]:
+    prefix = (registry_id + "/providers/Microsoft.Authorization/roleAssignments/").lower()
+    return {
+        body["properties"]["principalId"] for rid, body in double.snapshot().items() if rid.startswith(prefix)
+    }
+
+
+def test_registry_pull_by_managed_identity_then_by_credentials_converges(deployed, site, azure_double_server):
+    double = azure_double_server
+    registry_id = arm_id(double, "Microsoft.ContainerRegistry/registries/paprmemory")
+    identity = {"papr_azure_registry_auth": "managed_identity", "papr_azure_registry_id": registry_id}
+    run = site.run("prod", "--diff", extra_vars=identity)
+    assert run.rc == 0, run.output[-6000:]
+    principals = set()
+    for name in ("web", "workers"):
+        assert site_config(double, name)["acrUseManagedIdentityCreds"] is True
+        principals.add(double.resource(site_id(double, name))["identity"]["principalId"])
+    # Each app's own identity holds AcrPull on the registry, and nothing else does.
+    assert acr_pull_principals(double, registry_id) == principals and len(principals) == 2
+    assert_converged_without_writes(site.run("prod", extra_vars=identity))
+
+    password = "registry-" + "x7Yq" * 5
+    credentials = {
+        "papr_azure_registry_auth": "credentials",
+        "papr_azure_registry_username": "paprmemory",
+        "papr_azure_registry_password": password,
+    }
+    run = site.run("prod", "--diff", "-vvv", extra_vars=credentials)
+    assert run.rc == 0, run.output[-6000:]
+    assert password not in run.output
+    for name in ("web", "workers"):
+        settings = app_settings(double, name)
+        assert settings["DOCKER_REGISTRY_SERVER_USERNAME"] == "paprmemory"
+        assert settings["DOCKER_REGISTRY_SERVER_PASSWORD"] == password
+        assert settings["DOCKER_REGISTRY_SERVER_URL"] == "https://paprmemory.azurecr.io"
+        assert site_config(double, name)["acrUseManagedIdentityCreds"] is False
+    # The next run keeps them (they are the inventory's, not settings added by hand).
+    assert_converged_without_writes(site.run("prod", extra_vars=credentials))
