@@ -31,7 +31,6 @@ import socketserver
 import ssl
 import struct
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -115,7 +114,8 @@ class RunningApp:
         self._listeners: list[socket.socket] = []
         self._connections: list[socket.socket] = []
         self._lock = threading.Lock()
-        self._work = Path(tempfile.mkdtemp(prefix="azure-double-app-"))
+        self._work = log_path.parent / "apps" / spec.host  # the app's HOME and its /etc/hosts
+        self._work.mkdir(parents=True, exist_ok=True)
         self.restart_at: float | None = None  # set when the process exited
 
     # --- process -------------------------------------------------------------------------------
