@@ -50,6 +50,11 @@ CLIENTS = {
         "PostgreSQLManagementClient",
         "azure-mgmt-postgresqlflexibleservers",
     ),
+    "containerservice": (
+        "azure.mgmt.containerservice",
+        "ContainerServiceClient",
+        "azure-mgmt-containerservice",
+    ),
     "network": ("azure.mgmt.network", "NetworkManagementClient", "azure-mgmt-network"),
     "privatedns": ("azure.mgmt.privatedns", "PrivateDnsManagementClient", "azure-mgmt-privatedns"),
     "authorization": (

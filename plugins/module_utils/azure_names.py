@@ -59,6 +59,21 @@ NAME_RULES = {
         re.compile(r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$"),
         "1-63 letters, digits, _, $ and -, starting with a letter or _",
     ),
+    "aks_cluster": (
+        "AKS cluster",
+        re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$"),
+        "1-63 letters, digits, hyphens and underscores, starting and ending with a letter or digit",
+    ),
+    "aks_dns_prefix": (
+        "AKS DNS prefix",
+        re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,52}[A-Za-z0-9])?$"),
+        "1-54 letters, digits and hyphens, starting and ending with a letter or digit",
+    ),
+    "aks_node_pool": (
+        "AKS node pool",
+        re.compile(r"^[a-z][a-z0-9]{0,11}$"),
+        "1-12 lower-case letters and digits, starting with a letter",
+    ),
     "firewall_rule": ("firewall rule", re.compile(r"^[-\w.]{1,128}$"), "1-128 letters, digits, _, - and ."),
 }
 

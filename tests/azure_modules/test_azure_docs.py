@@ -18,6 +18,7 @@ MODULES = [
     "app_service_container",
     "container_group",
     "postgres_flexible_server",
+    "aks_cluster",
 ]
 
 

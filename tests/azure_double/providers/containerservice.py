@@ -175,6 +175,7 @@ class ContainerServiceProvider:
         if not existing and not any((p or {}).get("mode") == "System" for p in profiles):
             raise invalid("agentPoolProfiles", "A cluster must have at least one agent pool in System mode.")
 
+        self._check_identity_settings(props, existing)
         cluster = existing or self._new_cluster(params, group, location, dns_prefix)
         self._check_immutable(existing, props)
         if "tags" in body:  # a cluster created without tags has no tags key (recorded), nothing made up
@@ -288,6 +289,26 @@ class ContainerServiceProvider:
             )
         return minor
 
+    def _check_identity_settings(self, props: dict[str, Any], existing: dict[str, Any] | None) -> None:
+        """Settings AKS refuses together (*unverified* codes and wording; the rules are documented)."""
+        now = (existing or {}).get("properties") or {}
+
+        def setting(key: str) -> Any:
+            return props[key] if key in props else now.get(key)
+
+        workload = ((setting("securityProfile") or {}).get("workloadIdentity") or {}).get("enabled")
+        if workload and not (setting("oidcIssuerProfile") or {}).get("enabled"):
+            raise invalid(
+                "securityProfile.workloadIdentity",
+                "Enabling workload identity requires enabling OIDC issuer (oidcIssuerProfile.enabled).",
+            )
+        if setting("disableLocalAccounts") and not (setting("aadProfile") or {}).get("managed"):
+            raise arm_error(
+                400,
+                "BadRequest",
+                "Local accounts can only be disabled on a cluster with AKS-managed Azure AD integration.",
+            )
+
     def _check_immutable(self, existing: dict[str, Any] | None, props: dict[str, Any]) -> None:
         if not existing:
             return
@@ -371,6 +392,39 @@ class ContainerServiceProvider:
             location_header=True,
         )
 
+    def power(self, request: Request, params: dict[str, str]) -> Response:
+        """POST start / stop: 202 with both operation headers (*unverified*, like a delete); the power
+        state changes when the operation ends."""
+        cluster = self._cluster(params)
+        starting = request.path.lower().endswith("/start")
+        code, state = ("Running", "Starting") if starting else ("Stopped", "Stopping")
+        rid = cluster["id"]
+        self.store.update(rid, lambda c: c["properties"].update(provisioningState=state))
+
+        def done() -> None:
+            def settle(c: dict[str, Any]) -> None:
+                c["properties"].update(provisioningState="Succeeded", powerState={"code": code})
+
+            self.store.update(rid, settle)
+
+        op = self.double.operations.start(
+            target_id=rid,
+            on_success=done,
+            on_failure=lambda code_, message: self._settle(rid, "Failed"),
+            status_body=arm_status_body,
+            **self.double.operation_overrides(request),
+        )
+        headers = operation_headers(
+            self.double.base_url,
+            params["subscription"],
+            NS,
+            cluster["location"],
+            op,
+            STATUS_API_VERSION,
+            location_header=True,
+        )
+        return Response(202, None, headers)
+
     # --- credentials ----------------------------------------------------------------------------
     def orchestrators(self, request: Request, params: dict[str, str]) -> Response:
         """The Kubernetes versions a region offers (`az aks get-versions`, azure.azcollection's check)."""
@@ -412,7 +466,12 @@ class ContainerServiceProvider:
                 "accounts.",
             )
         kind = "clusterAdmin" if admin else "clusterUser"
-        return Response(200, {"kubeconfigs": [{"name": kind, "value": self._kubeconfig(cluster, kind)}]})
+        override = self.store.get(_kubeconfig_id(cluster["id"]))
+        if override and not admin:
+            value = base64.b64encode(override["value"].encode()).decode()
+        else:
+            value = self._kubeconfig(cluster, kind)
+        return Response(200, {"kubeconfigs": [{"name": kind, "value": value}]})
 
     def _kubeconfig(self, cluster: dict[str, Any], kind: str) -> str:
         name = cluster["name"]
@@ -551,6 +610,24 @@ class ContainerServiceProvider:
         return Response(202, None, headers)
 
 
+def _kubeconfig_id(cluster_id: str) -> str:
+    return f"{cluster_id}/doubleUserKubeconfig/default"
+
+
+def use_user_kubeconfig(double: AzureDouble, cluster_id: str, kubeconfig: str) -> None:
+    """Make listClusterUserCredential of `cluster_id` answer `kubeconfig` (a real cluster's, for
+    end-to-end tests); it is forgotten on reset() like every stored resource."""
+    double.store.put(
+        _kubeconfig_id(cluster_id),
+        {
+            "id": _kubeconfig_id(cluster_id),
+            "name": "default",
+            "type": "double/kubeconfig",
+            "value": kubeconfig,
+        },
+    )
+
+
 def _minor(version: str) -> str:
     return ".".join(str(version).split(".")[:2])
 
@@ -587,6 +664,8 @@ def register(double: AzureDouble) -> None:
         aks.orchestrators,
     )
     route("POST", f"{CLUSTER}/listClusterAdminCredential", aks.credentials)
+    route("POST", f"{CLUSTER}/start", aks.power)
+    route("POST", f"{CLUSTER}/stop", aks.power)
     route("PUT", POOL, aks.put_pool)
     route("GET", POOL, aks.get_pool)
     route("DELETE", POOL, aks.delete_pool)
