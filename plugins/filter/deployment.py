@@ -78,6 +78,28 @@ INPUTS = {
     "papr_aks_namespace": "papr-memory",
     "papr_aks_image": None,
     "papr_database_sslmode": "require",
+    # papr_platform=aks: the cluster the play creates (papr.memory.aks_cluster), unless
+    # papr_aks_manage_cluster is false (an existing cluster, given by papr_aks_kubeconfig).
+    "papr_aks_manage_cluster": True,
+    "papr_aks_cluster_name": None,  # <papr_azure_name_prefix>-aks
+    "papr_aks_resource_group": None,  # papr_azure_resource_group
+    "papr_aks_location": None,  # papr_azure_location, else the resource group's
+    "papr_aks_kubernetes_version": "1.33",
+    "papr_aks_system_vm_size": "Standard_D2s_v3",
+    "papr_aks_system_node_count": 1,
+    "papr_aks_node_vm_size": "Standard_D4s_v3",
+    "papr_aks_node_min_count": 3,
+    "papr_aks_node_max_count": 6,
+    "papr_aks_zones": [],
+    "papr_aks_subnet_id": None,  # the deployment's AKS subnet (empty: AKS makes its own network)
+    "papr_aks_private_cluster": False,
+    "papr_aks_authorized_ip_ranges": [],
+    "papr_aks_entra_id": True,  # false: the explicit opt-out (local accounts kept)
+    "papr_aks_admin_group_object_ids": [],
+    "papr_aks_kubeconfig": None,  # managed cluster: ~/.kube/<cluster>.yml (0600)
+    # The sizing data (group_vars/all/sizing.yml): the node size every pod must fit.
+    "papr_sizing": {},
+    "papr_sizing_overrides": {},
     # Where the hosts' packages come from: the service's source tree (default: this collection's
     # directory when it is a source checkout), else papr_service_requirement from the index
     # (empty: the controller pip's own) and folders of wheels; cached on the controller.
@@ -416,6 +438,87 @@ def _aks_problems(inputs, problems):
         why = _image_problem(image, inputs.value("papr_image_registries"))
         if why:
             problems.append(f"papr_aks_image: {why}")
+    node = _aks_node(inputs)
+    if inputs.value("papr_sizing") and (node["vcpu"] is None or node["memory_gb"] is None):
+        problems.append(
+            f"papr_aks_node_vm_size={node['name']!r} has no vcpu/memory_gb in the sizing data: add it to "
+            "papr_sizing_overrides.skus (group_vars/all/sizing.yml explains the format)"
+        )
+    if inputs.value("papr_aks_manage_cluster"):
+        _aks_cluster_problems(inputs, problems)
+
+
+AKS_VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
+
+
+def _aks_cluster_problems(inputs, problems):
+    """The inputs of the cluster the play creates (papr.memory.aks_cluster checks them again)."""
+    group, group_variable = inputs.get("papr_aks_resource_group", "papr_azure_resource_group")
+    if group in (None, ""):
+        problems.append(
+            "papr_aks_resource_group (or papr_azure_resource_group) is not set: the AKS cluster's resource "
+            "group (papr_aks_manage_cluster: false deploys into an existing cluster instead)"
+        )
+    else:
+        problems.extend(f"{group_variable}: {p}" for p in [name_problem("resource_group", group)] if p)
+    name, name_variable = _aks_cluster_name(inputs)
+    problems.extend(f"{name_variable}: {p}" for p in [name_problem("aks_cluster", name)] if p)
+    location, location_variable = inputs.get("papr_aks_location", "papr_azure_location")
+    if location in (None, ""):
+        problems.append("papr_aks_location (or papr_azure_location) is not set: the AKS cluster's region")
+    else:
+        why = region_problem(location, inputs.value("papr_azure_extra_locations"))
+        problems.extend([f"{location_variable}: {why}"] if why else [])
+    version = inputs.value("papr_aks_kubernetes_version")
+    if not AKS_VERSION.match(str(version or "")):
+        problems.append(f"papr_aks_kubernetes_version={version!r}: a Kubernetes version like 1.33 or 1.33.3")
+    system, low, high = (
+        _int(inputs.value(name))
+        for name in ("papr_aks_system_node_count", "papr_aks_node_min_count", "papr_aks_node_max_count")
+    )
+    if system is None or system < 1:
+        problems.append("papr_aks_system_node_count must be a whole number of at least 1")
+    if low is None or low < 1:
+        problems.append(
+            "papr_aks_node_min_count must be a whole number of at least 1 (the workloads need nodes)"
+        )
+    elif high is None or high < low:
+        problems.append(
+            f"papr_aks_node_max_count={inputs.value('papr_aks_node_max_count')!r} is below "
+            f"papr_aks_node_min_count={low}"
+        )
+    private = bool(inputs.value("papr_aks_private_cluster"))
+    ranges = list(inputs.value("papr_aks_authorized_ip_ranges") or [])
+    if private and ranges:
+        problems.append(
+            "papr_aks_authorized_ip_ranges apply to a public API server: set them or "
+            "papr_aks_private_cluster: true, not both"
+        )
+    elif not private and not ranges:
+        problems.append(
+            "papr_aks_authorized_ip_ranges is empty and papr_aks_private_cluster is false: the API server "
+            "would be open to the internet (give the controller's and operators' address ranges, or a "
+            "private cluster)"
+        )
+
+
+def _aks_cluster_name(inputs):
+    return inputs.azure_name("papr_aks_cluster_name", "aks")
+
+
+def _aks_node(inputs):
+    """The user pool's node size from the sizing data: the size every pod's requests must fit."""
+    sizing = inputs.value("papr_sizing") or {}
+    overrides = inputs.value("papr_sizing_overrides") or {}
+    vm_size = str(inputs.value("papr_aks_node_vm_size"))
+    skus = {**(sizing.get("skus") or {}), **(overrides.get("skus") or {})}
+    sku = {**((sizing.get("skus") or {}).get(vm_size) or {}), **(skus.get(vm_size) or {})}
+    return {
+        "name": vm_size,
+        "variable": "papr_aks_node_vm_size",
+        "vcpu": sku.get("vcpu"),
+        "memory_gb": sku.get("memory_gb"),
+    }
 
 
 def deployment_problems(given, context=None):
@@ -621,8 +724,91 @@ def _aks_model(inputs):
             "web": _unit(inputs, "web", ("web",), web_command, web_port, addresses),
             "workers": _unit(inputs, "workers", PROCESSES[1:], commands, None, addresses),
         },
-        "aks": {"namespace": namespace},
+        "aks": {
+            "namespace": namespace,
+            "node": _aks_node(inputs),
+            "cluster": _aks_cluster(inputs) if inputs.value("papr_aks_manage_cluster") else None,
+            "kubeconfig": _aks_kubeconfig(inputs),
+            **AKS_WORKLOAD_RULES,
+        },
     }
+
+
+# How every object goes into the cluster and how every pod runs (the aks faces render these).
+AKS_WORKLOAD_RULES = {
+    # One field manager applies everything server-side; it takes back fields another manager
+    # (kubectl edit, kubectl scale) changed, which is how drift is put back.
+    "server_side_apply": {"field_manager": "papr-memory", "force_conflicts": True},
+    # Non-root, no privilege escalation, no Linux capabilities, read-only root file system (a /tmp
+    # emptyDir where needed), seccomp RuntimeDefault.
+    "pod_security": {
+        "runAsNonRoot": True,
+        "runAsUser": 10001,
+        "runAsGroup": 10001,
+        "fsGroup": 10001,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    },
+    "container_security": {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "privileged": False,
+        "capabilities": {"drop": ["ALL"]},
+    },
+    # Each Deployment's pods spread over nodes and zones (preferred: a single-zone pool still schedules).
+    "spread": [
+        {"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway"}
+        for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")
+    ],
+}
+
+
+def _aks_cluster(inputs):
+    """The arguments of papr.memory.aks_cluster: option 3's cluster in the sizing data's shape."""
+    zones = [str(zone) for zone in inputs.value("papr_aks_zones") or []] or None
+    entra = bool(inputs.value("papr_aks_entra_id"))
+    return {
+        "name": _aks_cluster_name(inputs)[0],
+        "resource_group": inputs.value("papr_aks_resource_group", "papr_azure_resource_group"),
+        "location": inputs.value("papr_aks_location", "papr_azure_location"),
+        "kubernetes_version": str(inputs.value("papr_aks_kubernetes_version")),
+        "node_pools": [
+            {
+                "name": "system",
+                "mode": "System",
+                "vm_size": inputs.value("papr_aks_system_vm_size"),
+                "count": _int(inputs.value("papr_aks_system_node_count")),
+                "zones": zones,
+            },
+            {
+                "name": "user",
+                "mode": "User",
+                "vm_size": inputs.value("papr_aks_node_vm_size"),
+                "min_count": _int(inputs.value("papr_aks_node_min_count")),
+                "max_count": _int(inputs.value("papr_aks_node_max_count")),
+                "zones": zones,
+            },
+        ],
+        "subnet_id": inputs.value("papr_aks_subnet_id") or None,
+        "private_cluster": bool(inputs.value("papr_aks_private_cluster")),
+        "authorized_ip_ranges": [str(r) for r in inputs.value("papr_aks_authorized_ip_ranges") or []],
+        "entra_id": {
+            "enabled": entra,
+            "admin_group_object_ids": [str(g) for g in inputs.value("papr_aks_admin_group_object_ids") or []],
+        },
+        "local_accounts": not entra,
+        "tags": {"app": "papr-memory", "papr-option": "3"},
+    }
+
+
+def _aks_kubeconfig(inputs):
+    """Where the cluster's kubeconfig is: given, else the file the cluster module writes (a managed
+    cluster), else None (kubernetes.core's own default, ~/.kube/config)."""
+    given = inputs.value("papr_aks_kubeconfig")
+    if given:
+        return str(given)
+    if inputs.value("papr_aks_manage_cluster"):
+        return str(Path(f"~/.kube/{_aks_cluster_name(inputs)[0]}.yml").expanduser())
+    return None
 
 
 def _hosts_model(inputs, option, context):

@@ -225,7 +225,10 @@ cluster:
     node_resource_group: {description: Resource group of the nodes., type: str}
     oidc_issuer_url: {description: OIDC issuer (for federated credentials)., type: str}
     kubelet_identity_object_id: {description: Object id of the kubelet identity (for AcrPull)., type: str}
-    node_pools: {description: Name, mode, VM size, count, autoscaler bounds and version per pool., type: list}
+    node_pools:
+      description: Name, mode, VM size, count, autoscaler bounds and version of each pool.
+      type: list
+      elements: dict
     kubeconfig_path: {description: Where the user kubeconfig was written (when asked)., type: str}
 """
 

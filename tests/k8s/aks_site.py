@@ -16,10 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import yaml
+
 from scripts import image as image_builder
 from scripts.k8s import images
 from scripts.k8s.node import BRIDGE_ADDRESS, SingleNode
 from scripts.stack import DATABASE, DATABASE_USER, LocalStack, StackPorts
+from tests.azure_double.providers.containerservice import use_user_kubeconfig
+from tests.azure_double.server import AzureDouble
 from tests.azure_site.site_runner import SiteRun
 from tests.ports import free_port_block
 
@@ -54,6 +58,7 @@ def import_cluster_images(node: SingleNode) -> dict[str, str]:
 @dataclass
 class AksSite:
     node: SingleNode
+    double: AzureDouble
     overrides: Path
     env: dict[str, str]
     api_key: str
@@ -86,8 +91,16 @@ class AksSite:
 
 @contextlib.contextmanager
 def started_aks_site(single_node: SingleNode, cluster_images: dict[str, str]) -> Iterator[AksSite]:
-    """PostgreSQL of the local stack for the pods, and the test overrides of inventories/aks."""
+    """PostgreSQL of the local stack for the pods, the Azure double in which the play creates the
+    AKS cluster (its user kubeconfig is the single node's), and the test overrides of inventories/aks."""
     state_dir = Path(tempfile.mkdtemp(prefix="papr-k8s-stack-", dir="/tmp"))
+    double = AzureDouble().start()
+    inventory = yaml.safe_load((REPO / "inventories/aks/group_vars/all.yml").read_text())
+    cluster_id = (
+        f"/subscriptions/{double.subscription_id}/resourceGroups/{inventory['papr_azure_resource_group']}"
+        f"/providers/Microsoft.ContainerService/managedClusters/{inventory['papr_aks_cluster_name']}"
+    )
+    use_user_kubeconfig(double, cluster_id, Path(single_node.kubeconfig).read_text())
     stack = LocalStack(
         state_dir=state_dir,
         ports=StackPorts.from_base(free_port_block(6, range(59000, 59500, 6))),
@@ -103,7 +116,8 @@ def started_aks_site(single_node: SingleNode, cluster_images: dict[str, str]) ->
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         overrides = {
-            "papr_aks_kubeconfig": str(single_node.kubeconfig),
+            # Where the cluster module writes the user kubeconfig the double answers.
+            "papr_aks_kubeconfig": str(state_dir / "aks-user.kubeconfig"),
             "papr_aks_image": cluster_images["service"],
             "papr_aks_ingress_host": "memory.test.invalid",
             "papr_aks_database_host": BRIDGE_ADDRESS,
@@ -130,11 +144,14 @@ def started_aks_site(single_node: SingleNode, cluster_images: dict[str, str]) ->
             ANSIBLE_NOCOLOR="1",
             PAPR_DATABASE_PASSWORD=urlsplit(stack.database_url).password,
             PAPR_API_KEYS=stack.api_key,
+            PAPR_AZURE_POLLING_INTERVAL="0",
+            **double.env,
         )
-        yield AksSite(single_node, overrides_file, env, stack.api_key)
+        yield AksSite(single_node, double, overrides_file, env, stack.api_key)
     finally:
         if forward is not None:
             forward.terminate()
             forward.wait(timeout=10)
         stack.down()
+        double.stop()
         shutil.rmtree(state_dir, ignore_errors=True)

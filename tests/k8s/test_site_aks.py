@@ -50,6 +50,9 @@ def first_run(aks_site: AksSite) -> SiteRun:
     run = aks_site.run()
     print(f"first run: {run.seconds:.0f} s, {run.recap()}")
     assert run.rc == 0, run.output[-6000:]
+    # The cluster was created in the Azure double, and its user kubeconfig never shown.
+    assert aks_site.double.write_count("/managedClusters/") >= 1
+    assert "client-key-data" not in run.output and "client-certificate-data" not in run.output
     return run
 
 
@@ -98,9 +101,11 @@ def test_a_pdf_is_processed_by_the_worker_pods(aks_site: AksSite, first_run: Sit
 
 def test_second_run_changes_nothing(aks_site: AksSite, first_run: SiteRun):
     before = aks_site.resource_versions()
+    aks_site.double.clear_log()
     run = aks_site.run()
     assert run.rc == 0, run.output[-6000:]
     assert run.recap()["changed"] == 0, run.changed_tasks()
+    assert aks_site.double.write_count() == 0
     assert aks_site.resource_versions() == before
 
 

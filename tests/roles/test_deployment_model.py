@@ -182,6 +182,7 @@ def test_each_bad_input_is_named(change, variable):
 def test_option_3_on_aks_gives_each_deployment_its_contract():
     inputs = dict(AZURE, papr_platform="aks", papr_option=3, papr_aks_database_host="pg.private")
     inputs.update(papr_aks_image="paprmemory.azurecr.io/memory:0.1.0", papr_aks_namespace="mem")
+    inputs.update(papr_aks_authorized_ip_ranges=["203.0.113.0/24"])
     assert deployment_problems(inputs) == []
     model = deployment_model(inputs)
     assert model["option"] == 3 and sorted(model["units"]) == ["web", "workers"]
