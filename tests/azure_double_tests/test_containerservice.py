@@ -23,6 +23,10 @@ def cluster(version=None, dns_prefix="papr", local_accounts=True, vm_size="Stand
         kubernetes_version=version,
         identity=m.ManagedClusterIdentity(type="SystemAssigned"),
         disable_local_accounts=not local_accounts,
+        # AKS disables local accounts only on a cluster with AKS-managed Entra ID.
+        aad_profile=None
+        if local_accounts
+        else m.ManagedClusterAADProfile(managed=True, enable_azure_rbac=True),
         agent_pool_profiles=[
             m.ManagedClusterAgentPoolProfile(
                 name="system", count=2, mode="System", vm_size=vm_size, os_type="Linux"
@@ -131,3 +135,29 @@ def test_bad_and_immutable_input(azure_double, resource_group, aks):
     with pytest.raises(HttpResponseError) as immutable:
         aks.managed_clusters.begin_create_or_update("rg", "papr-aks", cluster(dns_prefix="other")).result()
     assert immutable.value.error.code == "PropertyChangeNotAllowed"
+
+
+def test_settings_aks_refuses_together(azure_double, resource_group, aks):
+    no_entra = cluster(local_accounts=True)
+    no_entra.disable_local_accounts = True
+    with pytest.raises(HttpResponseError) as refused:
+        aks.managed_clusters.begin_create_or_update("rg", "papr-aks", no_entra)
+    assert refused.value.status_code == 400 and "AKS-managed Azure AD" in str(refused.value)
+    no_issuer = cluster()
+    no_issuer.security_profile = m.ManagedClusterSecurityProfile(
+        workload_identity=m.ManagedClusterSecurityProfileWorkloadIdentity(enabled=True)
+    )
+    with pytest.raises(HttpResponseError) as refused:
+        aks.managed_clusters.begin_create_or_update("rg", "papr-aks", no_issuer)
+    assert refused.value.error.code == "InvalidParameter" and "OIDC issuer" in str(refused.value)
+    with pytest.raises(ResourceNotFoundError):  # nothing was created
+        aks.managed_clusters.get("rg", "papr-aks")
+
+
+def test_stop_and_start(azure_double, resource_group, aks):
+    aks.managed_clusters.begin_create_or_update("rg", "papr-aks", cluster()).result()
+    aks.managed_clusters.begin_stop("rg", "papr-aks").result()
+    assert aks.managed_clusters.get("rg", "papr-aks").power_state.code == "Stopped"
+    aks.managed_clusters.begin_start("rg", "papr-aks").result()
+    assert aks.managed_clusters.get("rg", "papr-aks").power_state.code == "Running"
+    assert azure_double.requests("POST", "/start$")[-1].status == 202
