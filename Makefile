@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help system-packages venv lint sanity test test-fast fidelity stack-up stack-down stack-status host-image image ee ee-test demo demo-down
+.PHONY: help system-packages venv lint sanity test test-fast test-modules fidelity stack-up stack-down stack-status host-image image ee ee-test demo demo-down
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -38,8 +38,11 @@ PYTEST_PARALLEL ?= -n 2 --dist loadgroup
 test: venv lint sanity ## lint, ansible-test sanity, then every test (real PostgreSQL, Temporal, podman hosts, the Azure double, Kubernetes)
 	$(PY) -m pytest -ra $(PYTEST_PARALLEL)
 
-test-fast: venv ## the inner loop: no podman hosts, images or Kubernetes, no end-to-end site runs (slow)
-	$(PY) -m pytest -ra $(PYTEST_PARALLEL) -m "not slow and not molecule and not image and not k8s"
+test-fast: venv ## the inner loop (< 3 min): no podman hosts, images, Kubernetes, site runs (slow) or module playbook runs
+	$(PY) -m pytest -ra $(PYTEST_PARALLEL) -m "not slow and not molecule and not image and not k8s and not playbook"
+
+test-modules: venv ## the collection's modules through ansible-playbook (Azure double, health checks, Temporal): what test-fast leaves out of the module tiers
+	$(PY) -m pytest -ra $(PYTEST_PARALLEL) -m "playbook and not slow and not molecule and not image and not k8s"
 
 fidelity: venv ## the Azure double vs real recorded Azure traffic (numbers per recording), then azure.azcollection (pinned, own venv) run twice against it
 	$(PY) -m pytest -q -rN tests/azure_double_tests/test_fidelity.py

@@ -4,7 +4,13 @@
 only one of which can exist on a machine at a time (podman hosts and images with fixed names, the
 single-node Kubernetes that owns kubelet's host paths and, like podman, the host's iptables) run on
 one worker, one after another; everything else picks free ports and temporary folders and is
-spread over both workers."""
+spread over both workers.
+
+`make test-fast` leaves out, besides the podman/image/Kubernetes tiers and `slow` tests, the tests
+that run the collection's modules through ansible-playbook (marker `playbook`, set here from the
+fixtures that run them): each run costs 2-5 s of CPU (Ansible's start-up, then the Azure SDK in
+every task), and the suite has ~250 of them, more than 3 minutes of two cores on their own.
+`make test-modules` runs exactly those; `make test` runs everything."""
 
 from __future__ import annotations
 
@@ -12,11 +18,15 @@ import pytest
 
 # marker -> the worker group its tests run in.
 EXCLUSIVE_GROUPS = {"molecule": "host", "image": "host", "k8s": "host"}
+# Fixtures whose every call is one ansible-playbook run of the collection's modules.
+PLAYBOOK_FIXTURES = {"run_tasks", "run_module"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups from the markers
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
+        if PLAYBOOK_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.playbook)
         for marker, group in EXCLUSIVE_GROUPS.items():
             if item.get_closest_marker(marker):
                 item.add_marker(pytest.mark.xdist_group(group))
