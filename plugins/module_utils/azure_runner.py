@@ -50,6 +50,17 @@ class Lifecycle:
         self.state = state
 
 
+def provisioning_lifecycle(provisioning_state, transitional_states):
+    """FAILED or TRANSITIONING while ARM's provisioningState says so; None once it has settled
+    (the resource's own power or instance state decides then)."""
+    state = (provisioning_state or "").lower()
+    if state == "failed":
+        return Lifecycle(FAILED, provisioning_state)
+    if state in transitional_states:
+        return Lifecycle(TRANSITIONING, provisioning_state)
+    return None
+
+
 class Write:
     """One write request (or long-running operation) the plan sends.
 

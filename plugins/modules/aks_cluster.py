@@ -251,14 +251,13 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_errors import Az
 from ansible_collections.papr.memory.plugins.module_utils.azure_module import STATE_ARGUMENT_SPEC
 from ansible_collections.papr.memory.plugins.module_utils.azure_names import require_valid_name
 from ansible_collections.papr.memory.plugins.module_utils.azure_runner import (
-    FAILED,
     RUNNING,
     STOPPED,
-    TRANSITIONING,
     Lifecycle,
     Plan,
     Resource,
     Write,
+    provisioning_lifecycle,
     run_module,
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_service import location_for
@@ -750,13 +749,10 @@ class AksCluster(Resource):
 
     def lifecycle(self, current):
         properties = current.get("properties") or {}
-        provisioning = properties.get("provisioningState") or ""
-        if provisioning.lower() == "failed":
-            return Lifecycle(FAILED, provisioning)
-        if provisioning.lower() in TRANSITIONAL_STATES:
-            return Lifecycle(TRANSITIONING, provisioning)
         power = (properties.get("powerState") or {}).get("code") or "Running"
-        return Lifecycle(STOPPED if power.lower() == "stopped" else RUNNING, power)
+        return provisioning_lifecycle(properties.get("provisioningState"), TRANSITIONAL_STATES) or Lifecycle(
+            STOPPED if power.lower() == "stopped" else RUNNING, power
+        )
 
     def start_write(self, current):
         return Write("start", self.description, self.clusters.start)

@@ -206,14 +206,13 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_module import ST
 from ansible_collections.papr.memory.plugins.module_utils.azure_names import name_pattern, require_valid_name
 from ansible_collections.papr.memory.plugins.module_utils.azure_network import subnet_id
 from ansible_collections.papr.memory.plugins.module_utils.azure_runner import (
-    FAILED,
     RUNNING,
     STOPPED,
-    TRANSITIONING,
     Lifecycle,
     Plan,
     Resource,
     Write,
+    provisioning_lifecycle,
     run_module,
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_service import location_for
@@ -446,12 +445,10 @@ class ContainerGroup(Resource):
     def lifecycle(self, current):
         properties = current.get("properties") or {}
         provisioning = properties.get("provisioningState") or ""
-        if provisioning.lower() == "failed":
-            return Lifecycle(FAILED, provisioning)
-        if provisioning.lower() in TRANSITIONAL_STATES:
-            return Lifecycle(TRANSITIONING, provisioning)
         state = (properties.get("instanceView") or {}).get("state")
-        return Lifecycle(STOPPED if (state or "").lower() == "stopped" else RUNNING, state or provisioning)
+        return provisioning_lifecycle(provisioning, TRANSITIONAL_STATES) or Lifecycle(
+            STOPPED if (state or "").lower() == "stopped" else RUNNING, state or provisioning
+        )
 
     def start_write(self, current):
         return Write("start", self.description, self.groups.start)
