@@ -224,9 +224,7 @@ def test_verify_checks_the_service_through_the_web_app(launch):
 
 
 @pytest.mark.skipif("playbooks/drift.yml" not in TEMPLATES, reason="no drift template")
-# drift.yml runs <ansible_playbook_python's folder>/ansible-playbook, /usr/bin/ansible-playbook in
-# the EE, which pip put in /usr/local/bin on the Debian base: the command fails with rc 2 (docs/awx.md).
-@pytest.mark.xfail(reason="drift.yml: no ansible-playbook beside the EE's Python", strict=False)
+# drift.yml runs <ansible_playbook_python's folder>/ansible-playbook: the EE links it there.
 def test_drift_report_finds_nothing_after_a_deploy(launch):
     result = launch("playbooks/drift.yml")
     assert result.rc == 0, result.stdout[-3000:]
