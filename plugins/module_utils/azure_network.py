@@ -28,7 +28,7 @@ def subnet_id(subscription_id, resource_group, subnet):
     ('' stays '': no subnet)."""
     if not subnet or subnet.startswith("/"):
         return subnet
-    vnet, _, name = subnet.partition("/")
+    vnet, _slash, name = subnet.partition("/")
     if not vnet or not name or "/" in name:
         raise AzureModuleError(f"subnet {subnet!r} is neither a subnet id nor <virtual network>/<subnet>.")
     return resource_id(

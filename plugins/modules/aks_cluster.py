@@ -739,7 +739,7 @@ class AksCluster(Resource):
         params = self.params
         self.clusters = ManagedClusters(module, self.description, params["resource_group"], params["name"])
         path = params["kubeconfig_path"]
-        self.kubeconfig_path = os.path.abspath(os.path.expanduser(path)) if path else None
+        self.kubeconfig_path = os.path.abspath(path) if path else None  # type path: ~ already expanded
 
     def validate(self):
         validate(self.params)
