@@ -22,6 +22,13 @@ EXCLUSIVE_GROUPS = {"molecule": "host", "image": "host", "k8s": "host"}
 PLAYBOOK_FIXTURES = {"run_tasks", "run_module"}
 
 
+def _uses_a_module_fixture(item: pytest.Item) -> bool:
+    """Whether the test uses a module-scoped fixture (a deployment, a stack made once per module)."""
+    info = getattr(item, "_fixtureinfo", None)
+    definitions = info.name2fixturedefs.values() if info else ()
+    return any(chain and chain[-1].scope == "module" for chain in definitions)
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups from the markers
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
@@ -31,3 +38,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             if item.get_closest_marker(marker):
                 item.add_marker(pytest.mark.xdist_group(group))
                 break
+        else:
+            # A module's shared deployment is made once, on one worker: split over two workers it
+            # would be made twice, and two copies of one deployment would run side by side.
+            if _uses_a_module_fixture(item):
+                item.add_marker(pytest.mark.xdist_group(f"module:{item.module.__name__}"))

@@ -211,10 +211,13 @@ class RunningApp:
         """Create a socket inside the app's network namespace (a socket keeps the namespace it was
         made in; only a short-lived thread of ours ever enters it)."""
         outcome: dict[str, Any] = {}
+        namespace_fd = self.namespace_fd
+        if namespace_fd is None:  # between a crash and the restart: nothing listens
+            raise ConnectionRefusedError(f"{self.log_path.name}: the app is not running")
 
         def enter() -> None:
             try:
-                os.setns(self.namespace_fd, os.CLONE_NEWNET)
+                os.setns(namespace_fd, os.CLONE_NEWNET)
                 outcome["socket"] = make()
             except OSError as error:
                 outcome["error"] = error

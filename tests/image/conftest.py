@@ -19,9 +19,11 @@ import pytest
 
 from scripts import image as image_builder
 from scripts.stack import LocalStack, StackPorts
+from tests.ports import free_port_block
 
-# Ports 58500-58999 belong to this suite: the stack takes 58500-58505, the web container 58510.
-PORT_BASE = 58500
+# Ports 58500-58999 belong to this suite: the web container 58510; the stack takes six free ports
+# from 58520 on (other tiers run beside it and may hold one).
+PORT_BASES = range(58520, 59000, 6)
 WEB_PORT = 58510
 # The port App Service would set in WEBSITES_PORT: not the image's default, to prove it is read.
 CONTAINER_WEB_PORT = 8080
@@ -59,7 +61,7 @@ def service_image() -> dict:
 def backends() -> Iterator[LocalStack]:
     # Not pytest's tmp_path: the postgres account must be able to reach its data folder.
     state_dir = Path(tempfile.mkdtemp(prefix="papr-image-stack-", dir="/tmp"))
-    stack = LocalStack(state_dir=state_dir, ports=StackPorts.from_base(PORT_BASE))
+    stack = LocalStack(state_dir=state_dir, ports=StackPorts.from_base(free_port_block(6, PORT_BASES)))
     try:
         stack.start_backends()
         yield stack
