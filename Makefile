@@ -36,6 +36,7 @@ sanity: venv ## ansible-test sanity on the collection (a temp copy; first run in
 PYTEST_PARALLEL ?= -n 2 --dist loadgroup
 
 test: venv lint sanity ## lint, ansible-test sanity, then every test (real PostgreSQL, Temporal, podman hosts, the Azure double, Kubernetes)
+	@scripts/reserve-test-ports.sh
 	$(PY) -m pytest -ra $(PYTEST_PARALLEL)
 
 test-fast: venv ## the inner loop (< 3 min): no podman hosts, images, Kubernetes, site runs (slow) or module playbook runs

@@ -253,7 +253,11 @@ class LocalStack:
             if result.returncode == 0:
                 break
             if attempt == 4:
-                raise RuntimeError(f"PostgreSQL did not start: {result.stderr.strip()} (see {log_file})")
+                log_tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-15:])
+                raise RuntimeError(
+                    f"PostgreSQL did not start on port {self.ports.postgres}: {result.stderr.strip()}\n"
+                    f"last lines of {log_file}:\n{log_tail}"
+                )
             time.sleep(1)
         self._provision_database()
         self.say(f"postgres: ready on 127.0.0.1:{self.ports.postgres} ({time.monotonic() - started:.1f} s)")

@@ -3,10 +3,8 @@ workers, started by scripts/stack.py in a temporary folder on this suite's own p
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +16,7 @@ import psycopg
 import pytest
 
 from scripts.stack import LocalStack, StackPorts
+from tests.ports import free_port_block
 
 # Ports 56000-56499 belong to this suite; the stack takes six consecutive free ones from here
 # (free ones, so two runs of the suite at the same time, or a benchmark stack, do not collide).
@@ -28,43 +27,52 @@ MAX_UPLOAD_BYTES = 256 * 1024
 WAIT_TIMEOUT_SECONDS = 10  # ?wait=true answers 202 after this; long enough for a busy box
 
 
-def _free_port_base() -> int:
-    for base in PORT_RANGE:
+def _start_stack() -> LocalStack:
+    """A healthy stack on the first free ports; a start that fails (a port taken between the probe
+    and the bind) is torn down and tried again further up the range."""
+    candidates = PORT_RANGE
+    for attempt in range(3):
+        # Not pytest's tmp_path: its parent is 0700 and pytest resets that mode, which would lock
+        # the postgres account out of its data folder.
+        state_dir = Path(tempfile.mkdtemp(prefix="papr-stack-", dir="/tmp"))
+        base = free_port_block(6, candidates)
+        service = LocalStack(
+            state_dir=state_dir,
+            ports=StackPorts.from_base(base),
+            service_env={
+                "PAPR_CHUNK_SIZE": str(CHUNK_SIZE),
+                "PAPR_CHUNK_OVERLAP": str(CHUNK_OVERLAP),
+                "PAPR_MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
+                "PAPR_DOCUMENT_WORKER_CONCURRENCY": "2",
+                "PAPR_LOG_LEVEL": "INFO",
+                "PAPR_WAIT_TIMEOUT_SECONDS": str(WAIT_TIMEOUT_SECONDS),
+            },
+        )
         try:
-            with contextlib.ExitStack() as sockets:
-                for port in range(base, base + 6):
-                    probe = sockets.enter_context(socket.socket())
-                    probe.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-    pytest.fail("no six free consecutive ports in 56010-56499")
+            service.up(timeout=240)
+            return service
+        except RuntimeError:
+            service.down()
+            _remove_state(state_dir)
+            if attempt == 2:
+                raise
+            candidates = range(base + PORT_RANGE.step, PORT_RANGE.stop, PORT_RANGE.step)
+    raise AssertionError("unreachable")
+
+
+def _remove_state(state_dir: Path) -> None:
+    if os.environ.get("PAPR_KEEP_STACK_STATE") != "1":
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
-    # Not pytest's tmp_path: its parent is 0700 and pytest resets that mode, which would lock
-    # the postgres account out of its data folder.
-    state_dir = Path(tempfile.mkdtemp(prefix="papr-stack-", dir="/tmp"))
-    service = LocalStack(
-        state_dir=state_dir,
-        ports=StackPorts.from_base(_free_port_base()),
-        service_env={
-            "PAPR_CHUNK_SIZE": str(CHUNK_SIZE),
-            "PAPR_CHUNK_OVERLAP": str(CHUNK_OVERLAP),
-            "PAPR_MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
-            "PAPR_DOCUMENT_WORKER_CONCURRENCY": "2",
-            "PAPR_LOG_LEVEL": "INFO",
-            "PAPR_WAIT_TIMEOUT_SECONDS": str(WAIT_TIMEOUT_SECONDS),
-        },
-    )
+    service = _start_stack()
     try:
-        service.up(timeout=240)
         yield service
     finally:
         service.down()
-        if os.environ.get("PAPR_KEEP_STACK_STATE") != "1":
-            shutil.rmtree(state_dir, ignore_errors=True)
+        _remove_state(service.state_dir)
 
 
 @pytest.fixture(scope="session")
