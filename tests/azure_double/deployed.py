@@ -501,6 +501,23 @@ class DeployedApps:
         return server["properties"]["administratorLogin"], server["_password"], databases
 
 
+def _read_request(sock: socket.socket, limit: int = 1 << 20) -> None:
+    """Read one HTTP request (head, then a Content-Length body) and drop it."""
+    sock.settimeout(10)
+    received = b""
+    with contextlib.suppress(OSError, ssl.SSLError):
+        while b"\r\n\r\n" not in received and len(received) < limit:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return
+            received += chunk
+        head, _, body = received.partition(b"\r\n\r\n")
+        length = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head)
+        remaining = min(int(length.group(1)), limit) - len(body) if length else 0
+        while remaining > 0 and (chunk := sock.recv(min(remaining, 65536))):
+            remaining -= len(chunk)
+
+
 class _FrontDoor(socketserver.ThreadingTCPServer):
     """HTTP CONNECT to `<site host name>:443`: TLS with the double's CA, then the app's port."""
 
@@ -533,7 +550,10 @@ class _FrontDoorHandler(socketserver.StreamRequestHandler):
         try:
             backend = app.connect(app.spec.port)
         except OSError:
-            # App Service's answer while the container does not listen (starting or crashed).
+            # App Service's answer while the container does not listen (starting or crashed). The
+            # request is read first: closing a socket with unread data sends a reset, which can
+            # reach the client before the 503 does.
+            _read_request(secure)
             body = b"Application Error: the container did not answer on WEBSITES_PORT."
             secure.sendall(
                 b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\nconnection: close\r\n"
