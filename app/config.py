@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     worker_identity: str | None = Field(None, validation_alias="PAPR_WORKER_IDENTITY")
     memory_worker_concurrency: int = Field(20, gt=0, validation_alias="PAPR_MEMORY_WORKER_CONCURRENCY")
     document_worker_concurrency: int = Field(4, gt=0, validation_alias="PAPR_DOCUMENT_WORKER_CONCURRENCY")
+    # A burst of documents must not starve user writes: the document worker starts at most this
+    # many activities (documents) per second, and runs in a process of lower CPU priority
+    # (this niceness added to its own) wherever it has a process of its own.
+    document_worker_activities_per_second: float = Field(
+        2.0, gt=0, validation_alias="PAPR_DOCUMENT_WORKER_ACTIVITIES_PER_SECOND"
+    )
+    document_worker_nice: int = Field(10, ge=0, le=19, validation_alias="PAPR_DOCUMENT_WORKER_NICE")
     worker_shutdown_seconds: float = Field(20.0, ge=0, validation_alias="PAPR_WORKER_SHUTDOWN_SECONDS")
     chunk_size: int = Field(1000, ge=100, validation_alias="PAPR_CHUNK_SIZE")
     chunk_overlap: int = Field(200, ge=0, validation_alias="PAPR_CHUNK_OVERLAP")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import sys
 import tempfile
@@ -27,6 +28,8 @@ from scripts.stack import LocalStack, StackPorts
 # Writers and /health pollers run at a steady, modest rate, like interactive users.
 WRITERS = 4
 PAUSE_SECONDS = 0.05
+# (start, latency ms) of every write, for --timeline.
+TIMELINE: list[tuple[float, float]] = []
 
 
 async def _writes(
@@ -50,6 +53,7 @@ async def _writes(
             elif response.status_code != 201:
                 raise RuntimeError(f"write failed: {response.status_code} {response.text}")
             latencies.append((time.perf_counter() - started) * 1000)
+            TIMELINE.append((started, latencies[-1]))
             written += 1
             await asyncio.sleep(PAUSE_SECONDS)
 
@@ -98,7 +102,9 @@ async def _upload_and_wait(client: httpx.AsyncClient, tag: str, args: argparse.N
             response.raise_for_status()
             return response.json()["id"]
 
+    uploading = time.perf_counter()
     ids = await asyncio.gather(*(upload(number) for number in range(args.documents)))
+    print(f"{args.documents} documents uploaded in {time.perf_counter() - uploading:.1f} s")
     pending, statuses = list(ids), {"done": 0, "failed": 0}
     deadline = time.perf_counter() + args.timeout
     while pending and time.perf_counter() < deadline:
@@ -115,6 +121,17 @@ async def _upload_and_wait(client: httpx.AsyncClient, tag: str, args: argparse.N
     return statuses
 
 
+def _timeline(load_started: float, window: float = 10.0) -> None:
+    """p50 of the writes started in each window of the load phase: where the time goes."""
+    windows: dict[int, list[float]] = {}
+    for started, latency in TIMELINE:
+        if started >= load_started:
+            windows.setdefault(int((started - load_started) // window), []).append(latency)
+    for index, latencies in sorted(windows.items()):
+        p50 = quantile(latencies, 50)
+        print(f"  load +{index * window:4.0f} s: writes p50 {p50:7.1f} ms ({len(latencies)})")
+
+
 def _line(label: str, idle: list[float], load: list[float]) -> float:
     ratio = quantile(load, 50) / quantile(idle, 50)
     print(
@@ -125,8 +142,14 @@ def _line(label: str, idle: list[float], load: list[float]) -> float:
     return ratio
 
 
+def _load_average() -> str:
+    """The machine's load (1, 5, 15 min): the figures mean little on a busy shared machine."""
+    return ", ".join(f"{load:.2f}" for load in os.getloadavg())
+
+
 async def run(url: str, api_key: str, args: argparse.Namespace) -> float:
     tag = uuid.uuid4().hex[:6]
+    print(f"load average at start: {_load_average()}")
     async with httpx.AsyncClient(base_url=url, headers={"X-API-Key": api_key}, timeout=120) as client:
         idle_done = asyncio.Event()
         idle = asyncio.create_task(_measure(client, f"{tag}idle", idle_done, args.writes))
@@ -145,8 +168,11 @@ async def run(url: str, api_key: str, args: argparse.Namespace) -> float:
         f"{args.documents} documents of {args.kilobytes} KB: {statuses} in {seconds:.1f} s"
         f" ({args.documents / seconds * 60:.0f} documents/min)"
     )
+    if args.timeline:
+        _timeline(started)
     ratio = _line("stored memory writes", idle_writes, load_writes)
     _line("GET /health", idle_health, load_health)
+    print(f"load average at end: {_load_average()}")
     print(f"writes p50 ratio {ratio:.2f}: {'within' if ratio <= 1.5 else 'OVER'} the 1.5 goal")
     return ratio
 
@@ -159,6 +185,9 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=200, help="at least this many writes per phase")
     parser.add_argument("--idle-seconds", type=float, default=10)
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument(
+        "--timeline", action="store_true", help="also print write p50 per 10 s of the load phase"
+    )
     parser.add_argument("--own-stack", action="store_true", help="start (and stop) a fresh local stack")
     parser.add_argument("--port-base", type=int, default=56300)
     args = parser.parse_args()

@@ -357,6 +357,8 @@ class LocalStack:
             # Idle long polls end after 10 s instead of 60 s, so /health/workers sees a dead
             # worker within PAPR_POLLER_LIVENESS_SECONDS (30 s here).
             "--dynamic-config-value", 'matching.longPollExpirationInterval="10s"',
+            "--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
+            "--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
             # WAL with synchronous=normal: several times faster writes than SQLite's default
             # rollback journal, still safe when a process crashes (only an OS crash may lose
             # the last commits), which is what a development stack needs.

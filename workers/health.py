@@ -20,9 +20,11 @@ import json
 import logging
 from datetime import timedelta
 from http import HTTPStatus
+from typing import TYPE_CHECKING, Protocol
 
-from temporalio.client import Client
-from temporalio.worker import Worker
+if TYPE_CHECKING:
+    from temporalio.client import Client
+    from temporalio.worker import Worker
 
 log = logging.getLogger("workers.health")
 
@@ -33,6 +35,10 @@ REQUEST_HEAD_SECONDS = 5
 MAX_REQUEST_HEAD_BYTES = 8192
 # At shutdown, how long a request still being answered may take before the server stops anyway.
 CLOSE_SECONDS = 1
+
+
+class HealthReport(Protocol):
+    async def report(self) -> tuple[int, dict[str, object]]: ...
 
 
 class WorkersHealth:
@@ -87,7 +93,7 @@ def _response(status: int, body: dict[str, object] | None = None, head_only: boo
     return head.encode() + (b"" if head_only else payload)
 
 
-async def _answer(health: WorkersHealth, reader: asyncio.StreamReader) -> bytes:
+async def _answer(health: HealthReport, reader: asyncio.StreamReader) -> bytes:
     try:
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), REQUEST_HEAD_SECONDS)
     except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
@@ -102,7 +108,7 @@ async def _answer(health: WorkersHealth, reader: asyncio.StreamReader) -> bytes:
     return _response(status, body, head_only=method == "HEAD")
 
 
-async def start_health_server(health: WorkersHealth, host: str, port: int) -> asyncio.Server:
+async def start_health_server(health: HealthReport, host: str, port: int) -> asyncio.Server:
     """Listen on host:port; one request per connection (Connection: close)."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

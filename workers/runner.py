@@ -15,7 +15,7 @@ from temporalio.worker import Worker
 
 from app.config import DOCUMENT_TASK_QUEUE, MEMORY_TASK_QUEUE, Settings, get_settings
 from app.db import create_pool, migrate_with_retry
-from app.logs import configure_logging
+from app.logs import configure_logging, exit_process
 from app.retry import Retry
 from workers.activities import DocumentActivities, MemoryActivities
 from workers.health import WorkersHealth, start_health_server, stop_health_server
@@ -39,6 +39,7 @@ def build_worker(component: str, client: Client, pool: AsyncConnectionPool, sett
         )
         workflows = [StoreMemoryWorkflow, DeleteMemoryWorkflow]
         activities = [memory.store_memory, memory.delete_memory, memory.store_chunk_memories]
+        rate = None
     else:
         documents = DocumentActivities(pool, settings)
         task_queue, identity, concurrency = (
@@ -46,6 +47,9 @@ def build_worker(component: str, client: Client, pool: AsyncConnectionPool, sett
             settings.identity_for("document-worker"),
             settings.document_worker_concurrency,
         )
+        # Each document is one activity: the rate bounds how fast a burst of uploads turns into
+        # Temporal and PostgreSQL writes competing with the users' memory writes.
+        rate = settings.document_worker_activities_per_second
         workflows = [ProcessDocumentWorkflow]
         activities = [
             documents.extract_store_and_finish_document,
@@ -56,7 +60,12 @@ def build_worker(component: str, client: Client, pool: AsyncConnectionPool, sett
         ]
     log.info(
         "worker configured",
-        extra={"task_queue": task_queue, "identity": identity, "max_concurrent_activities": concurrency},
+        extra={
+            "task_queue": task_queue,
+            "identity": identity,
+            "max_concurrent_activities": concurrency,
+            "max_activities_per_second": rate,
+        },
     )
     return Worker(
         client,
@@ -65,6 +74,7 @@ def build_worker(component: str, client: Client, pool: AsyncConnectionPool, sett
         activities=activities,
         identity=identity,
         max_concurrent_activities=concurrency,
+        max_activities_per_second=rate,
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_seconds),
     )
 
@@ -129,20 +139,22 @@ async def _run_until_stopped(components: list[str], settings: Settings, health: 
 
 
 def run(components: list[str]) -> None:
-    """Process entry point. Ends with os._exit: temporalio's native runtime can abort during
-    interpreter teardown (PyGILState_Release), which would turn a clean stop into exit 134."""
+    """Process entry point; ends with exit_process."""
     settings = get_settings()
     configure_logging(settings.log_level, settings.secret_values())
+    if components == [DOCUMENTS] and settings.document_worker_nice:
+        # Alone in its process: yield the CPU to the memory worker and the web server, so a
+        # burst of documents slows documents, not user writes. Raising one's own niceness needs
+        # no privilege, on hosts and in containers alike.
+        niceness = os.nice(settings.document_worker_nice)
+        log.info("document worker at lower CPU priority", extra={"nice": niceness})
     code = 0
     try:
         asyncio.run(run_workers(components))
     except Exception:  # noqa: BLE001 - logged, then reported through the exit code
         log.exception("workers failed")
         code = 1
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    exit_process(code)
 
 
 def main() -> None:

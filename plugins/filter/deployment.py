@@ -118,6 +118,10 @@ INPUTS = {
     "web_log_level": "INFO",
     "workers_memory_concurrency": 20,
     "workers_document_concurrency": 4,
+    # A burst of documents must not starve user writes: documents started per second, and the
+    # niceness the document worker adds to its own process.
+    "workers_document_activities_per_second": 2,
+    "workers_document_nice": 10,
     "workers_shutdown_seconds": 20,
     "workers_log_level": "INFO",
     # papr_platform=azure
@@ -246,6 +250,17 @@ def _image_problem(reference, extra_registries):
         return str(error)
 
 
+def _positive_number(value):
+    """float(value) for finite numbers above 0 given as numbers or strings, else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < float("inf") else None
+
+
 def _at_least_one(inputs, name, problems):
     value = inputs.value(name)
     number = _int(value)
@@ -309,6 +324,12 @@ def _service_problems(inputs, problems):
         "web_poller_liveness_seconds",
     ):
         _at_least_one(inputs, name, problems)
+    rate = inputs.value("workers_document_activities_per_second")
+    if _positive_number(rate) is None:
+        problems.append(f"workers_document_activities_per_second={rate!r}: must be a number above 0")
+    nice = inputs.value("workers_document_nice")
+    if _int(nice) is None or not 0 <= _int(nice) <= 19:
+        problems.append(f"workers_document_nice={nice!r}: must be a whole number from 0 to 19")
     shutdown = inputs.value("workers_shutdown_seconds")
     if _int(shutdown) is None or _int(shutdown) < 0:
         problems.append(f"workers_shutdown_seconds={shutdown!r}: must be a whole number of at least 0")
@@ -576,6 +597,10 @@ def _environment(inputs, unit, processes, database_host, database_port, database
         environment["PAPR_DOCUMENT_WORKER_CONCURRENCY"] = str(
             _int(inputs.value("workers_document_concurrency"))
         )
+        environment["PAPR_DOCUMENT_WORKER_ACTIVITIES_PER_SECOND"] = str(
+            _positive_number(inputs.value("workers_document_activities_per_second"))
+        )
+        environment["PAPR_DOCUMENT_WORKER_NICE"] = str(_int(inputs.value("workers_document_nice")))
         environment["PAPR_WORKER_SHUTDOWN_SECONDS"] = str(_int(inputs.value("workers_shutdown_seconds")))
     return environment, secret
 

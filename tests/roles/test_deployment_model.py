@@ -68,6 +68,7 @@ def test_inventory_values_win_over_the_defaults():
 
 def test_option_1_on_azure_runs_the_workers_in_the_web_app_with_their_concurrency():
     inputs = dict(AZURE, workers_memory_concurrency=7, workers_document_concurrency="3")
+    inputs.update(workers_document_activities_per_second="0.5", workers_document_nice=5)
     model = deployment_model(inputs)
     assert list(model["units"]) == ["web"]
     web = model["units"]["web"]
@@ -75,6 +76,8 @@ def test_option_1_on_azure_runs_the_workers_in_the_web_app_with_their_concurrenc
     assert web["command_line"] == "python -m app.all_in_one --port 5001"
     assert web["environment"]["PAPR_MEMORY_WORKER_CONCURRENCY"] == "7"
     assert web["environment"]["PAPR_DOCUMENT_WORKER_CONCURRENCY"] == "3"
+    assert web["environment"]["PAPR_DOCUMENT_WORKER_ACTIVITIES_PER_SECOND"] == "0.5"
+    assert web["environment"]["PAPR_DOCUMENT_WORKER_NICE"] == "5"
     assert set(web["secret_environment"]) == {"DATABASE_URL", "PAPR_API_KEYS"}
     assert web["secret_environment"]["PAPR_API_KEYS"] == "key-one,key-two"
 
@@ -161,6 +164,9 @@ def test_hosts_reach_each_other_on_loopback_or_by_address():
         ({"papr_database_name": "9lives"}, "papr_database_name"),
         ({"papr_temporal_namespace": "bad namespace"}, "papr_temporal_namespace"),
         ({"workers_memory_concurrency": -1}, "workers_memory_concurrency"),
+        ({"workers_document_activities_per_second": 0}, "workers_document_activities_per_second"),
+        ({"workers_document_activities_per_second": "nan"}, "workers_document_activities_per_second"),
+        ({"workers_document_nice": 20}, "workers_document_nice"),
         ({"web_port": 70000}, "web_port"),
         ({"web_log_level": "LOUD"}, "web_log_level"),
         ({"papr_azure_location": "West Europe"}, "papr_azure_location"),

@@ -16,6 +16,7 @@ def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.max_upload_bytes == 20 * 1024 * 1024
     assert settings.temporal_address == "127.0.0.1:7233" and settings.temporal_namespace == "default"
     assert (settings.memory_worker_concurrency, settings.document_worker_concurrency) == (20, 4)
+    assert (settings.document_worker_activities_per_second, settings.document_worker_nice) == (2.0, 10)
     assert settings.api_keys == [] and settings.migrate_on_start is True
     assert settings.identity_for("memory-worker").startswith("memory-worker@")
 
@@ -37,6 +38,8 @@ def test_api_keys_are_a_comma_separated_secret_list(monkeypatch: pytest.MonkeyPa
         ("PAPR_MEMORY_WORKER_CONCURRENCY", "-1"),
         ("PAPR_CHUNK_OVERLAP", "5000"),
         ("PAPR_MIGRATE_ON_START", "perhaps"),
+        ("PAPR_DOCUMENT_WORKER_ACTIVITIES_PER_SECOND", "0"),
+        ("PAPR_DOCUMENT_WORKER_NICE", "20"),
     ],
 )
 def test_bad_values_are_refused_with_the_variable_named(

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -57,6 +58,26 @@ def _listening_ports_of(pid: int) -> set[int]:
                 if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
                     ports.add(int(fields[1].rsplit(":", 1)[1], 16))
     return ports
+
+
+def _stat_fields(pid: int) -> list[str]:
+    """/proc/<pid>/stat after the command name: [1] parent pid, [16] niceness."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _niceness(pid: int) -> int:
+    return int(_stat_fields(pid)[16])
+
+
+def _worker_children(pid: int) -> dict[str, int]:
+    """The worker module each child process of `pid` runs, with that child's niceness."""
+    children = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            if int(_stat_fields(int(entry))[1]) == pid:
+                command = Path(f"/proc/{entry}/cmdline").read_text().split("\0")
+                children[command[command.index("-m") + 1]] = _niceness(int(entry))
+    return children
 
 
 def _health(port: int, method: str = "GET", path: str = "/health") -> httpx.Response | None:
@@ -121,11 +142,18 @@ def test_health_port_answers_while_both_workers_run_and_closes_on_sigterm(stack:
         assert _health(port, path="/health/workers").status_code == 404
         assert _health(port, "POST").status_code == 405
         assert _listening_ports_of(process.pid) == {port}
+        # Each worker in a process of its own; the document worker yields the CPU (niceness
+        # raised by PAPR_DOCUMENT_WORKER_NICE, 10 by default, at most 19).
+        children = _worker_children(process.pid)
+        assert set(children) == {"workers.memory_worker", "workers.document_worker"}
+        assert children["workers.memory_worker"] == _niceness(process.pid)
+        assert children["workers.document_worker"] == min(19, _niceness(process.pid) + 10)
 
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=60)
     assert process.returncode == 0, output
-    assert '"message": "workers stopped"' in output
+    assert output.count('"message": "workers stopped"') == 2
+    assert '"max_activities_per_second": 2.0' in output
     assert not _listening(port)
     assert stack.api_key not in output
 
