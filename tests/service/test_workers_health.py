@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -16,6 +18,7 @@ import pytest
 
 from scripts.stack import REPO_ROOT, LocalStack
 from tests.service.conftest import wait_until
+from workers.supervisor import ChildrenHealth
 
 # Ports 55500-55599 belong to these tests.
 PORT_RANGE = range(55500, 55600)
@@ -189,3 +192,41 @@ def test_without_a_health_port_nothing_listens(stack: LocalStack, anonymous: htt
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=60)
     assert process.returncode == 0, output
+
+
+def test_the_supervisors_health_names_a_worker_process_that_stopped_answering() -> None:
+    """ChildrenHealth merges the children's reports; one that answered before and is now silent
+    makes the whole 503 under its name (no stack needed: two canned children)."""
+
+    async def scenario() -> list[tuple[int, dict]]:
+        ok = {
+            "status": "ok",
+            "workers": {"papr-memory": {"identity": "m", "running": True}},
+            "temporal": {"connected": True},
+        }
+        payload = json.dumps(ok).encode()
+
+        async def child(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + payload)
+            await writer.drain()
+            writer.close()
+
+        memory = await asyncio.start_server(child, "127.0.0.1", 0)
+        documents = await asyncio.start_server(child, "127.0.0.1", 0)
+        ports = {
+            name: server.sockets[0].getsockname()[1]
+            for name, server in (("memory-worker", memory), ("document-worker", documents))
+        }
+        health = ChildrenHealth(ports, timeout_seconds=5)
+        reports = [await health.report()]
+        documents.close()
+        await documents.wait_closed()
+        reports.append(await health.report())
+        memory.close()
+        return reports
+
+    (first_status, first), (second_status, second) = asyncio.run(scenario())
+    assert first_status == 200 and first["status"] == "ok" and "failing" not in first
+    assert second_status == 503
+    assert second["status"] == "unavailable" and second["failing"] == ["document-worker"]
