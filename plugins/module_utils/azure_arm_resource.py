@@ -12,7 +12,8 @@ they differ (never in check mode), and return the diff.
 from __future__ import annotations
 
 from ansible_collections.papr.memory.plugins.module_utils.azure_client import rest_dict
-from ansible_collections.papr.memory.plugins.module_utils.azure_diff import desired_tags
+from ansible_collections.papr.memory.plugins.module_utils.azure_diff import desired_tags, same_location
+from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_module import describe
 
 
@@ -34,6 +35,19 @@ def tracked_body(module, current, location, properties):
     params = module.params
     tags = desired_tags(params["tags"], params["purge_tags"], (current or {}).get("tags"))
     return {"location": location, "tags": tags, "properties": properties}
+
+
+def fixed_location(module, resource, current):
+    """The region of a resource that cannot move: the module's `location` (needed to create it),
+    which must be the region of an existing one."""
+    location = module.params["location"] or (current or {}).get("location")
+    if not location:
+        raise AzureModuleError(f"{resource.description} does not exist: give `location` to create it.")
+    if current and not same_location(current.get("location"), location):
+        raise AzureModuleError(
+            f"{resource.description} is in {current.get('location')}, not {location}: it cannot move."
+        )
+    return current.get("location") if current else location
 
 
 class ArmResource:

@@ -77,13 +77,13 @@ import re
 from ansible_collections.papr.memory.plugins.module_utils.azure_arm_resource import (
     ArmResource,
     converge,
+    fixed_location,
     properties_of,
     tracked_body,
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     TAGS_ARGUMENT_SPEC,
     normalise_location,
-    same_location,
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_module import (
@@ -129,16 +129,9 @@ def run(module):
     def desired(current):
         if params["state"] == "absent":
             return None
-        location = params["location"] or (current or {}).get("location")
-        if not location:
-            raise AzureModuleError(f"{resource.description} does not exist: give `location` to create it.")
-        if current and not same_location(current.get("location"), location):
-            raise AzureModuleError(
-                f"{resource.description} is in {current.get('location')}, not {location}: "
-                "a workspace cannot move."
-            )
+        location = fixed_location(module, resource, current)
         properties = {"sku": {"name": params["sku"]}, "retentionInDays": params["retention_days"]}
-        return tracked_body(module, current, current.get("location") if current else location, properties)
+        return tracked_body(module, current, location, properties)
 
     return converge(module, resource, desired, view, summarise)
 

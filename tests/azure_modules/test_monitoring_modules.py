@@ -103,3 +103,100 @@ def test_bad_inputs_fail_naming_the_option(azure_double, run_tasks):
     assert "is not the resource id of a resource" in failures[1]
     assert "retention_days 5 must be 30 to 730" in failures[2]
     assert run.writes == 0
+
+
+def availability_tasks(double, url="https://papr-web.azurewebsites.net/health", frequency=300):
+    workspace_id = resource_id(double, GROUP, "Microsoft.OperationalInsights/workspaces/papr-logs")
+    component_id = resource_id(double, GROUP, "Microsoft.Insights/components/papr-insights")
+    return [
+        {
+            "papr.memory.log_analytics_workspace": {
+                "name": "papr-logs",
+                "resource_group": GROUP,
+                "location": "westeurope",
+            }
+        },
+        {
+            "papr.memory.application_insights": {
+                "name": "papr-insights",
+                "resource_group": GROUP,
+                "location": "westeurope",
+                "workspace": workspace_id,
+            }
+        },
+        {
+            "papr.memory.web_test": {
+                "name": "papr-health",
+                "resource_group": GROUP,
+                "location": "westeurope",
+                "component": component_id,
+                "url": url,
+                "frequency": frequency,
+                "tags": {"environment": "test"},
+            }
+        },
+    ]
+
+
+def test_availability_test_create_check_rerun_and_change(azure_double, run_tasks):
+    double = azure_double
+    make_resource_group(double, GROUP)
+
+    check = run_tasks(availability_tasks(double), check=True)
+    assert check.writes == 0
+    assert [r["changed"] for r in check.results()] == [True] * 3
+
+    first = run_tasks(availability_tasks(double), diff=True)
+    assert [r["changed"] for r in first.results()] == [True] * 3
+    assert first.writes == 3
+    component_id = resource_id(double, GROUP, "Microsoft.Insights/components/papr-insights")
+    component = double.resource(component_id)
+    assert component["kind"] == "web"
+    assert component["properties"]["WorkspaceResourceId"].lower().endswith("/workspaces/papr-logs")
+    test = double.resource(resource_id(double, GROUP, "Microsoft.Insights/webtests/papr-health"))
+    properties = test["properties"]
+    assert properties["Kind"] == "standard"
+    assert properties["Request"]["RequestUrl"] == "https://papr-web.azurewebsites.net/health"
+    assert properties["ValidationRules"] == {
+        "ExpectedHttpStatusCode": 200,
+        "SSLCheck": True,
+        "SSLCertRemainingLifetimeCheck": 7,
+    }
+    assert len(properties["Locations"]) == 5 and properties["Frequency"] == 300
+    assert test["tags"] == {f"hidden-link:{component_id}": "Resource", "environment": "test"}
+
+    second = run_tasks(availability_tasks(double))
+    assert second.writes == 0
+    assert [r["changed"] for r in second.results()] == [False] * 3
+
+    changed = run_tasks(
+        availability_tasks(double, url="https://other.example.com/health", frequency=600), diff=True
+    )
+    assert [r["changed"] for r in changed.results()] == [False, False, True]
+    assert changed.writes == 1
+    diff = changed.result(2)["diff"]
+    assert (diff["before"]["url"], diff["after"]["url"]) == (
+        "https://papr-web.azurewebsites.net/health",
+        "https://other.example.com/health",
+    )
+    assert diff["after"]["frequency"] == 600
+
+
+def test_web_test_bad_inputs_fail_naming_the_option(azure_double, run_tasks):
+    make_resource_group(azure_double, GROUP)
+    component_id = resource_id(azure_double, GROUP, "Microsoft.Insights/components/papr-insights")
+    base = {"name": "t", "resource_group": GROUP, "location": "westeurope", "component": component_id}
+    run, failures = failures_of(
+        run_tasks,
+        [
+            {"papr.memory.web_test": {**base, "url": "ftp://example.com/health"}},
+            {"papr.memory.web_test": {**base, "url": "https://example.com/", "timeout": 500}},
+            {"papr.memory.web_test": {**base, "url": "https://example.com/", "component": "/not/an/id"}},
+            {"papr.memory.web_test": {**base, "url": "https://example.com/", "locations": []}},
+        ],
+    )
+    assert "url 'ftp://example.com/health' must be an http(s) URL" in failures[0]
+    assert "timeout 500 must be 30 to 120" in failures[1]
+    assert "component '/not/an/id' is not the resource id" in failures[2]
+    assert "locations: 0 given" in failures[3]
+    assert run.writes == 0

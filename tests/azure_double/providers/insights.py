@@ -1,14 +1,18 @@
-"""Microsoft.Insights action groups and metric alerts: synchronous writes (PUT 201/200 and 200).
+"""Microsoft.Insights action groups, metric alerts, Application Insights components and web tests:
+synchronous writes (PUT 201/200 and 200).
 
 No recording covers these (*unverified*): shapes and rules follow the REST API reference (action groups
 are global with a <= 12 character short name; metric alerts need severity 0-4, existing scopes and
-action groups, and a window no shorter than the evaluation frequency).
+action groups, and a window no shorter than the evaluation frequency; a web test belongs to the
+component its `hidden-link:<component id>` tag names, runs every 5, 10 or 15 minutes from 1-16
+test locations, and times out within its frequency).
 """
 
 from __future__ import annotations
 
 import re
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -66,6 +70,7 @@ class SyncType:
     ]  # body, existing -> properties
     default_location: str
     created_status: int  # what a create answers (the SDKs accept only the spec's codes)
+    keeps_kind: bool = False  # the body's `kind` is part of the resource (components: "web")
 
 
 class InsightsProvider:
@@ -96,7 +101,7 @@ class InsightsProvider:
                 "type": kind.answer_type,
                 "name": existing["name"] if existing else name,
                 "location": location if location.lower() != "global" else kind.default_location,
-                "kind": None,
+                "kind": body.get("kind") if kind.keeps_kind else None,
                 # a resource created without tags answers "tags": null (recorded), not {}
                 "tags": check_tags(body["tags"]) if body.get("tags") is not None else None,
                 "properties": properties,
@@ -264,6 +269,100 @@ class InsightsProvider:
             "isMigrated": False,
         }
 
+    # --- Application Insights --------------------------------------------------------------------------
+    def component(self, body: dict[str, Any], existing: dict[str, Any] | None) -> dict[str, Any]:
+        props = body.get("properties") or {}
+        if not body.get("kind"):
+            raise bad_request("The kind of the component is required (web, other).")
+        if props.get("Application_Type") not in ("web", "other"):
+            raise bad_request(
+                f"The Application_Type '{props.get('Application_Type')}' is invalid: use web or other."
+            )
+        workspace = props.get("WorkspaceResourceId")
+        if workspace and not self.store.exists(workspace):
+            raise bad_request(f"The workspace '{workspace}' does not exist.")
+        retention = props.get("RetentionInDays", 90)
+        if retention not in (30, 60, 90, 120, 180, 270, 365, 550, 730):
+            raise bad_request(f"The RetentionInDays '{retention}' is invalid.")
+        kept = (existing or {}).get("properties") or {}
+        # Ids Azure assigns once, at creation.
+        app_id = kept.get("AppId") or str(uuid.uuid4())
+        key = kept.get("InstrumentationKey") or str(uuid.uuid4())
+        location = (body.get("location") or "").replace(" ", "").lower()
+        return {
+            "AppId": app_id,
+            "Application_Type": props["Application_Type"],
+            "Flow_Type": props.get("Flow_Type"),
+            "Request_Source": props.get("Request_Source"),
+            "InstrumentationKey": key,
+            "ConnectionString": f"InstrumentationKey={key};IngestionEndpoint=https://{location}-0.in."
+            f"applicationinsights.azure.com/;ApplicationId={app_id}",
+            "CreationDate": kept.get("CreationDate")
+            or time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+            "TenantId": self.double.subscription_id,
+            "RetentionInDays": retention,
+            "WorkspaceResourceId": workspace,
+            "IngestionMode": "LogAnalytics" if workspace else "ApplicationInsights",
+            "publicNetworkAccessForIngestion": props.get("publicNetworkAccessForIngestion", "Enabled"),
+            "publicNetworkAccessForQuery": props.get("publicNetworkAccessForQuery", "Enabled"),
+            "provisioningState": "Succeeded",
+        }
+
+    def web_test(self, body: dict[str, Any], existing: dict[str, Any] | None) -> dict[str, Any]:
+        props = body.get("properties") or {}
+        links = [key.split(":", 1)[1] for key in body.get("tags") or {} if key.startswith("hidden-link:")]
+        if not links or not all(self.store.exists(link) for link in links):
+            raise bad_request(
+                "A web test needs a 'hidden-link:<component id>' tag naming an existing component."
+            )
+        if not props.get("SyncTestName"):
+            raise bad_request("The SyncTestName of the web test is required.")
+        if props.get("Kind") not in ("ping", "multistep", "standard"):
+            raise bad_request(f"The Kind '{props.get('Kind')}' is invalid: use ping, multistep or standard.")
+        frequency, timeout = props.get("Frequency", 300), props.get("Timeout", 30)
+        if frequency not in (300, 600, 900):
+            raise bad_request(f"The Frequency '{frequency}' is invalid: use 300, 600 or 900 seconds.")
+        if not isinstance(timeout, int) or not 30 <= timeout <= min(120, frequency):
+            raise bad_request(f"The Timeout '{timeout}' is invalid: 30 to 120 seconds.")
+        locations = props.get("Locations") or []
+        if not 1 <= len(locations) <= 16 or not all(
+            isinstance(spot, dict) and spot.get("Id") for spot in locations
+        ):
+            raise bad_request("A web test needs 1 to 16 Locations, each with an Id.")
+        request = props.get("Request") or {}
+        if props["Kind"] == "standard":
+            if not re.match(r"^https?://[^/\s]+", str(request.get("RequestUrl", ""))):
+                raise bad_request(f"The RequestUrl '{request.get('RequestUrl')}' is not an http(s) URL.")
+            if request.get("HttpVerb", "GET") not in (
+                "GET",
+                "POST",
+                "PUT",
+                "PATCH",
+                "DELETE",
+                "HEAD",
+                "OPTIONS",
+            ):
+                raise bad_request(f"The HttpVerb '{request.get('HttpVerb')}' is invalid.")
+        rules = props.get("ValidationRules") or {}
+        remaining = rules.get("SSLCertRemainingLifetimeCheck")
+        if remaining is not None and (not rules.get("SSLCheck") or not 1 <= remaining <= 100):
+            raise bad_request("SSLCertRemainingLifetimeCheck (1-100 days) needs SSLCheck.")
+        return {
+            "SyncTestName": props["SyncTestName"],
+            "Name": props.get("Name") or props["SyncTestName"],
+            "Description": props.get("Description", ""),
+            "Enabled": bool(props.get("Enabled", True)),
+            "Frequency": frequency,
+            "Timeout": timeout,
+            "Kind": props["Kind"],
+            "RetryEnabled": bool(props.get("RetryEnabled", False)),
+            "Locations": [{"Id": location["Id"]} for location in locations],
+            "Request": request or None,
+            "ValidationRules": rules or None,
+            "Configuration": props.get("Configuration"),
+            "provisioningState": "Succeeded",
+        }
+
 
 def register(double: AzureDouble) -> None:
     insights = InsightsProvider(double)
@@ -279,4 +378,25 @@ def register(double: AzureDouble) -> None:
     )
     insights.routes(
         SyncType("metricAlerts", "Microsoft.Insights/metricAlerts", NS, insights.metric_alert, "global", 200)
+    )
+    insights.routes(
+        SyncType(
+            "components",
+            "microsoft.insights/components",
+            "microsoft.insights",
+            insights.component,
+            "westeurope",
+            201,
+            True,
+        )
+    )
+    insights.routes(
+        SyncType(
+            "webtests",
+            "microsoft.insights/webtests",
+            "microsoft.insights",
+            insights.web_test,
+            "westeurope",
+            201,
+        )
     )
