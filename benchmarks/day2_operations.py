@@ -1,5 +1,5 @@
 """Wall time of the day-2 playbooks against the Azure double (docs/operations.md): deploy option 2,
-drift report, a release and its no-op rerun, monitoring, migrate (option 1 -> 2), teardown. The
+drift report, a release and its no-op rerun, monitoring and its no-op rerun, migrate (option 1 -> 2), teardown. The
 deployed service is the local stand-in stack (tests/azure_site/site_runner.py).
 
     .venv/bin/python -m benchmarks.day2_operations [--port-base 59300]
@@ -38,6 +38,7 @@ def main() -> None:
             ("release.yml", "prod", "playbooks/release.yml", release),
             ("release.yml (again: no-op)", "prod", "playbooks/release.yml", release),
             ("monitoring.yml", "prod", "playbooks/monitoring.yml", emails),
+            ("monitoring.yml (again: no-op)", "prod", "playbooks/monitoring.yml", emails),
             ("teardown.yml (prod)", "prod", "playbooks/teardown.yml", {"papr_teardown_confirm": GROUP}),
             ("site.yml (option 1, from empty)", "dev", "site.yml", {}),
             ("migrate.yml (1 -> 2)", "dev", "playbooks/migrate.yml", {"papr_option": 2}),
