@@ -1,6 +1,7 @@
 """Wall time of the day-2 playbooks against the Azure double (docs/operations.md): deploy option 2,
-drift report, a release and its no-op rerun, monitoring and its no-op rerun, migrate (option 1 -> 2), teardown. The
-deployed service is the local stand-in stack (tests/azure_site/site_runner.py).
+drift report, a release and its no-op rerun, monitoring and its no-op rerun, teardown, migrate
+(option 1 -> 2) and its no-op rerun. The deployed service is the local stand-in stack
+(tests/azure_site/site_runner.py).
 
     .venv/bin/python -m benchmarks.day2_operations [--port-base 59300]
 """
