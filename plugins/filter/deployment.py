@@ -145,6 +145,12 @@ INPUTS = {
     "papr_azure_registry_id": None,
     "papr_azure_registry_username": None,
     "papr_azure_registry_password": None,
+    # Least privilege on the flexible server: the administrator only creates the roles (from inside
+    # the network); the service logs in as papr_database_user, Temporal as its own login.
+    "papr_database_admin_user": "papr_admin",
+    "papr_database_admin_password": None,
+    "papr_temporal_database_user": "temporal",
+    "papr_temporal_database_password": None,
     "web_azure_plan_name": None,
     "web_azure_site_name": None,
     "web_azure_plan_capacity": 1,
@@ -396,6 +402,7 @@ def _azure_problems(inputs, option, problems):
     _port(inputs, "workers_azure_port", problems)
     _network_problems(inputs, problems)
     _registry_problems(inputs, problems)
+    _database_role_problems(inputs, problems)
     retention = inputs.value("postgres_azure_backup_retention_days")
     low, high = POSTGRES_BACKUP_RETENTION_DAYS
     if _int(retention) is None or not low <= _int(retention) <= high:
@@ -418,6 +425,43 @@ def _network_problems(inputs, problems):
                 f"papr_network_postgres_zone={zone!r}: a flexible server's private zone must end in "
                 ".postgres.database.azure.com"
             )
+
+
+def _database_role_problems(inputs, problems):
+    """The flexible server's three logins (administrator, service, Temporal): valid, distinct, each
+    with a strong password of its own (one shared password would give every role the others' rights)."""
+    roles = {
+        "papr_database_admin": "PAPR_DATABASE_ADMIN_PASSWORD",
+        "papr_temporal_database": "PAPR_TEMPORAL_DATABASE_PASSWORD",
+    }
+    for prefix, variable in roles.items():
+        user = inputs.value(f"{prefix}_user")
+        why = postgres_login_problem(user)
+        if why:
+            problems.append(f"{prefix}_user: {why}")
+        password = inputs.value(f"{prefix}_password")
+        if password in (None, ""):
+            problems.append(
+                f"{prefix}_password is not set: give it in a vault or the environment the inventory "
+                f"reads ({variable} in inventories/dev and prod)"
+            )
+            continue
+        why = postgres_password_problem(str(password), str(user or ""))
+        if why:
+            problems.append(f"{prefix}_password is too weak: {why}")
+    logins = [str(inputs.value(f"{prefix}_user")).lower() for prefix in ("papr_database", *roles)]
+    if len(set(logins)) < len(logins):
+        problems.append(
+            "papr_database_user, papr_database_admin_user and papr_temporal_database_user must be three "
+            "different logins"
+        )
+    passwords = [inputs.value(f"{prefix}_password") for prefix in ("papr_database", *roles)]
+    given = [str(password) for password in passwords if password not in (None, "")]
+    if len(set(given)) < len(given):
+        problems.append(
+            "papr_database_password, papr_database_admin_password and papr_temporal_database_password "
+            "must differ"
+        )
 
 
 def _registry_problems(inputs, problems):
@@ -680,7 +724,12 @@ def _azure_model(inputs, option):
         model_units["workers"]["image"] = inputs.value("workers_azure_image") or image
         model_units["workers"]["capacity"] = _int(inputs.value("workers_azure_plan_capacity"))
     return {
-        "database": {"host": database_host, "sslmode": "require"},
+        "database": {
+            "host": database_host,
+            "sslmode": "require",
+            "admin_user": inputs.value("papr_database_admin_user"),
+            "temporal_user": inputs.value("papr_temporal_database_user"),
+        },
         "temporal": {"address": temporal_address},
         "units": model_units,
         "azure": {
@@ -940,6 +989,9 @@ def deployment_model(given, context=None):
         "database_password": str(inputs.value("papr_database_password")),
         "api_keys": [str(key) for key in api_keys(inputs.value("papr_api_keys"))],
     }
+    if platform == "azure":
+        model["secrets"]["database_admin_password"] = str(inputs.value("papr_database_admin_password"))
+        model["secrets"]["temporal_database_password"] = str(inputs.value("papr_temporal_database_password"))
     if platform == "hosts":
         model["packages"] = _packages(inputs)
     if platform == "azure":

@@ -34,6 +34,8 @@ IMPORT_VARS = {
             "azure_tenant",
             "image",
             "database_password",
+            "database_admin_password",
+            "temporal_database_password",
             "api_keys",
         )
     },

@@ -67,6 +67,8 @@ def launch(ee_image, azure_double_server, stand_in_service, tmp_path_factory):
             f"PAPR Memory {ENVIRONMENT} deployment": {
                 "image": "paprmemory.azurecr.io/memory:0.1.0",
                 "database_password": "Db-password-for-the-awx-test-1",
+                "database_admin_password": "Admin-password-for-the-awx-test-1",
+                "temporal_database_password": "Tm-password-for-the-awx-test-1",
                 "api_keys": api_keys,
             },
         }

@@ -195,6 +195,9 @@ class SiteRunner:
         self.work_dir = work_dir
         # Every character a URL gives a meaning to, and a space: DATABASE_URL must carry them.
         self.database_password = "Db/ :@%?#&+ " + secrets.token_urlsafe(18)
+        # The administrator's and Temporal's own passwords (quotes: the role set-up's SQL must hold them).
+        self.database_admin_password = "Admin'\"$ " + secrets.token_urlsafe(18)
+        self.temporal_database_password = "Tmp-1 '" + secrets.token_urlsafe(18)
         self.other_api_key = "key-" + secrets.token_urlsafe(18)
         self.test_inventory = work_dir / "stand_in.yml"
         overrides = {
@@ -211,7 +214,13 @@ class SiteRunner:
 
     @property
     def secret_values(self) -> list[str]:
-        return [self.database_password, self.service.stack.api_key, self.other_api_key]
+        return [
+            self.database_password,
+            self.database_admin_password,
+            self.temporal_database_password,
+            self.service.stack.api_key,
+            self.other_api_key,
+        ]
 
     def environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(FOREIGN_ENV)}
@@ -224,6 +233,8 @@ class SiteRunner:
             ANSIBLE_FORCE_COLOR="0",
             PAPR_AZURE_POLLING_INTERVAL="0",
             PAPR_DATABASE_PASSWORD=self.database_password,
+            PAPR_DATABASE_ADMIN_PASSWORD=self.database_admin_password,
+            PAPR_TEMPORAL_DATABASE_PASSWORD=self.temporal_database_password,
             PAPR_API_KEYS=f"{self.service.stack.api_key},{self.other_api_key}",
         )
         if self.proxy_url:

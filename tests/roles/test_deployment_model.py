@@ -23,6 +23,8 @@ AZURE = {
     "papr_platform": "azure",
     "papr_option": 1,
     "papr_database_password": HARD_PASSWORD,
+    "papr_database_admin_password": "Admin-Pa55word",
+    "papr_temporal_database_password": "Tmp-Pa55word-42",
     "papr_api_keys": ["key-one", "key-two"],
     "papr_azure_resource_group": "papr-rg",
     "papr_azure_location": "westeurope",
@@ -177,12 +179,27 @@ def test_hosts_reach_each_other_on_loopback_or_by_address():
         ({"papr_network_address_space": "10.20.0.0/24"}, "papr_network_address_space"),
         ({"papr_network_address_space": "8.8.0.0/16"}, "papr_network_address_space"),
         ({"papr_network_postgres_zone": "pg.internal"}, "papr_network_postgres_zone"),
+        ({"papr_database_admin_password": ""}, "papr_database_admin_password"),
+        ({"papr_temporal_database_password": "weakpassword"}, "papr_temporal_database_password"),
+        ({"papr_database_admin_user": "azure_pg_admin"}, "papr_database_admin_user"),
+        ({"papr_temporal_database_user": "papr_memory"}, "papr_database_user, papr_database_admin_user"),
+        ({"papr_database_admin_password": HARD_PASSWORD}, "papr_database_password, papr_database_admin"),
     ],
 )
 def test_each_bad_input_is_named(change, variable):
     problems = deployment_problems(dict(AZURE, **change))
     assert problems and all(problem.startswith(variable) for problem in problems), problems
     assert not any(HARD_PASSWORD in problem for problem in problems)
+
+
+def test_azure_gives_the_service_its_own_login_and_keeps_the_others_out_of_the_units():
+    model = deployment_model(AZURE)
+    assert (model["database"]["admin_user"], model["database"]["temporal_user"]) == ("papr_admin", "temporal")
+    assert model["secrets"]["database_admin_password"] == "Admin-Pa55word"
+    assert model["secrets"]["temporal_database_password"] == "Tmp-Pa55word-42"
+    for unit in model["units"].values():
+        values = " ".join([*unit["environment"].values(), *unit["secret_environment"].values()])
+        assert "Admin-Pa55word" not in values and "Tmp-Pa55word-42" not in values and "papr_admin" not in values
 
 
 def test_option_3_on_aks_gives_each_deployment_its_contract():
