@@ -70,6 +70,14 @@ options:
         description: Secret environment variables (never returned by Azure, never shown by this module).
         type: dict
         default: {}
+      secret_files:
+        description:
+          - Secret files (file name to content), mounted read-only at O(containers[].secret_mount_path) in this
+            container only (a C(secret) volume of the group; never returned by Azure, never shown by this module).
+            Unlike a secure environment variable, no other container and no process listing sees them.
+        type: dict
+        default: {}
+      secret_mount_path: {description: Where O(containers[].secret_files) are mounted., type: str, default: /mnt/secrets}
   init_containers:
     description: Containers that run to completion, in order, before O(containers) start.
     type: list
@@ -81,6 +89,8 @@ options:
       command: {description: Command and arguments., type: list, elements: str}
       environment: {description: Environment variables., type: dict, default: {}}
       secure_environment: {description: Secret environment variables., type: dict, default: {}}
+      secret_files: {description: Secret files (file name to content) of this init container only., type: dict, default: {}}
+      secret_mount_path: {description: Where its O(init_containers[].secret_files) are mounted., type: str, default: /mnt/secrets}
   registries:
     description: Credentials for private registries the images come from.
     type: list
@@ -188,6 +198,9 @@ recreated:
   type: bool
 """
 
+import base64
+import re
+
 from ansible_collections.papr.memory.plugins.module_utils.azure_container_instance import ContainerGroups
 from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     MASK,
@@ -221,6 +234,7 @@ NAME_PATTERN = name_pattern("container_group")
 DNS_LABEL_PATTERN = name_pattern("dns_label")
 # Linux container group limits in most regions (a request above them fails in Azure after a round trip).
 MAX_CPU = 4.0
+SECRET_FILE_NAME = re.compile(r"^[A-Za-z0-9._-]{1,253}$")
 MAX_MEMORY_GB = 16.0
 # What ACI refuses to change in place (its InvalidContainerGroupUpdate message lists these).
 IMMUTABLE_FIELDS = ("location", "os_type", "restart_policy", "ip_type", "subnet", "resources")
@@ -237,6 +251,14 @@ def validate(params):
     for container in params["containers"] + params["init_containers"]:
         require_valid_name("container", container["name"])
         parse_image(container["image"])
+        for file_name in container.get("secret_files") or {}:
+            if not SECRET_FILE_NAME.match(file_name) or file_name in (".", ".."):
+                raise AzureModuleError(
+                    f"Container {container['name']!r}: secret file name {file_name!r} must be letters, digits, "
+                    "'.', '_' and '-'."
+                )
+        if container.get("secret_files") and not str(container.get("secret_mount_path") or "").startswith("/"):
+            raise AzureModuleError(f"Container {container['name']!r}: secret_mount_path must be an absolute path.")
         clash = set(container.get("environment") or {}) & set(container.get("secure_environment") or {})
         if clash:
             raise AzureModuleError(
@@ -284,6 +306,8 @@ def secret_values(params):
     for container in (params["containers"] or []) + params["init_containers"]:
         for name, value in sorted(string_map(container.get("secure_environment")).items()):
             secrets.append((f"env:{container['name']}:{name}", value))
+        for name, value in sorted(string_map(container.get("secret_files")).items()):
+            secrets.append((f"file:{container['name']}:{name}", value))
     for registry in params["registries"]:
         secrets.append(
             (f"registry:{registry['server'].lower()}:{registry['username']}", registry["password"])
@@ -300,12 +324,35 @@ def container_body(container, init):
     properties = {"image": str(parse_image(container["image"])), "environmentVariables": environment}
     if container.get("command"):
         properties["command"] = container["command"]
+    if container.get("secret_files"):
+        properties["volumeMounts"] = [
+            {"name": secret_volume_name(container), "mountPath": container["secret_mount_path"], "readOnly": True}
+        ]
     if not init:
         properties["ports"] = [{"port": port, "protocol": "TCP"} for port in container["ports"]]
         properties["resources"] = {
             "requests": {"cpu": container["cpu"], "memoryInGB": container["memory_gb"]}
         }
     return {"name": container["name"], "properties": properties}
+
+
+def secret_volume_name(container):
+    return f"{container['name']}-secrets"
+
+
+def secret_volumes(params):
+    """One `secret` volume per container with secret files (ACI wants the contents in base64)."""
+    return [
+        {
+            "name": secret_volume_name(container),
+            "secret": {
+                name: base64.b64encode(value.encode()).decode()
+                for name, value in sorted(string_map(container["secret_files"]).items())
+            },
+        }
+        for container in params["containers"] + params["init_containers"]
+        if container.get("secret_files")
+    ]
 
 
 def group_body(params, location, tags, subscription_id):
@@ -317,6 +364,9 @@ def group_body(params, location, tags, subscription_id):
         "containers": [container_body(c, init=False) for c in containers],
         "initContainers": [container_body(c, init=True) for c in params["init_containers"]],
     }
+    volumes = secret_volumes(params)
+    if volumes:
+        properties["volumes"] = volumes
     if params["registries"]:
         properties["imageRegistryCredentials"] = [
             {"server": r["server"], "username": r["username"], "password": r["password"]}
@@ -347,6 +397,11 @@ def _container_view(container, init):
         "environment": {e["name"]: e["value"] for e in environment if e.get("value") is not None},
         # Azure answers a secure variable with its name only: the value is compared through the hash tag.
         "secure_environment": {e["name"]: MASK for e in environment if e.get("value") is None},
+        # Secret file contents never come back: the hash tag compares them.
+        "volume_mounts": sorted(
+            f"{m.get('name')}:{m.get('mountPath')}:{'ro' if m.get('readOnly') else 'rw'}"
+            for m in properties.get("volumeMounts") or []
+        ),
     }
     if not init:
         requests = (properties.get("resources") or {}).get("requests") or {}
@@ -372,6 +427,9 @@ def comparable(group):
         "dns_name_label": (ip.get("dnsNameLabel") or "").lower() or None,
         "containers": [_container_view(c, init=False) for c in properties.get("containers") or []],
         "init_containers": [_container_view(c, init=True) for c in properties.get("initContainers") or []],
+        "volumes": sorted(
+            f"{v.get('name')}:{','.join(sorted(k for k in v if k != 'name'))}" for v in properties.get("volumes") or []
+        ),
         "registries": sorted(
             f"{r.get('username')}@{(r.get('server') or '').lower()}"
             for r in properties.get("imageRegistryCredentials") or []
@@ -526,6 +584,8 @@ def main():
     environment_options = dict(
         environment=dict(type="dict", default={}),
         secure_environment=dict(type="dict", default={}, no_log=True),
+        secret_files=dict(type="dict", default={}, no_log=True),
+        secret_mount_path=dict(type="str", default="/mnt/secrets"),
         command=dict(type="list", elements="str"),
     )
     run_module(

@@ -107,6 +107,45 @@ def test_changed_secret_is_detected_through_the_hash_tag(run_tasks, azure_double
     assert run_tasks([rotated]).writes == 0
 
 
+def test_secret_files_reach_only_their_container_and_converge(run_tasks, azure_double, resource_group):
+    admin = "admin-secret-7g8h9i"
+    init = {
+        **copy.deepcopy(TEMPORAL["init_containers"][0]),
+        "name": "database-roles",
+        "secret_files": {"admin-password": admin},
+        "secret_mount_path": "/mnt/database-roles",
+    }
+    spec = task(init_containers=[init, *copy.deepcopy(TEMPORAL["init_containers"])])
+
+    checked = run_tasks([spec], check=True, diff=True)
+    assert checked.result()["changed"] is True and checked.writes == 0
+    created = run_tasks([spec], diff=True, verbosity=3)
+    assert created.result()["changed"] is True and created.writes == 1
+    assert admin not in created.output
+    properties = azure_double.resource(group_id(azure_double))["properties"]
+    assert properties["volumes"] == [
+        {"name": "database-roles-secrets", "secret": {"admin-password": "YWRtaW4tc2VjcmV0LTdnOGg5aQ=="}}
+    ]
+    mounts = {c["name"]: c["properties"].get("volumeMounts") for c in properties["initContainers"]}
+    assert mounts == {
+        "database-roles": [{"name": "database-roles-secrets", "mountPath": "/mnt/database-roles", "readOnly": True}],
+        "schema": None,
+    }
+    # Not in any container's environment, and only the mounting container sees the volume.
+    for container in properties["containers"] + properties["initContainers"]:
+        assert admin not in str(container["properties"].get("environmentVariables"))
+    assert properties["containers"][0]["properties"].get("volumeMounts") is None
+
+    assert run_tasks([spec]).writes == 0
+    assert run_tasks([spec], check=True).result()["changed"] is False
+    init["secret_files"] = {"admin-password": "admin-secret-rotated"}
+    rotated = task(init_containers=[init, *copy.deepcopy(TEMPORAL["init_containers"])])
+    applied = run_tasks([rotated], diff=True)
+    assert applied.result()["changed"] is True and applied.writes == 1
+    assert "admin-secret-rotated" not in applied.output
+    assert run_tasks([rotated]).writes == 0
+
+
 def test_drift_restored_in_place(run_tasks, azure_double, resource_group):
     run_tasks([task()])
 
