@@ -72,12 +72,16 @@ options:
         default: {}
       secret_files:
         description:
-          - Secret files (file name to content), mounted read-only at O(containers[].secret_mount_path) in this
-            container only (a C(secret) volume of the group; never returned by Azure, never shown by this module).
-            Unlike a secure environment variable, no other container and no process listing sees them.
+          - Secret files (file name to content), mounted read-only at O(containers[].secret_mount_path) in
+            this container only (a C(secret) volume of the group; never returned by Azure, never shown by
+            this module). Unlike a secure environment variable, no other container and no process listing
+            sees them.
         type: dict
         default: {}
-      secret_mount_path: {description: Where O(containers[].secret_files) are mounted., type: str, default: /mnt/secrets}
+      secret_mount_path:
+        description: Where O(containers[].secret_files) are mounted.
+        type: str
+        default: /mnt/secrets
   init_containers:
     description: Containers that run to completion, in order, before O(containers) start.
     type: list
@@ -89,8 +93,14 @@ options:
       command: {description: Command and arguments., type: list, elements: str}
       environment: {description: Environment variables., type: dict, default: {}}
       secure_environment: {description: Secret environment variables., type: dict, default: {}}
-      secret_files: {description: Secret files (file name to content) of this init container only., type: dict, default: {}}
-      secret_mount_path: {description: Where its O(init_containers[].secret_files) are mounted., type: str, default: /mnt/secrets}
+      secret_files:
+        description: Secret files (file name to content) of this init container only.
+        type: dict
+        default: {}
+      secret_mount_path:
+        description: Where its O(init_containers[].secret_files) are mounted.
+        type: str
+        default: /mnt/secrets
   registries:
     description: Credentials for private registries the images come from.
     type: list
@@ -254,11 +264,12 @@ def validate(params):
         for file_name in container.get("secret_files") or {}:
             if not SECRET_FILE_NAME.match(file_name) or file_name in (".", ".."):
                 raise AzureModuleError(
-                    f"Container {container['name']!r}: secret file name {file_name!r} must be letters, digits, "
-                    "'.', '_' and '-'."
+                    f"Container {container['name']!r}: secret file name {file_name!r} must be letters, "
+                    "digits, '.', '_' and '-'."
                 )
-        if container.get("secret_files") and not str(container.get("secret_mount_path") or "").startswith("/"):
-            raise AzureModuleError(f"Container {container['name']!r}: secret_mount_path must be an absolute path.")
+        mount_path = str(container.get("secret_mount_path") or "")
+        if container.get("secret_files") and not mount_path.startswith("/"):
+            raise AzureModuleError(f"Container {container['name']!r}: secret_mount_path must be absolute.")
         clash = set(container.get("environment") or {}) & set(container.get("secure_environment") or {})
         if clash:
             raise AzureModuleError(
@@ -326,7 +337,11 @@ def container_body(container, init):
         properties["command"] = container["command"]
     if container.get("secret_files"):
         properties["volumeMounts"] = [
-            {"name": secret_volume_name(container), "mountPath": container["secret_mount_path"], "readOnly": True}
+            {
+                "name": secret_volume_name(container),
+                "mountPath": container["secret_mount_path"],
+                "readOnly": True,
+            }
         ]
     if not init:
         properties["ports"] = [{"port": port, "protocol": "TCP"} for port in container["ports"]]
@@ -428,7 +443,8 @@ def comparable(group):
         "containers": [_container_view(c, init=False) for c in properties.get("containers") or []],
         "init_containers": [_container_view(c, init=True) for c in properties.get("initContainers") or []],
         "volumes": sorted(
-            f"{v.get('name')}:{','.join(sorted(k for k in v if k != 'name'))}" for v in properties.get("volumes") or []
+            f"{v.get('name')}:{','.join(sorted(k for k in v if k != 'name'))}"
+            for v in properties.get("volumes") or []
         ),
         "registries": sorted(
             f"{r.get('username')}@{(r.get('server') or '').lower()}"

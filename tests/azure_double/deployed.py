@@ -17,14 +17,21 @@ How a deployed app runs here, and why:
   relays to the app's WEBSITES_PORT. Clients use it as HTTPS_PROXY.
 - Like App Service, a change of the image, startup command, app settings or state restarts the
   app, and an app that exits is started again (after a growing pause).
+- Container groups: the init containers named in `init_containers` (those whose tools this machine
+  has, such as psql) run once per group definition, as ACI runs them when it (re)starts a group:
+  their command and environment as stored, their secret volumes mounted read-only at their mount
+  paths (under /mnt, on a tmpfs of their own), the PostgreSQL of PGHOST/PGPORT reached like an
+  app's. Their exit code and log are in `init_runs`. The other containers do not run here.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import re
 import select
+import shlex
 import signal
 import socket
 import socketserver
@@ -44,9 +51,10 @@ if TYPE_CHECKING:
 
 # The app's namespace: loopback up, its own /etc/hosts, then wait for the forwarders, then run.
 NAMESPACE_SCRIPT = (
-    'ip link set lo up && mount --bind "$1" /etc/hosts && echo ready && exec >>"$3" 2>&1 '
+    'ip link set lo up && mount --bind "$1" /etc/hosts && eval "$4" && echo ready && exec >>"$3" 2>&1 '
     '&& read -r go && exec sh -c "$2"'
 )
+INIT_CONTAINER_SECONDS = 120  # an init container that runs longer is stopped and counted as failed
 SSL_REQUEST = 80877103  # PostgreSQL's SSLRequest and GSSENCRequest codes
 GSSENC_REQUEST = 80877104
 WATCH_SECONDS = 0.5
@@ -81,6 +89,7 @@ class AppSpec:
     image: str
     command: str
     settings: tuple[tuple[str, str], ...]
+    mounts: tuple[tuple[str, str], ...] = ()  # (folder here, mount path in the container), read-only
 
     @property
     def environment(self) -> dict[str, str]:
@@ -136,8 +145,13 @@ class RunningApp:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             log.write(f"--- start {self.starts}: {self.spec.command}\n".encode())
+        mounts = " && ".join(
+            ["mount -t tmpfs tmpfs /mnt"] * bool(self.spec.mounts)
+            + [f"mkdir -p {shlex.quote(to)} && mount --bind -o ro {shlex.quote(source)} {shlex.quote(to)}"
+               for source, to in self.spec.mounts]
+        ) or "true"  # fmt: skip
         command = ["unshare", "--net", "--mount", "--propagation", "private", "sh", "-c", NAMESPACE_SCRIPT,
-                   "app", str(hosts_file), self.spec.command, str(self.log_path)]  # fmt: skip
+                   "app", str(hosts_file), self.spec.command, str(self.log_path), mounts]  # fmt: skip
         self.process = subprocess.Popen(
             command,
             cwd=self.image.workdir,
@@ -169,6 +183,8 @@ class RunningApp:
         if database_url := settings.get("DATABASE_URL"):
             parts = urlsplit(database_url)
             found["postgres"] = (parts.hostname or "", parts.port or 5432)
+        elif settings.get("PGHOST"):  # libpq's own variables (a container running psql)
+            found["postgres"] = (settings["PGHOST"], int(settings.get("PGPORT") or 5432))
         if temporal := settings.get("TEMPORAL_ADDRESS"):
             host, _, port = temporal.rpartition(":")
             if port.isdigit():
@@ -328,8 +344,9 @@ class RunningApp:
             role = psycopg.sql.Identifier(login)
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (login,)).fetchone()
             verb = "ALTER" if exists else "CREATE"
+            # Azure's administrator: no superuser, but CREATEDB and CREATEROLE (azure_pg_admin).
             conn.execute(
-                psycopg.sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(
+                psycopg.sql.SQL(verb + " ROLE {} LOGIN CREATEDB CREATEROLE PASSWORD {}").format(
                     role, psycopg.sql.Literal(password)
                 )
             )
@@ -375,10 +392,18 @@ class DeployedApps:
     docstring). `proxy_url` is the front door for `https://<site host name>`."""
 
     def __init__(
-        self, double: AzureDouble, images: dict[str, LocalImage], stack: LocalStackAddresses, logs: Path
+        self,
+        double: AzureDouble,
+        images: dict[str, LocalImage],
+        stack: LocalStackAddresses,
+        logs: Path,
+        init_containers: dict[str, LocalImage] | None = None,
     ):
         self.double = double
         self.images = images  # image repository (no tag) or full reference -> how it runs here
+        # Init container name -> how it runs here (see the module docstring).
+        self.init_containers = init_containers or {}
+        self.init_runs: dict[str, InitRun] = {}  # "<group name>/<container>" -> its last run
         self.stack = stack
         self.logs = logs
         self.apps: dict[str, RunningApp] = {}  # lower-cased site id -> its running app
@@ -454,7 +479,76 @@ class DeployedApps:
             )
         return wanted
 
+    def _run_init_containers(self) -> None:
+        """Each named init container of each group, once per definition of the group (a changed
+        group is a restarted group), in the group's order, stopping at the first that fails."""
+        store = self.double.store
+        for group in store.matching(
+            lambda _k, v: v.get("type") == "Microsoft.ContainerInstance/containerGroups"
+        ):
+            properties = group.get("properties") or {}
+            volumes = {volume["name"]: volume for volume in properties.get("volumes") or []}
+            for container in properties.get("initContainers") or []:
+                image = self.init_containers.get(container["name"])
+                if image is None:
+                    continue
+                key = f"{group['name']}/{container['name']}"
+                definition = repr((container, volumes))
+                if key in self.init_runs and self.init_runs[key].definition == definition:
+                    if self.init_runs[key].exit_code != 0:
+                        break
+                    continue
+                run = self._run_init_container(key, container, volumes, image)
+                run.definition = definition
+                self.init_runs[key] = run
+                if run.exit_code != 0:
+                    break
+
+    def _run_init_container(
+        self, key: str, container: dict, volumes: dict[str, dict], image: LocalImage
+    ) -> InitRun:
+        properties = container.get("properties") or {}
+        environment = {
+            variable["name"]: variable.get("value", variable.get("secureValue")) or ""
+            for variable in properties.get("environmentVariables") or []
+        }
+        work = self.logs / "init" / key.replace("/", "-")
+        mounts = []
+        for mount in properties.get("volumeMounts") or []:
+            folder = work / "volumes" / mount["name"]
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, content in ((volumes.get(mount["name"]) or {}).get("secret") or {}).items():
+                (folder / name).write_bytes(base64.b64decode(content))
+                (folder / name).chmod(0o600)
+            if not mount["mountPath"].startswith("/mnt/"):
+                raise ValueError(
+                    f"{key}: the double mounts volumes under /mnt only, not {mount['mountPath']}"
+                )
+            mounts.append((str(folder), mount["mountPath"]))
+        spec = AppSpec(
+            host=key.replace("/", "-"),
+            image=properties.get("image") or "",
+            command=shlex.join(properties.get("command") or []),
+            settings=tuple(sorted(environment.items())),
+            mounts=tuple(mounts),
+        )
+        app = RunningApp(
+            spec, image, self.stack, self.logs / f"{spec.host}.log", lambda: self._server_for(spec)
+        )
+        app.start(self.tls)
+        try:
+            exit_code = app.process.wait(timeout=INIT_CONTAINER_SECONDS)
+        except subprocess.TimeoutExpired:
+            exit_code = -1
+        finally:
+            app.stop()
+        return InitRun(exit_code, app.log_tail(200))
+
     def _converge(self) -> None:
+        try:
+            self._run_init_containers()
+        except Exception as error:  # noqa: BLE001 - reported to the tests; the sites still run
+            self.errors.append(repr(error))
         wanted = self._desired()
         with self._lock:
             current = dict(self.apps)
@@ -485,9 +579,11 @@ class DeployedApps:
                 app.restart_at = None
 
     def _server_for(self, spec: AppSpec) -> tuple[str, str, list[str]] | None:
-        """The administrator and databases of the flexible server DATABASE_URL names."""
+        """The administrator and databases of the flexible server DATABASE_URL (or PGHOST) names."""
         database_url = spec.environment.get("DATABASE_URL")
-        host = (urlsplit(database_url).hostname or "").lower() if database_url else ""
+        host = (
+            (urlsplit(database_url).hostname or "") if database_url else spec.environment.get("PGHOST", "")
+        ).lower()
         servers = self.double.store.matching(
             lambda _k, v: (
                 v.get("type") == "Microsoft.DBforPostgreSQL/flexibleServers"
@@ -499,6 +595,16 @@ class DeployedApps:
         server = servers[0]
         databases = [database["name"] for database in self.double.store.children(server["id"], "databases")]
         return server["properties"]["administratorLogin"], server["_password"], databases
+
+
+@dataclass
+class InitRun:
+    """How an init container's run ended: its exit code (-1: stopped after INIT_CONTAINER_SECONDS)
+    and the tail of its log."""
+
+    exit_code: int
+    log: str
+    definition: str = ""
 
 
 def _read_request(sock: socket.socket, limit: int = 1 << 20) -> None:

@@ -125,13 +125,14 @@ class AzureDouble:
         self._ca.issue_cert(*host_names).configure_cert(context)
         return context
 
-    def run_deployed(self, images, stack, logs: Path):
-        """Run the sites and slots whose image is in `images` (see deployed.py); clients reach
-        them through `self.deployed.proxy_url` as HTTPS proxy."""
+    def run_deployed(self, images, stack, logs: Path, init_containers=None):
+        """Run the sites and slots whose image is in `images` and the container groups' init
+        containers named in `init_containers` (see deployed.py); clients reach the sites through
+        `self.deployed.proxy_url` as HTTPS proxy."""
         from .deployed import DeployedApps
 
         assert self.deployed is None, "run_deployed() once per double"
-        self.deployed = DeployedApps(self, images, stack, logs).start()
+        self.deployed = DeployedApps(self, images, stack, logs, init_containers).start()
         return self.deployed
 
     def __enter__(self) -> AzureDouble:

@@ -128,7 +128,9 @@ def test_secret_files_reach_only_their_container_and_converge(run_tasks, azure_d
     ]
     mounts = {c["name"]: c["properties"].get("volumeMounts") for c in properties["initContainers"]}
     assert mounts == {
-        "database-roles": [{"name": "database-roles-secrets", "mountPath": "/mnt/database-roles", "readOnly": True}],
+        "database-roles": [
+            {"name": "database-roles-secrets", "mountPath": "/mnt/database-roles", "readOnly": True}
+        ],
         "schema": None,
     }
     # Not in any container's environment, and only the mounting container sees the volume.

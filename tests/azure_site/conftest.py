@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import psycopg
 import pytest
 
-from tests.azure_double.deployed import LocalStackAddresses
+from tests.azure_double.deployed import LocalImage, LocalStackAddresses
 from tests.azure_double.pytest_plugin import azure_double, azure_double_server  # noqa: F401
 from tests.azure_double.server import AzureDouble
 from tests.azure_site.site_runner import SiteRunner, running_stand_in, service_image
@@ -35,8 +36,8 @@ def deployed_site(tmp_path_factory):
     """site.yml against a double that runs the deployed web app and workers (with their app
     settings and startup commands) on the local stack's PostgreSQL and Temporal; the checks reach
     the web app at its host name through the double."""
-    if os.geteuid() != 0 or not shutil.which("unshare"):
-        pytest.skip("running deployed apps needs root and unshare (a network namespace per app)")
+    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("psql"):
+        pytest.skip("running deployed apps needs root, unshare (a network namespace per app) and psql")
     work = tmp_path_factory.mktemp("azure-deployed")
     with running_stand_in("papr-azure-deployed-", STACK_PORT_BASES, backends_only=True) as backends:
         stack = backends.stack
@@ -47,5 +48,12 @@ def deployed_site(tmp_path_factory):
         )
         with AzureDouble(state_dir=work / "double") as double:
             double.operations.default_polls = 1
-            apps = double.run_deployed({SERVICE_IMAGE: service_image(work / "app")}, addresses, work / "logs")
+            # The Temporal group's database-roles init container runs psql: this machine's.
+            psql = LocalImage(work, Path(shutil.which("psql")).parent)
+            apps = double.run_deployed(
+                {SERVICE_IMAGE: service_image(work / "app")},
+                addresses,
+                work / "logs",
+                init_containers={"database-roles": psql},
+            )
             yield SiteRunner(double, backends, work, proxy_url=apps.proxy_url)

@@ -65,7 +65,8 @@ def test_inventory_overrides_and_option_1_concurrency_reach_azure(deployed):
         f"/subscriptions/{double.subscription_id}/resourceGroups/{GROUP}/providers/"
         f"Microsoft.DBforPostgreSQL/flexibleServers/{PREFIX}-pg"
     )
-    assert server["properties"]["administratorLogin"] == "papr_contract_user"
+    # The service logs in as its own role, not as the server's administrator.
+    assert server["properties"]["administratorLogin"] == "papr_admin"
     databases = {
         rid.rsplit("/", 1)[-1]
         for rid in double.snapshot()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 
+import psycopg
 import pytest
 import requests
 from azure.mgmt.web import WebSiteManagementClient
@@ -67,6 +68,57 @@ def test_verify_checks_the_deployed_web_app_and_workers_app(deployed_site, first
         "@papr-memory-prod-pg.postgres.database.azure.com:5432/"
         in apps[WEB_HOST].spec.environment["DATABASE_URL"]
     )
+
+
+def test_the_service_and_temporal_log_in_as_their_own_roles(deployed_site, first_run):
+    """The Temporal group's database-roles init container (run by the double, with its stored
+    command, environment and secret volume) made the roles the deployed apps log in as."""
+    assert first_run.rc == 0, first_run.output[-6000:]
+    roles = deployed_site.double.deployed.init_runs[f"{PREFIX}-temporal/database-roles"]
+    assert roles.exit_code == 0, roles.log
+    assert "database roles papr_memory and temporal are ready" in roles.log
+    url = running(deployed_site)[WEB_HOST].spec.environment["DATABASE_URL"]
+    assert url.startswith("postgresql://papr_memory:")
+
+    stack = deployed_site.service.stack
+    with psycopg.connect(stack.admin_conninfo, dbname="postgres", autocommit=True) as conn:
+        attributes = conn.execute(
+            "SELECT rolname, rolsuper, rolcreatedb, rolcreaterole, rolcanlogin FROM pg_roles"
+            " WHERE rolname IN ('papr_memory', 'temporal') ORDER BY rolname"
+        ).fetchall()
+        owners = dict(
+            conn.execute(
+                "SELECT datname, pg_get_userbyid(datdba) FROM pg_database"
+                " WHERE datname IN ('papr_memory', 'temporal', 'temporal_visibility')"
+            ).fetchall()
+        )
+    assert attributes == [("papr_memory", False, False, False, True), ("temporal", False, False, False, True)]
+    assert owners == {"papr_memory": "papr_memory", "temporal": "temporal", "temporal_visibility": "temporal"}
+    # The memory verify stored lives in the service's own tables.
+    with psycopg.connect(stack.admin_conninfo, dbname="papr_memory") as conn:
+        assert conn.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'memories'").fetchone() == (
+            "papr_memory",
+        )
+
+    # Each role gets into its own databases, and only those.
+    def connects(user: str, password: str, database: str) -> bool:
+        try:
+            with psycopg.connect(
+                host="127.0.0.1", port=stack.ports.postgres, user=user, password=password, dbname=database
+            ):
+                return True
+        except psycopg.OperationalError as error:
+            assert "CONNECT privilege" in str(error), error
+            return False
+
+    service, temporal = deployed_site.database_password, deployed_site.temporal_database_password
+    assert connects("papr_memory", service, "papr_memory")
+    assert not connects("papr_memory", service, "temporal")
+    assert not connects("papr_memory", service, "temporal_visibility")
+    assert connects("temporal", temporal, "temporal") and connects(
+        "temporal", temporal, "temporal_visibility"
+    )
+    assert not connects("temporal", temporal, "papr_memory")
 
 
 def test_a_worker_concurrency_of_0_set_in_azure_fails_verify(deployed_site, first_run):

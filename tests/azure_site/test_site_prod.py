@@ -4,6 +4,8 @@ faces the internet), no-op rerun, secrets, drift, inventory changes."""
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from azure.mgmt.containerinstance import ContainerInstanceManagementClient
 
@@ -112,7 +114,7 @@ def test_first_run_builds_option_2(deployed, azure_double_server):
     assert "PAPR_API_KEYS" not in app_settings(double, "workers")
 
     group = double.resource(arm_id(double, f"Microsoft.ContainerInstance/containerGroups/{PREFIX}-temporal"))
-    init = group["properties"]["initContainers"][0]["properties"]
+    init = group["properties"]["initContainers"][1]["properties"]
     server = group["properties"]["containers"][0]["properties"]
     assert init["image"].startswith("temporalio/admin-tools:")
     assert "temporal-sql-tool" in init["command"][-1]
@@ -129,6 +131,47 @@ def test_first_run_builds_option_2(deployed, azure_double_server):
     assert {"temporal", "temporal_visibility", "papr_memory"} <= databases
     extensions = double.resource(pg + "/configurations/azure.extensions")["properties"]["value"]
     assert "BTREE_GIN" in extensions.upper().split(",")
+
+
+def test_no_administrator_credential_in_any_app_setting_or_container_environment(
+    deployed, site, azure_double_server
+):
+    double = azure_double_server
+    assert deployed["first"].rc == 0
+    assert double.resource(server_id(double))["properties"]["administratorLogin"] == "papr_admin"
+    group = double.resource(arm_id(double, f"Microsoft.ContainerInstance/containerGroups/{PREFIX}-temporal"))
+    containers = group["properties"]["containers"] + group["properties"]["initContainers"]
+    environments = {
+        container["name"]: {
+            variable["name"]: variable.get("value", variable.get("secureValue"))
+            for variable in container["properties"]["environmentVariables"]
+        }
+        for container in containers
+    }
+    settings = {name: app_settings(double, name) for name in ("web", "workers")}
+    everything = [str(v) for env in [*environments.values(), *settings.values()] for v in env.values()]
+    assert not any(site.database_admin_password in value for value in everything)
+    # Each logs in as its own role: the service as papr_memory, Temporal as temporal.
+    for name in ("web", "workers"):
+        assert settings[name]["DATABASE_URL"].startswith("postgresql://papr_memory:")
+        assert site.temporal_database_password not in str(settings[name])
+    assert (environments["temporal"]["POSTGRES_USER"], environments["schema-setup"]["SQL_USER"]) == (
+        "temporal",
+    ) * 2
+    assert (
+        environments["temporal"]["POSTGRES_PWD"]
+        == environments["schema-setup"]["SQL_PASSWORD"]
+        == (site.temporal_database_password)
+    )
+    assert not any(site.database_password in str(env) for env in environments.values())
+    # The administrator's name only where the roles are made; its password only in that container's
+    # secret volume, mounted nowhere else.
+    assert [name for name, env in environments.items() if "papr_admin" in env.values()] == ["database-roles"]
+    assert [volume["name"] for volume in group["properties"]["volumes"]] == ["database-roles-secrets"]
+    files = group["properties"]["volumes"][0]["secret"]
+    assert base64.b64decode(files["admin-password"]).decode() == site.database_admin_password
+    assert [c["name"] for c in containers if c["properties"].get("volumeMounts")] == ["database-roles"]
+    assert [c["name"] for c in group["properties"]["initContainers"]] == ["database-roles", "schema-setup"]
 
 
 def subnet_id(double, name: str) -> str:

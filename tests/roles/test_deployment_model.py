@@ -199,7 +199,9 @@ def test_azure_gives_the_service_its_own_login_and_keeps_the_others_out_of_the_u
     assert model["secrets"]["temporal_database_password"] == "Tmp-Pa55word-42"
     for unit in model["units"].values():
         values = " ".join([*unit["environment"].values(), *unit["secret_environment"].values()])
-        assert "Admin-Pa55word" not in values and "Tmp-Pa55word-42" not in values and "papr_admin" not in values
+        assert (
+            "Admin-Pa55word" not in values and "Tmp-Pa55word-42" not in values and "papr_admin" not in values
+        )
 
 
 def test_option_3_on_aks_gives_each_deployment_its_contract():
