@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
 import time
 
-from tests.modules.conftest import TEMPORAL_PORTS, free_ports
+import jinja2
+import yaml
+
+from tests.modules.conftest import REPO, TEMPORAL_PORTS, VENV_BIN, free_ports
 
 MODULE = "papr.memory.temporal_namespace"
 
@@ -66,3 +73,55 @@ def test_check_mode_does_not_wait_for_a_server_the_run_would_create(run_module):
     (operation,) = run.result["operations"]
     assert operation["action"] == "create" and "does not answer yet" in operation["unverified"]
     assert run.result["attempts"] == 1 and run.result["elapsed"] < 60  # the 300 s wait never started
+
+
+def namespace_retention(address: str, namespace: str) -> str | None:
+    """The namespace's retention as the server reports it (None while it does not exist)."""
+    described = subprocess.run(
+        [str(VENV_BIN / "temporal"), "operator", "namespace", "describe", "--address", address,
+         "--namespace", namespace, "-o", "json"],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    if described.returncode != 0:
+        return None
+    return json.loads(described.stdout)["config"]["workflowExecutionRetentionTtl"]
+
+
+def test_the_namespace_setup_container_and_the_controller_agree_on_retention(run_module, temporal_server):
+    """Private Azure registers the namespace from the namespace-setup container, public Azure (and a
+    tunnel) from the controller: both from temporal_namespace_retention_days. The container's script,
+    run with the environment the role gives it, changes a namespace to the role's retention, after
+    which the controller's module finds nothing to change."""
+    namespace, days = "papr-agree", 3
+    address = temporal_server.address
+    old = {"address": address, "namespace": namespace, "retention_days": 9}
+    assert run_module(MODULE, old, expect_failed=False).result["changed"] is True
+
+    role = yaml.safe_load((REPO / "roles/temporal/tasks/azure.yml").read_text())
+    group = next(task for task in role if "papr.memory.container_group" in task)
+    container = group["vars"]["temporal_azure_namespace_container"]
+    render = jinja2.Environment(autoescape=False).from_string  # noqa: S701 - shell text, not HTML
+    facts = {"temporal_namespace": namespace, "temporal_namespace_retention_days": days}
+    environment = {name: render(value).render(facts) for name, value in container["environment"].items()}
+    script = render((REPO / "roles/temporal/templates/namespace-setup.sh.j2").read_text()).render(
+        temporal_port=address.rsplit(":", 1)[1]
+    )
+    process = subprocess.Popen(
+        ["sh", "-c", script],
+        env={**os.environ, **environment, "PATH": f"{VENV_BIN}:{os.environ['PATH']}"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its idle loop never ends: stopped with its process group
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while namespace_retention(address, namespace) != f"{days * 24 * 3600}s":
+            assert process.poll() is None and time.monotonic() < deadline, namespace_retention(
+                address, namespace
+            )
+            time.sleep(0.5)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    agreed = run_module(MODULE, {**old, "retention_days": days}, expect_failed=False)
+    assert agreed.result["changed"] is False and agreed.result["operations"] == []
