@@ -601,7 +601,7 @@ def main():
         environment=dict(type="dict", default={}),
         secure_environment=dict(type="dict", default={}, no_log=True),
         secret_files=dict(type="dict", default={}, no_log=True),
-        secret_mount_path=dict(type="str", default="/mnt/secrets"),
+        secret_mount_path=dict(type="str", default="/mnt/secrets", no_log=False),  # a path, not a secret
         command=dict(type="list", elements="str"),
     )
     run_module(
