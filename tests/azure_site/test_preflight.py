@@ -58,6 +58,20 @@ CASES = {
         "not set",
     ),
     "missing API keys": ("dev", {}, {"PAPR_API_KEYS": UNSET}, "papr_api_keys", "not set"),
+    "missing administrator password": (
+        "prod",
+        {},
+        {"PAPR_DATABASE_ADMIN_PASSWORD": UNSET},
+        "papr_database_admin_password",
+        "not set",
+    ),
+    "one password for the service and Temporal": (
+        "dev",
+        {"papr_temporal_database_password": "{{ papr_database_password }}"},
+        {},
+        "papr_temporal_database_password",
+        "must differ",
+    ),
     "backup retention 90 days": (
         "prod",
         {"postgres_azure_backup_retention_days": 90},
