@@ -18,10 +18,8 @@ def drift(site):
     return site.run("dev", playbook="playbooks/drift.yml")
 
 
-def test_drift_report_lists_what_differs_with_secrets_masked(site, azure_double):
-    double = azure_double
-    deployed = site.run("dev")
-    assert deployed.rc == 0, deployed.output[-6000:]
+def test_drift_report_lists_what_differs_with_secrets_masked(site, dev_deployed):
+    double = dev_deployed
 
     clean = drift(site)
     assert clean.rc == 0, clean.output[-6000:]

@@ -18,10 +18,8 @@ def migrate(site, *args: str):
     return site.run("dev", *args, playbook="playbooks/migrate.yml", extra_vars=extra_vars)
 
 
-def test_migrate_brings_workers_up_first_and_a_second_run_changes_nothing(site, azure_double):
-    double = azure_double
-    deployed = site.run("dev")
-    assert deployed.rc == 0, deployed.output[-6000:]
+def test_migrate_brings_workers_up_first_and_a_second_run_changes_nothing(site, dev_deployed):
+    double = dev_deployed
     sites = f"/subscriptions/{double.subscription_id}/resourceGroups/{GROUP}/providers/Microsoft.Web/sites"
     web_config = f"{sites}/{PREFIX}-web/config/web"
     assert double.resource(web_config)["properties"]["appCommandLine"].startswith("python -m app.all_in_one")
