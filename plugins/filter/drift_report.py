@@ -83,7 +83,9 @@ def _diff_changes(diff):
 def drift_rows(run):
     """Rows {host, task, what, before, after} for every task of a check-mode run that would change."""
     if isinstance(run, str):
-        run = json.loads(run[run.index("{") :])
+        # The json callback's document, ignoring what other callbacks print around it (in an EE,
+        # ansible-runner's own callbacks add lines after it).
+        run, _ = json.JSONDecoder().raw_decode(run, run.index("{"))
     rows = []
     for play in run.get("plays", []):
         for task in play.get("tasks", []):

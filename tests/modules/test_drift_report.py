@@ -65,3 +65,10 @@ def test_mask_lines():
     assert drift_mask("API_KEY=abc\nplain=1\nurl postgresql://a:b@c/d") == (
         "API_KEY=********\nplain=1\nurl postgresql://a:********@c/d"
     )
+
+
+def test_rows_from_output_with_lines_around_the_json_document():
+    """In an execution environment other callbacks print around the json callback's document."""
+    run = run_with(("web app", {"changed": True, "diff": {"before": {"a": 1}, "after": {"a": 2}}}))
+    rows = drift_rows(f"[WARNING]: before\n{run}\n\nTASKS RECAP ****\n{{not json}}\n")
+    assert [(r["task"], r["what"], r["before"], r["after"]) for r in rows] == [("web app", "a", "1", "2")]
