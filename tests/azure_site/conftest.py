@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -13,7 +14,7 @@ import pytest
 from tests.azure_double.deployed import LocalImage, LocalStackAddresses
 from tests.azure_double.pytest_plugin import azure_double, azure_double_server  # noqa: F401
 from tests.azure_double.server import AzureDouble
-from tests.azure_site.site_runner import SiteRunner, running_stand_in, service_image
+from tests.azure_site.site_runner import SiteRun, SiteRunner, running_stand_in, service_image
 
 # This folder's share of the port range 59000-59499: the stand-in stack's six consecutive ports.
 STACK_PORT_BASES = range(59010, 59490, 10)
@@ -31,25 +32,31 @@ def site(azure_double_server, stand_in_service, tmp_path_factory):  # noqa: F811
     return SiteRunner(azure_double_server, stand_in_service, tmp_path_factory.mktemp("azure-site"))
 
 
+@dataclass(frozen=True)
+class DevDeployment:
+    run: SiteRun  # site.yml -i inventories/dev --diff from an empty subscription
+    state: dict  # the double's resources right after it
+
+
 @pytest.fixture(scope="session")
-def dev_deployment_state(site, azure_double_server):  # noqa: F811
-    """The double's resources right after site.yml -i inventories/dev from an empty subscription,
-    deployed once per session (per xdist worker): the day-2 playbook tests start from it instead of
-    each paying a full site run of its own (about a minute of two cores)."""
+def dev_deployment(site, azure_double_server):  # noqa: F811
+    """site.yml -i inventories/dev --diff from an empty subscription, run once per session (per
+    xdist worker): test_site_dev reads the run, and the day-2 playbook tests start from the state it
+    left instead of each paying a full site run of its own (about a minute of two cores)."""
     azure_double_server.reset()
     azure_double_server.operations.default_polls = 1
-    run = site.run("dev")
+    run = site.run("dev", "--diff")
     assert run.rc == 0, run.output[-6000:]
     state = azure_double_server.snapshot()
     azure_double_server.reset()
-    return state
+    return DevDeployment(run, state)
 
 
 @pytest.fixture
-def dev_deployed(dev_deployment_state, azure_double):  # noqa: F811
+def dev_deployed(dev_deployment, azure_double):  # noqa: F811
     """`azure_double` holding what site.yml -i inventories/dev deploys, as if it had just run (the
     stand-in service is the session's, so its side of that deployment is there already)."""
-    for resource_id, state in dev_deployment_state.items():  # in creation order, as ARM lists them
+    for resource_id, state in dev_deployment.state.items():  # in creation order, as ARM lists them
         azure_double.store.put(resource_id, state)
     return azure_double
 

@@ -10,9 +10,9 @@ GROUP = "papr-memory-dev"
 PREFIX = "papr-memory-dev"
 
 
-def test_dev_builds_option_1_and_a_second_run_changes_nothing(site, azure_double):
-    double = azure_double
-    first = site.run("dev", "--diff")
+def test_dev_builds_option_1_and_a_second_run_changes_nothing(site, dev_deployment, dev_deployed):
+    double = dev_deployed  # what the first run (from an empty subscription) left
+    first = dev_deployment.run
     assert first.rc == 0, first.output[-6000:]
     assert "papr.memory.verify : The API stores a memory and finds it by search" in first.output
 
