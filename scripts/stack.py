@@ -174,9 +174,6 @@ class LocalStack:
     def start_backends(self) -> None:
         """PostgreSQL and the Temporal dev server only (tests that run the service elsewhere,
         e.g. in containers, start just these)."""
-        for folder in (self.state_dir, self.logs_dir, self.run_dir):
-            folder.mkdir(parents=True, exist_ok=True)
-        self._open_path_for_postgres()
         self.start_postgres()
         self.start_temporal()
 
@@ -222,6 +219,9 @@ class LocalStack:
         return pid if _process_alive(pid) and "postgres" in _cmdline(pid) else None
 
     def start_postgres(self) -> None:
+        for folder in (self.state_dir, self.logs_dir, self.run_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        self._open_path_for_postgres()
         if self._postgres_pid():
             self.say(f"postgres: already running on 127.0.0.1:{self.ports.postgres}")
             return

@@ -328,8 +328,11 @@ class SingleNode:
         extensions = self.pki / f"{name}.ext"
         usage = "clientAuth" if client else "serverAuth"
         lines = [
+            # Python 3.13 verifies strictly: a CA with key usage, leaves with the key identifiers.
             "basicConstraints=CA:FALSE",
             "keyUsage=critical,digitalSignature",
+            "subjectKeyIdentifier=hash",
+            "authorityKeyIdentifier=keyid,issuer",
             f"extendedKeyUsage={usage}",
         ]
         if sans:
@@ -384,7 +387,7 @@ class SingleNode:
         self._private_key(self.pki / "ca.key")
         self._openssl(
             "req", "-x509", "-new", "-key", str(self.pki / "ca.key"), "-subj", "/CN=papr-k8s-ca",
-            "-days", "30",
+            "-days", "30", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
             "-out", str(self.pki / "ca.crt"),
         )  # fmt: skip
         service_ip = str(next(ipaddress.ip_network(SERVICE_CIDR).hosts()))
