@@ -85,7 +85,7 @@ def drift_rows(run):
     if isinstance(run, str):
         # The json callback's document, ignoring what other callbacks print around it (in an EE,
         # ansible-runner's own callbacks add lines after it).
-        run, _ = json.JSONDecoder().raw_decode(run, run.index("{"))
+        run = json.JSONDecoder().raw_decode(run, run.index("{"))[0]
     rows = []
     for play in run.get("plays", []):
         for task in play.get("tasks", []):
