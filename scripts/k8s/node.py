@@ -96,7 +96,9 @@ def wait_until(
     last_error: object = None
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{what}: the process exited with {process.returncode}")
+            log_path = getattr(process, "log_path", None)
+            log_tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-15:]) if log_path else ""
+            raise RuntimeError(f"{what}: the process exited with {process.returncode}; log:\n{log_tail}")
         try:
             if result := probe():
                 return result
@@ -298,7 +300,8 @@ class SingleNode:
         return Path("/proc/sys", name.replace(".", "/")).read_text().strip()
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
-        log = open(self.state_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+        log_path = self.state_dir / "logs" / f"{name}.log"
+        log = open(log_path, "ab")  # noqa: SIM115 - owned by the child
         process = subprocess.Popen(
             command,
             stdout=log,
@@ -308,6 +311,7 @@ class SingleNode:
             start_new_session=True,
         )
         log.close()
+        process.log_path = log_path  # for wait_until's message when the process dies
         self.processes[name] = process
         self._started_pids[name] = process.pid
         (self.state_dir / "pids" / f"{name}.pid").write_text(str(process.pid))
