@@ -77,16 +77,25 @@ class AksSite:
     def web_url(self) -> str:
         return f"http://{self.kubectl_json('get', 'service', 'papr-memory-web')['spec']['clusterIP']}"
 
-    def resource_versions(self) -> dict[str, str]:
+    def object_states(self) -> dict[str, str]:
+        """Each object as written: everything but its status and the server's bookkeeping. Not the
+        resourceVersion, which controllers bump when they update an object's status (an HPA every
+        sync), so it changes with no write of ours."""
         kinds = (
             "deployments,services,configmaps,secrets,horizontalpodautoscalers,poddisruptionbudgets,"
             "networkpolicies,jobs,ingresses"
         )
-        items = self.kubectl_json("get", kinds)["items"]
-        return {
-            f"{item['kind']}/{item['metadata']['name']}": item["metadata"]["resourceVersion"]
-            for item in items
-        }
+        states = {}
+        for item in self.kubectl_json("get", kinds)["items"]:
+            item.pop("status", None)
+            for bookkeeping in ("resourceVersion", "managedFields"):
+                item["metadata"].pop(bookkeeping, None)
+            # autoscaling/v1 (kubectl's default for HPAs) carries the v2 status in annotations.
+            annotations = item["metadata"].get("annotations", {})
+            for name in [name for name in annotations if name.startswith("autoscaling.alpha.kubernetes.io/")]:
+                del annotations[name]
+            states[f"{item['kind']}/{item['metadata']['name']}"] = json.dumps(item, sort_keys=True)
+        return states
 
 
 @contextlib.contextmanager

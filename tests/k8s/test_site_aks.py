@@ -100,13 +100,13 @@ def test_a_pdf_is_processed_by_the_worker_pods(aks_site: AksSite, first_run: Sit
 
 
 def test_second_run_changes_nothing(aks_site: AksSite, first_run: SiteRun):
-    before = aks_site.resource_versions()
+    before = aks_site.object_states()
     aks_site.double.clear_log()
     run = aks_site.run()
     assert run.rc == 0, run.output[-6000:]
     assert run.recap()["changed"] == 0, run.changed_tasks()
     assert aks_site.double.write_count() == 0
-    assert aks_site.resource_versions() == before
+    assert aks_site.object_states() == before
 
 
 def test_drift_is_put_back(aks_site: AksSite, first_run: SiteRun):
@@ -137,8 +137,8 @@ TOO_BIG = {"requests": {"cpu": "8", "memory": "1Gi"}, "limits": {"cpu": "8", "me
     ],
 )
 def test_bad_input_fails_before_any_write(aks_site: AksSite, first_run: SiteRun, extra: dict, message: str):
-    before = aks_site.resource_versions()
+    before = aks_site.object_states()
     run = aks_site.run("-e", json.dumps(extra))
     assert run.rc != 0
     assert message in run.output, run.output[-4000:]
-    assert aks_site.resource_versions() == before
+    assert aks_site.object_states() == before
