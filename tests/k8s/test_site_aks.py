@@ -17,7 +17,7 @@ import httpx
 import pytest
 from fpdf import FPDF
 
-from scripts.k8s.node import SingleNode
+from scripts.k8s.node import SingleNode, wait_until
 from tests.azure_site.site_runner import SiteRun
 from tests.k8s.aks_site import NAMESPACE, AksSite, kubectl, started_aks_site
 
@@ -116,8 +116,19 @@ def test_drift_is_put_back(aks_site: AksSite, first_run: SiteRun):
             "-p", '{"spec": {"maxReplicas": 4}}')  # fmt: skip
     run = aks_site.run()
     assert run.rc == 0, run.output[-6000:]
-    assert run.recap()["changed"] >= 3, run.changed_tasks()
-    assert aks_site.kubectl_json("get", "deployment", "papr-memory-web")["status"]["readyReplicas"] == 3
+    # The secret and the HPA are the play's to put back. The web Deployment below its autoscaler's
+    # minimum is too, unless the autoscaler got there first (it syncs every 15 s): either way it
+    # is back at 3.
+    assert {"papr.memory.workers : Workers secret",
+            "papr.memory.workers : Workers ConfigMap, Deployments, autoscalers and disruption budgets",
+            } <= set(run.changed_tasks())  # fmt: skip
+
+    def web_ready() -> bool:
+        return (
+            aks_site.kubectl_json("get", "deployment", "papr-memory-web")["status"].get("readyReplicas") == 3
+        )
+
+    wait_until("web back at 3 ready replicas", web_ready, 180)
     assert aks_site.kubectl_json("get", "secret", "papr-memory-workers")["data"]["DATABASE_URL"]
     assert aks_site.kubectl_json("get", "hpa", "papr-memory-document-worker")["spec"]["maxReplicas"] == 10
 
