@@ -296,11 +296,10 @@ class ContainerInstanceProvider:
             )
 
     def get(self, request: Request, params: dict[str, str]) -> Response:
-        state = self._require(params)
-        self.double.operations.advance_target(state["id"])
-        return Response(
+        self.double.operations.advance_target(self._require(params)["id"])
+        return Response(  # looked up again: advancing may have finished a delete (then 404, as Azure)
             200,
-            self._render(self.store.get(state["id"]), instance_view=True, api_version=request.api_version),
+            self._render(self._require(params), instance_view=True, api_version=request.api_version),
         )
 
     def list(self, request: Request, params: dict[str, str]) -> Response:

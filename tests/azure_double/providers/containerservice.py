@@ -350,9 +350,9 @@ class ContainerServiceProvider:
         return for_api_version(out, api_version, CLUSTER_SINCE)
 
     def get_cluster(self, request: Request, params: dict[str, str]) -> Response:
-        cluster = self._cluster(params)
-        self.double.operations.advance_target(cluster["id"])
-        return Response(200, self._render(self.store.get(cluster["id"]), request.api_version))
+        self.double.operations.advance_target(self._cluster(params)["id"])
+        # advancing may have finished a delete: then the cluster is gone, as Azure's next GET finds it
+        return Response(200, self._render(self._cluster(params), request.api_version))
 
     def list_clusters(self, request: Request, params: dict[str, str]) -> Response:
         clusters = in_scope(self.double, params, TYPE)

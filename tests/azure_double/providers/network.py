@@ -424,9 +424,8 @@ class NetworkProvider:
         return state
 
     def get_vnet(self, request: Request, params: dict[str, str]) -> Response:
-        state = self._vnet(params)
-        self.double.operations.advance_target(state["id"])
-        state = self.store.get(state["id"])
+        self.double.operations.advance_target(self._vnet(params)["id"])
+        state = self._vnet(params)  # again: advancing may have finished a delete (then 404, as Azure)
         return Response(200, self._render_vnet(state, request.api_version), {"etag": state["etag"]})
 
     def list_vnets(self, request: Request, params: dict[str, str]) -> Response:
@@ -486,9 +485,8 @@ class NetworkProvider:
         return props
 
     def get_subnet(self, request: Request, params: dict[str, str]) -> Response:
-        vnet = self._vnet(params)
-        self.double.operations.advance_target(vnet["id"])
-        vnet = self.store.get(vnet["id"])
+        self.double.operations.advance_target(self._vnet(params)["id"])
+        vnet = self._vnet(params)  # again: advancing may have finished a delete (then 404, as Azure)
         for subnet in vnet["properties"]["subnets"]:
             if subnet["name"].lower() == params["subnets"].lower():
                 return Response(200, self._render_subnet(subnet, vnet["etag"], vnet["provisioningState"]))
@@ -691,9 +689,8 @@ class NetworkProvider:
         return state
 
     def get_nsg(self, request: Request, params: dict[str, str]) -> Response:
-        state = self._nsg(params)
-        self.double.operations.advance_target(state["id"])
-        state = self.store.get(state["id"])
+        self.double.operations.advance_target(self._nsg(params)["id"])
+        state = self._nsg(params)  # again: advancing may have finished a delete (then 404, as Azure)
         return Response(200, self._render_nsg(state), {"etag": state["etag"]})
 
     def list_nsgs(self, request: Request, params: dict[str, str]) -> Response:

@@ -378,9 +378,9 @@ class PostgreSqlProvider:
         return for_api_version(out, api_version, SERVER_SINCE, SERVER_UNTIL)
 
     def get_server(self, request: Request, params: dict[str, str]) -> Response:
-        server = self._server(params)
-        self.double.operations.advance_target(server["id"])
-        return Response(200, self._render(self.store.get(server["id"]), request.api_version))
+        self.double.operations.advance_target(self._server(params)["id"])
+        # looked up again: advancing may have finished a delete (then 404, as Azure)
+        return Response(200, self._render(self._server(params), request.api_version))
 
     def list_servers(self, request: Request, params: dict[str, str]) -> Response:
         servers = in_scope(self.double, params, TYPE)

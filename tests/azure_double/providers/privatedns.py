@@ -179,9 +179,9 @@ class PrivateDnsProvider:
         }
 
     def get_zone(self, request: Request, params: dict[str, str]) -> Response:
-        state = self._zone(params)
-        self.double.operations.advance_target(state["id"])
-        return Response(200, self._render(self.store.get(state["id"])))
+        self.double.operations.advance_target(self._zone(params)["id"])
+        # looked up again: advancing may have finished a delete (then 404, as Azure)
+        return Response(200, self._render(self._zone(params)))
 
     def list_zones(self, request: Request, params: dict[str, str]) -> Response:
         return Response(200, list_body([self._render(s) for s in in_scope(self.double, params, ZONE_TYPE)]))
