@@ -1,6 +1,8 @@
 # Copyright: PAPR Memory engineers
 # Apache-2.0
-"""Options shared by the papr.memory Azure modules: auth, cloud, retries, polling, timeout; tags; state."""
+"""Options shared by the papr.memory Azure modules: auth, cloud, retries, polling, timeout; tags; state;
+and the return values every module run by module_utils/azure_runner.py shares (a module's RETURN extends
+`papr.memory.azure.result`, and `papr.memory.azure.lifecycle_result` with the lifecycle options)."""
 
 
 class ModuleDocFragment:
@@ -116,4 +118,31 @@ options:
     type: str
     choices: [present, absent]
     default: present
+"""
+
+    # RETURN fragments: what module_utils/azure_runner.py adds to every result.
+    RESULT = r"""
+operations:
+  description:
+    - The writes the task sent, in order; in check mode the writes it would send. Each names the action, the
+      target and the changed fields or names (never values). A failed task lists what it sent before failing
+      (the failed write with C(failed=true)) and reports C(changed=true) once Azure accepted a write.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{action: update, target: "App Service plan 'plan' in resource group 'rg'", changes: [sku]}]
+"""
+
+    # RETURN fragment of the modules with the lifecycle options (start_stopped).
+    LIFECYCLE_RESULT = r"""
+resource_state:
+  description: The state Azure reported for the resource when the task started (null when it did not exist).
+  returned: with O(state=present)
+  type: str
+  sample: Stopped
+started:
+  description: Whether the task started (in check mode, would start) the stopped resource (O(start_stopped)).
+  returned: with O(state=present)
+  type: bool
+  sample: false
 """

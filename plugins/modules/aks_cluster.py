@@ -200,14 +200,9 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-operations:
-  description:
-    - The writes the task sent, in order (in check mode the writes it would send), each with the action,
-      the target and the changed settings (never values). Writing the kubeconfig file is one of them.
-  returned: always
-  type: list
-  elements: dict
-  sample: [{action: upgrade, target: "AKS cluster 'c' in resource group 'rg'", changes: [kubernetes_version]}]
+extends_documentation_fragment:
+  - papr.memory.azure.result
+  - papr.memory.azure.lifecycle_result
 cluster:
   description: The cluster after the task (empty when absent). Never the kubeconfig.
   returned: always

@@ -167,25 +167,9 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-operations:
-  description:
-    - The writes the task sent, in order; in check mode the writes it would send. Each names the action, the
-      target and the changed fields or names (never values). A failed task lists what it sent before failing
-      (the failed write with C(failed=true)) and reports C(changed=true) once Azure accepted a write.
-  returned: always
-  type: list
-  elements: dict
-  sample: [{action: update, target: "App Service plan 'plan' in resource group 'rg'", changes: [sku]}]
-resource_state:
-  description: The state Azure reported for the resource when the task started (null when it did not exist).
-  returned: with O(state=present)
-  type: str
-  sample: Stopped
-started:
-  description: Whether the task started (in check mode, would start) the stopped resource (O(start_stopped)).
-  returned: with O(state=present)
-  type: bool
-  sample: false
+extends_documentation_fragment:
+  - papr.memory.azure.result
+  - papr.memory.azure.lifecycle_result
 container_group:
   description: The container group after the task (empty when absent); secret values are never included.
   returned: always

@@ -15,7 +15,7 @@ description:
     always follow the given ones; a rule with O(rules[].access=Deny) and a low priority closes a flow the
     defaults would allow.
   - Idempotent - a second run with the same options reports no change and sends no write request. Check mode
-    sends no write request; the result lists the writes (RV(operations)) it sent or would send.
+    sends no write request; the result lists the writes (C(operations)) it sent or would send.
 version_added: 0.2.0
 author:
   - PAPR Memory engineers (@papr-memory)
@@ -106,12 +106,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-operations:
-  description: The writes sent (in check mode, the writes that would be sent), with the changed rule names.
-  returned: always
-  type: list
-  elements: dict
-  sample: [{action: update, target: "network security group 'nsg' in resource group 'g'", changes: [rules.a]}]
+extends_documentation_fragment:
+  - papr.memory.azure.result
 network_security_group:
   description: The group after the task (empty when absent).
   returned: always

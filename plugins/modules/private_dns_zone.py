@@ -15,7 +15,7 @@ description:
     is restored.
     Records Azure manages itself (SOA, auto-registered records) are left alone.
   - Idempotent - a second run with the same options reports no change and sends no write request. Check mode
-    sends no write request; the result lists the writes (RV(operations)) it sent or would send.
+    sends no write request; the result lists the writes (C(operations)) it sent or would send.
 version_added: 0.2.0
 author:
   - PAPR Memory engineers (@papr-memory)
@@ -91,12 +91,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-operations:
-  description: The writes sent (in check mode, the writes that would be sent), one per zone, link or record.
-  returned: always
-  type: list
-  elements: dict
-  sample: [{action: create, target: "A record 'temporal' of private DNS zone 'papr.internal'"}]
+extends_documentation_fragment:
+  - papr.memory.azure.result
 private_dns_zone:
   description: The zone after the task (empty when absent).
   returned: always

@@ -59,15 +59,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-operations:
-  description:
-    - The writes the task sent, in order; in check mode the writes it would send. Each names the action, the
-      target and the changed fields or names (never values). A failed task lists what it sent before failing
-      (the failed write with C(failed=true)) and reports C(changed=true) once Azure accepted a write.
-  returned: always
-  type: list
-  elements: dict
-  sample: [{action: update, target: "App Service plan 'plan' in resource group 'rg'", changes: [sku]}]
+extends_documentation_fragment:
+  - papr.memory.azure.result
 resource_group:
   description: The group after the task (empty when absent).
   returned: always

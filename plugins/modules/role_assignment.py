@@ -13,7 +13,7 @@ description:
     example V(AcrPull)) at a scope (a subscription, resource group or resource id), or does not.
   - The assignment is found by principal, role and scope, as Azure keeps them unique; its name (a GUID) is
     made up on creation. A second run finds the existing assignment and sends nothing.
-  - Check mode sends no write request; the result lists the writes (RV(operations)) it sent or would send.
+  - Check mode sends no write request; the result lists the writes (C(operations)) it sent or would send.
 version_added: 0.2.0
 author:
   - PAPR Memory engineers (@papr-memory)
@@ -53,12 +53,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-operations:
-  description: The writes sent (in check mode, the writes that would be sent).
-  returned: always
-  type: list
-  elements: dict
-  sample: [{action: create, target: "role AcrPull for principal 1111 at /subscriptions/0/..."}]
+extends_documentation_fragment:
+  - papr.memory.azure.result
 role_assignment:
   description: The assignment after the task (empty when absent).
   returned: always

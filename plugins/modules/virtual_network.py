@@ -15,7 +15,7 @@ description:
   - The subnet list is authoritative, as Azure's own PUT is - a subnet not listed is deleted (Azure refuses
     while something uses it), a delegation or network security group changed out of band is restored.
   - Idempotent - a second run with the same options reports no change and sends no write request. Check mode
-    sends no write request; the result lists the writes (RV(operations)) it sent or would send.
+    sends no write request; the result lists the writes (C(operations)) it sent or would send.
 version_added: 0.2.0
 author:
   - PAPR Memory engineers (@papr-memory)
@@ -86,12 +86,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-operations:
-  description: The writes sent (in check mode, the writes that would be sent), with the changed fields.
-  returned: always
-  type: list
-  elements: dict
-  sample: [{action: update, target: "virtual network 'vnet' in resource group 'rg'", changes: [subnets.apps]}]
+extends_documentation_fragment:
+  - papr.memory.azure.result
 virtual_network:
   description: The network after the task (empty when absent).
   returned: always

@@ -19,6 +19,10 @@ MODULES = [
     "container_group",
     "postgres_flexible_server",
     "aks_cluster",
+    "virtual_network",
+    "network_security_group",
+    "private_dns_zone",
+    "role_assignment",
 ]
 
 
@@ -44,6 +48,16 @@ def test_ansible_doc_renders(docs, module):
         options
     )
     assert doc["return"] and yaml.safe_load(doc["examples"])
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_runner_return_values_come_from_the_shared_fragment(docs, module):
+    """The RETURN of every module the runner drives extends doc fragment papr.memory.azure.result
+    (and .lifecycle_result where the module has start_stopped); ansible-doc shows them merged."""
+    doc = docs[f"papr.memory.{module}"]
+    returned = doc["return"]
+    assert returned["operations"]["returned"] == "always"
+    assert ("start_stopped" in doc["doc"]["options"]) == ({"resource_state", "started"} <= set(returned))
 
 
 def test_action_group_lists_the_azure_modules():
