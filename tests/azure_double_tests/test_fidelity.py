@@ -58,7 +58,9 @@ def test_replayed_recording_matches_real_azure(azure_double, recording):
 
 def test_all_recordings_together_meet_the_totals(azure_double):
     """The whole set, every recording replayed again here so the test stands alone."""
-    scores = [RESULTS.get(name) or _replay_on_an_empty_double(azure_double, name) for name in recording_names()]
+    scores = [
+        RESULTS.get(name) or _replay_on_an_empty_double(azure_double, name) for name in recording_names()
+    ]
     overall = total(scores)
     low = {
         metric: round(Score.percent(getattr(overall, metric)), 1)
