@@ -4,9 +4,9 @@
 
 Azure Monitor's resources (Log Analytics workspaces, diagnostic settings, metric alerts, action
 groups, Application Insights components and web tests) are plain ARM resources; the generic
-`resources/{id}?api-version=` calls need only azure-mgmt-resource. `converge` runs the lifecycle
-every such module shares: read, compare the managed view with the desired one, write only when
-they differ (never in check mode), and return the diff.
+`resources/{id}?api-version=` calls need only azure-mgmt-resource. `ArmResourceType` fits them to
+the one module runner (module_utils/azure_runner.py): read, compare the managed view with the
+desired one, write only when they differ (never in check mode), summarise, with `operations`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from ansible_collections.papr.memory.plugins.module_utils.azure_client import rest_dict
 from ansible_collections.papr.memory.plugins.module_utils.azure_diff import desired_tags, same_location
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.papr.memory.plugins.module_utils.azure_module import describe
+from ansible_collections.papr.memory.plugins.module_utils.azure_runner import Plan, Resource, Write
 
 
 def id_in_group(module, resource_group, provider_path):
@@ -53,14 +53,6 @@ def fixed_location(module, resource, current):
 class ArmResource:
     """One resource by id and api-version."""
 
-    @classmethod
-    def in_group(cls, module, resource_type, kind, api_version):
-        """The resource named by the module's `name` and `resource_group` options, of
-        `resource_type` ('Microsoft.Insights/actionGroups'); `kind` names it in messages."""
-        name, group = module.params["name"], module.params["resource_group"]
-        resource_id = id_in_group(module, group, f"{resource_type}/{name}")
-        return cls(module, resource_id, api_version, describe(kind, name, group))
-
     def __init__(self, module, resource_id, api_version, description):
         self.module = module
         self.id = resource_id
@@ -96,30 +88,67 @@ class ArmResource:
         self.module.wait(poller, "delete", self.description)
 
 
-def converge(module, resource, desired, view, summarise):
-    """Make `resource` match `desired(current)`: a body, or None for absent.
+class ArmResourceType(Resource):
+    """A Resource (module_utils/azure_runner.py) read and written by id through ARM's generic API.
 
-    `view(body)` is what the module manages, normalised, from a body as read or as desired;
-    `summarise(body)` the result's description of the resource. Returns the module result.
+    A module sets `kind`, `resource_type` and `api_version` and gives the pure parts: `desired_body`
+    (the body to write, from the options and the current body; never called for state=absent),
+    `view` (what the module manages, normalised, from a body as read or as desired: the diff and
+    the comparison) and `describe_body` (the result's description of the resource).
     """
-    current = resource.read()
-    desired_body = desired(current)
-    before = view(current) if current else {}
-    after = view(desired_body) if desired_body is not None else {}
-    changed = before != after
-    result = {"changed": changed, "id": resource.id, "resource": summarise(current) if current else {}}
-    if module.diff_mode:
-        result["diff"] = {"before": before, "after": after}
-    if not changed:
-        return result
-    if desired_body is None:
-        if not module.check_mode:
-            resource.delete()
-        result["resource"] = {}
-        return result
-    if not module.check_mode:
-        written = resource.write(desired_body)
-        result["resource"] = summarise(written or desired_body)
-    else:
-        result["resource"] = summarise(desired_body)
-    return result
+
+    resource_type = None  # 'Microsoft.Insights/actionGroups'
+    api_version = None
+
+    def __init__(self, module):
+        super().__init__(module)
+        self._arm = None
+
+    def resource_id(self):
+        """The id of the resource named by the options `name` and `resource_group` (override for others)."""
+        return id_in_group(
+            self.module, self.params["resource_group"], f"{self.resource_type}/{self.params['name']}"
+        )
+
+    @property
+    def arm(self):
+        # Built on first use: the id needs the subscription, so validate() runs before any Azure call.
+        if self._arm is None:
+            self._arm = ArmResource(self.module, self.resource_id(), self.api_version, self.description)
+        return self._arm
+
+    def desired_body(self, current):
+        raise NotImplementedError
+
+    def view(self, body):
+        raise NotImplementedError
+
+    def describe_body(self, body):
+        raise NotImplementedError
+
+    def read(self):
+        return self.arm.read()
+
+    def plan(self, current, related):
+        desired = None if self.params.get("state") == "absent" else self.desired_body(current)
+        before = self.view(current) if current else {}
+        after = self.view(desired) if desired is not None else {}
+        plan = Plan(before=before, after=after, desired=desired, result={"id": self.arm.id})
+        if before == after:
+            return plan
+        if desired is None:
+            plan.writes.append(Write("delete", self.description, self.arm.delete))
+        else:
+            action = "update" if current else "create"
+            changes = [key for key in after if before.get(key) != after[key]] if current else ()
+            plan.writes.append(
+                Write(action, self.description, lambda: self.arm.write(desired), changes, "write")
+            )
+        return plan
+
+    def summarise(self, current, related, plan, answers):
+        if plan.desired is None:
+            return {}
+        if plan.writes:
+            return self.describe_body(answers.get("write") or plan.desired)
+        return self.describe_body(current)

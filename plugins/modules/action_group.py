@@ -56,6 +56,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+extends_documentation_fragment:
+  - papr.memory.azure.result
 id:
   description: Resource id of the action group (what metric alerts name in their actions).
   returned: always
@@ -74,71 +76,71 @@ resource:
 import re
 
 from ansible_collections.papr.memory.plugins.module_utils.azure_arm_resource import (
-    ArmResource,
-    converge,
+    ArmResourceType,
     properties_of,
     tracked_body,
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_diff import TAGS_ARGUMENT_SPEC
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.papr.memory.plugins.module_utils.azure_module import (
-    STATE_ARGUMENT_SPEC,
-    AzureModule,
-)
+from ansible_collections.papr.memory.plugins.module_utils.azure_module import STATE_ARGUMENT_SPEC
+from ansible_collections.papr.memory.plugins.module_utils.azure_runner import run_module
 
 API_VERSION = "2023-01-01"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def view(body):
-    properties = properties_of(body)
-    return {
-        "short_name": properties.get("groupShortName"),
-        "enabled": bool(properties.get("enabled", True)),
-        "emails": sorted(r.get("emailAddress", "").lower() for r in properties.get("emailReceivers") or []),
-        "tags": body.get("tags") or {},
-    }
+class ActionGroup(ArmResourceType):
+    kind = "action group"
+    resource_type = "Microsoft.Insights/actionGroups"
+    api_version = API_VERSION
 
+    @property
+    def short_name(self):
+        return self.params["short_name"] or self.params["name"][:12]
 
-def summarise(body):
-    shown = view(body)
-    return {
-        "name": body.get("name"),
-        "short_name": shown["short_name"],
-        "emails": shown["emails"],
-        "enabled": shown["enabled"],
-    }
+    def validate(self):
+        bad = [address for address in self.params["emails"] if not EMAIL.match(address)]
+        if bad:
+            raise AzureModuleError(f"emails: {', '.join(bad)} are not e-mail addresses.")
+        if not 1 <= len(self.short_name) <= 12:
+            raise AzureModuleError(f"short_name {self.short_name!r} must be 1-12 characters.")
 
-
-def run(module):
-    params = module.params
-    bad = [address for address in params["emails"] if not EMAIL.match(address)]
-    if bad:
-        raise AzureModuleError(f"emails: {', '.join(bad)} are not e-mail addresses.")
-    short_name = params["short_name"] or params["name"][:12]
-    if not 1 <= len(short_name) <= 12:
-        raise AzureModuleError(f"short_name {short_name!r} must be 1-12 characters.")
-    resource = ArmResource.in_group(module, "Microsoft.Insights/actionGroups", "action group", API_VERSION)
-
-    def desired(current):
-        if params["state"] == "absent":
-            return None
+    def desired_body(self, current):
         properties = {
-            "groupShortName": short_name,
-            "enabled": params["enabled"],
+            "groupShortName": self.short_name,
+            "enabled": self.params["enabled"],
             "emailReceivers": [
                 {"name": f"email-{index}", "emailAddress": address, "useCommonAlertSchema": True}
-                for index, address in enumerate(sorted(set(params["emails"])), start=1)
+                for index, address in enumerate(sorted(set(self.params["emails"])), start=1)
             ],
         }
-        return tracked_body(module, current, "Global", properties)
+        return tracked_body(self.module, current, "Global", properties)
 
-    return converge(module, resource, desired, view, summarise)
+    def view(self, body):
+        properties = properties_of(body)
+        return {
+            "short_name": properties.get("groupShortName"),
+            "enabled": bool(properties.get("enabled", True)),
+            "emails": sorted(
+                r.get("emailAddress", "").lower() for r in properties.get("emailReceivers") or []
+            ),
+            "tags": body.get("tags") or {},
+        }
+
+    def describe_body(self, body):
+        shown = self.view(body)
+        return {
+            "name": body.get("name"),
+            "short_name": shown["short_name"],
+            "emails": shown["emails"],
+            "enabled": shown["enabled"],
+        }
 
 
 def main():
-    module = AzureModule(
-        argument_spec=dict(
+    run_module(
+        ActionGroup,
+        dict(
             name=dict(type="str", required=True),
             resource_group=dict(type="str", required=True),
             short_name=dict(type="str"),
@@ -148,7 +150,6 @@ def main():
             **STATE_ARGUMENT_SPEC,
         ),
     )
-    module.run(run)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+extends_documentation_fragment:
+  - papr.memory.azure.result
 id:
   description: Resource id of the component (what web tests link to).
   returned: always
@@ -73,8 +75,7 @@ resource:
 """
 
 from ansible_collections.papr.memory.plugins.module_utils.azure_arm_resource import (
-    ArmResource,
-    converge,
+    ArmResourceType,
     fixed_location,
     properties_of,
     tracked_body,
@@ -83,64 +84,56 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     TAGS_ARGUMENT_SPEC,
     normalise_location,
 )
-from ansible_collections.papr.memory.plugins.module_utils.azure_module import (
-    STATE_ARGUMENT_SPEC,
-    AzureModule,
-)
+from ansible_collections.papr.memory.plugins.module_utils.azure_module import STATE_ARGUMENT_SPEC
+from ansible_collections.papr.memory.plugins.module_utils.azure_runner import run_module
 
 API_VERSION = "2020-02-02"
 
 
-def view(body):
-    properties = properties_of(body)
-    return {
-        "location": normalise_location(body.get("location")),
-        "kind": body.get("kind"),
-        "application_type": properties.get("Application_Type"),
-        "workspace": (properties.get("WorkspaceResourceId") or "").rstrip("/").lower(),
-        "retention_days": properties.get("RetentionInDays"),
-        "tags": body.get("tags") or {},
-    }
+class Component(ArmResourceType):
+    kind = "Application Insights component"
+    resource_type = "Microsoft.Insights/components"
+    api_version = API_VERSION
 
-
-def summarise(body):
-    properties = properties_of(body)
-    return {
-        "name": body.get("name"),
-        "location": body.get("location"),
-        "workspace": properties.get("WorkspaceResourceId"),
-        "retention_days": properties.get("RetentionInDays"),
-        "app_id": properties.get("AppId"),
-    }
-
-
-def run(module):
-    params = module.params
-    resource = ArmResource.in_group(
-        module, "Microsoft.Insights/components", "Application Insights component", API_VERSION
-    )
-
-    def desired(current):
-        if params["state"] == "absent":
-            return None
+    def desired_body(self, current):
         properties = {
             "Application_Type": "web",
             "Flow_Type": "Bluefield",
             "Request_Source": "rest",
-            "RetentionInDays": params["retention_days"],
+            "RetentionInDays": self.params["retention_days"],
         }
-        if params["workspace"]:
-            properties["WorkspaceResourceId"] = params["workspace"]
-        body = tracked_body(module, current, fixed_location(module, resource, current), properties)
+        if self.params["workspace"]:
+            properties["WorkspaceResourceId"] = self.params["workspace"]
+        body = tracked_body(self.module, current, fixed_location(self.module, self, current), properties)
         body["kind"] = "web"
         return body
 
-    return converge(module, resource, desired, view, summarise)
+    def view(self, body):
+        properties = properties_of(body)
+        return {
+            "location": normalise_location(body.get("location")),
+            "kind": body.get("kind"),
+            "application_type": properties.get("Application_Type"),
+            "workspace": (properties.get("WorkspaceResourceId") or "").rstrip("/").lower(),
+            "retention_days": properties.get("RetentionInDays"),
+            "tags": body.get("tags") or {},
+        }
+
+    def describe_body(self, body):
+        properties = properties_of(body)
+        return {
+            "name": body.get("name"),
+            "location": body.get("location"),
+            "workspace": properties.get("WorkspaceResourceId"),
+            "retention_days": properties.get("RetentionInDays"),
+            "app_id": properties.get("AppId"),
+        }
 
 
 def main():
-    module = AzureModule(
-        argument_spec=dict(
+    run_module(
+        Component,
+        dict(
             name=dict(type="str", required=True),
             resource_group=dict(type="str", required=True),
             location=dict(type="str"),
@@ -150,7 +143,6 @@ def main():
             **STATE_ARGUMENT_SPEC,
         ),
     )
-    module.run(run)
 
 
 if __name__ == "__main__":

@@ -62,6 +62,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+extends_documentation_fragment:
+  - papr.memory.azure.result
 id:
   description: Resource id of the diagnostic setting.
   returned: always
@@ -78,12 +80,12 @@ resource:
 """
 
 from ansible_collections.papr.memory.plugins.module_utils.azure_arm_resource import (
-    ArmResource,
-    converge,
+    ArmResourceType,
     properties_of,
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.papr.memory.plugins.module_utils.azure_module import STATE_ARGUMENT_SPEC, AzureModule
+from ansible_collections.papr.memory.plugins.module_utils.azure_module import STATE_ARGUMENT_SPEC
+from ansible_collections.papr.memory.plugins.module_utils.azure_runner import run_module
 
 API_VERSION = "2021-05-01-preview"
 
@@ -100,46 +102,35 @@ def sends_metrics(properties):
     return any(entry.get("enabled") for entry in properties.get("metrics") or [])
 
 
-def view(body):
-    properties = properties_of(body)
-    return {
-        "workspace": (properties.get("workspaceId") or "").lower(),
-        "logs": sent_logs(properties),
-        "metrics": sends_metrics(properties),
-    }
+class DiagnosticSetting(ArmResourceType):
+    """An extension resource: its id is below the resource whose logs it sends (`target`)."""
 
+    kind = "diagnostic setting"
+    api_version = API_VERSION
 
-def summarise(body):
-    properties = properties_of(body)
-    return {
-        "name": body.get("name"),
-        "workspace": properties.get("workspaceId"),
-        "logs": sent_logs(properties),
-        "metrics": sends_metrics(properties),
-    }
+    @property
+    def target(self):
+        return self.params["target"].rstrip("/")
 
+    @property
+    def description(self):
+        return f"diagnostic setting '{self.params['name']}' of {self.target.rsplit('/', 1)[-1]}"
 
-def run(module):
-    params = module.params
-    target = params["target"].rstrip("/")
-    if not target.lower().startswith("/subscriptions/") or "/providers/" not in target.lower():
-        raise AzureModuleError(f"target {params['target']!r} is not the resource id of a resource.")
-    if params["state"] == "present":
-        if not params["workspace"]:
-            raise AzureModuleError("`workspace` is required with state=present.")
-        if not (params["logs"] or params["log_category_groups"] or params["metrics"]):
-            raise AzureModuleError("Give at least one of logs, log_category_groups or metrics: true.")
-    resource_id = f"{target}/providers/Microsoft.Insights/diagnosticSettings/{params['name']}"
-    resource = ArmResource(
-        module,
-        resource_id,
-        API_VERSION,
-        f"diagnostic setting '{params['name']}' of {target.rsplit('/', 1)[-1]}",
-    )
+    def resource_id(self):
+        return f"{self.target}/providers/Microsoft.Insights/diagnosticSettings/{self.params['name']}"
 
-    def desired(current):
-        if params["state"] == "absent":
-            return None
+    def validate(self):
+        params = self.params
+        if not self.target.lower().startswith("/subscriptions/") or "/providers/" not in self.target.lower():
+            raise AzureModuleError(f"target {params['target']!r} is not the resource id of a resource.")
+        if params["state"] == "present":
+            if not params["workspace"]:
+                raise AzureModuleError("`workspace` is required with state=present.")
+            if not (params["logs"] or params["log_category_groups"] or params["metrics"]):
+                raise AzureModuleError("Give at least one of logs, log_category_groups or metrics: true.")
+
+    def desired_body(self, current):
+        params = self.params
         current_workspace = properties_of(current).get("workspaceId")
         workspace = (
             current_workspace
@@ -156,12 +147,28 @@ def run(module):
             }
         }
 
-    return converge(module, resource, desired, view, summarise)
+    def view(self, body):
+        properties = properties_of(body)
+        return {
+            "workspace": (properties.get("workspaceId") or "").lower(),
+            "logs": sent_logs(properties),
+            "metrics": sends_metrics(properties),
+        }
+
+    def describe_body(self, body):
+        properties = properties_of(body)
+        return {
+            "name": body.get("name"),
+            "workspace": properties.get("workspaceId"),
+            "logs": sent_logs(properties),
+            "metrics": sends_metrics(properties),
+        }
 
 
 def main():
-    module = AzureModule(
-        argument_spec=dict(
+    run_module(
+        DiagnosticSetting,
+        dict(
             name=dict(type="str", required=True),
             target=dict(type="str", required=True),
             workspace=dict(type="str"),
@@ -171,7 +178,6 @@ def main():
             **STATE_ARGUMENT_SPEC,
         ),
     )
-    module.run(run)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+extends_documentation_fragment:
+  - papr.memory.azure.result
 id:
   description: Resource id of the workspace (what diagnostic settings send to).
   returned: always
@@ -75,8 +77,7 @@ resource:
 import re
 
 from ansible_collections.papr.memory.plugins.module_utils.azure_arm_resource import (
-    ArmResource,
-    converge,
+    ArmResourceType,
     fixed_location,
     properties_of,
     tracked_body,
@@ -86,59 +87,54 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     normalise_location,
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.papr.memory.plugins.module_utils.azure_module import (
-    STATE_ARGUMENT_SPEC,
-    AzureModule,
-)
+from ansible_collections.papr.memory.plugins.module_utils.azure_module import STATE_ARGUMENT_SPEC
+from ansible_collections.papr.memory.plugins.module_utils.azure_runner import run_module
 
 API_VERSION = "2022-10-01"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{2,61}[A-Za-z0-9]$")
 
 
-def view(body):
-    properties = properties_of(body)
-    return {
-        "location": normalise_location(body.get("location")),
-        "sku": ((properties.get("sku") or {}).get("name") or "").lower(),
-        "retention_days": properties.get("retentionInDays"),
-        "tags": body.get("tags") or {},
-    }
+class Workspace(ArmResourceType):
+    kind = "Log Analytics workspace"
+    resource_type = "Microsoft.OperationalInsights/workspaces"
+    api_version = API_VERSION
 
+    def validate(self):
+        params = self.params
+        if not NAME.match(params["name"]):
+            raise AzureModuleError(f"name {params['name']!r} must be 4-63 letters, digits and hyphens.")
+        if not 30 <= params["retention_days"] <= 730:
+            raise AzureModuleError(f"retention_days {params['retention_days']} must be 30 to 730.")
 
-def summarise(body):
-    properties = properties_of(body)
-    return {
-        "name": body.get("name"),
-        "location": body.get("location"),
-        "sku": (properties.get("sku") or {}).get("name"),
-        "retention_days": properties.get("retentionInDays"),
-        "customer_id": properties.get("customerId"),
-    }
-
-
-def run(module):
-    params = module.params
-    if not NAME.match(params["name"]):
-        raise AzureModuleError(f"name {params['name']!r} must be 4-63 letters, digits and hyphens.")
-    if not 30 <= params["retention_days"] <= 730:
-        raise AzureModuleError(f"retention_days {params['retention_days']} must be 30 to 730.")
-    resource = ArmResource.in_group(
-        module, "Microsoft.OperationalInsights/workspaces", "Log Analytics workspace", API_VERSION
-    )
-
-    def desired(current):
-        if params["state"] == "absent":
-            return None
-        location = fixed_location(module, resource, current)
+    def desired_body(self, current):
+        params = self.params
         properties = {"sku": {"name": params["sku"]}, "retentionInDays": params["retention_days"]}
-        return tracked_body(module, current, location, properties)
+        return tracked_body(self.module, current, fixed_location(self.module, self, current), properties)
 
-    return converge(module, resource, desired, view, summarise)
+    def view(self, body):
+        properties = properties_of(body)
+        return {
+            "location": normalise_location(body.get("location")),
+            "sku": ((properties.get("sku") or {}).get("name") or "").lower(),
+            "retention_days": properties.get("retentionInDays"),
+            "tags": body.get("tags") or {},
+        }
+
+    def describe_body(self, body):
+        properties = properties_of(body)
+        return {
+            "name": body.get("name"),
+            "location": body.get("location"),
+            "sku": (properties.get("sku") or {}).get("name"),
+            "retention_days": properties.get("retentionInDays"),
+            "customer_id": properties.get("customerId"),
+        }
 
 
 def main():
-    module = AzureModule(
-        argument_spec=dict(
+    run_module(
+        Workspace,
+        dict(
             name=dict(type="str", required=True),
             resource_group=dict(type="str", required=True),
             location=dict(type="str"),
@@ -148,7 +144,6 @@ def main():
             **STATE_ARGUMENT_SPEC,
         ),
     )
-    module.run(run)
 
 
 if __name__ == "__main__":

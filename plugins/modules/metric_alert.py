@@ -100,6 +100,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+extends_documentation_fragment:
+  - papr.memory.azure.result
 id:
   description: Resource id of the alert rule.
   returned: always
@@ -117,17 +119,14 @@ resource:
 """
 
 from ansible_collections.papr.memory.plugins.module_utils.azure_arm_resource import (
-    ArmResource,
-    converge,
+    ArmResourceType,
     properties_of,
     tracked_body,
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_diff import TAGS_ARGUMENT_SPEC
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.papr.memory.plugins.module_utils.azure_module import (
-    STATE_ARGUMENT_SPEC,
-    AzureModule,
-)
+from ansible_collections.papr.memory.plugins.module_utils.azure_module import STATE_ARGUMENT_SPEC
+from ansible_collections.papr.memory.plugins.module_utils.azure_runner import run_module
 from ansible_collections.papr.memory.plugins.module_utils.azure_web import same_resource_id
 
 API_VERSION = "2018-03-01"
@@ -145,56 +144,30 @@ def resource_type(resource_id):
     return f"{parts[5]}/{parts[6]}"
 
 
-def view(body):
-    properties = properties_of(body)
-    criteria = ((properties.get("criteria") or {}).get("allOf") or [{}])[0]
-    return {
-        "scopes": sorted(scope.lower() for scope in properties.get("scopes") or []),
-        "metric": criteria.get("metricName"),
-        "metric_namespace": (criteria.get("metricNamespace") or "").lower(),
-        "aggregation": criteria.get("timeAggregation"),
-        "operator": criteria.get("operator"),
-        "threshold": float(criteria["threshold"]) if criteria.get("threshold") is not None else None,
-        "window": properties.get("windowSize"),
-        "frequency": properties.get("evaluationFrequency"),
-        "severity": properties.get("severity"),
-        "description": properties.get("description") or "",
-        "enabled": bool(properties.get("enabled")),
-        "action_groups": sorted(a.get("actionGroupId", "").lower() for a in properties.get("actions") or []),
-        "tags": body.get("tags") or {},
-    }
+class MetricAlert(ArmResourceType):
+    kind = "metric alert"
+    resource_type = "Microsoft.Insights/metricAlerts"
+    api_version = API_VERSION
 
+    def validate(self):
+        params = self.params
+        if not 0 <= params["severity"] <= 4:
+            raise AzureModuleError(f"severity {params['severity']} must be 0 to 4.")
+        if MINUTES[params["frequency"]] > MINUTES[params["window"]]:
+            raise AzureModuleError(
+                f"frequency {params['frequency']} is longer than window {params['window']}: Azure refuses it."
+            )
+        if not params["metric_namespace"]:
+            resource_type(params["scope"])  # a scope that is not a resource id fails here, before any call
 
-def summarise(body):
-    shown = view(body)
-    return {
-        "name": body.get("name"),
-        "scope": (properties_of(body).get("scopes") or [None])[0],
-        "metric": shown["metric"],
-        "threshold": shown["threshold"],
-        "enabled": shown["enabled"],
-    }
-
-
-def run(module):
-    params = module.params
-    if not 0 <= params["severity"] <= 4:
-        raise AzureModuleError(f"severity {params['severity']} must be 0 to 4.")
-    if MINUTES[params["frequency"]] > MINUTES[params["window"]]:
-        raise AzureModuleError(
-            f"frequency {params['frequency']} is longer than window {params['window']}: Azure refuses it."
-        )
-    namespace = params["metric_namespace"] or resource_type(params["scope"])
-    resource = ArmResource.in_group(module, "Microsoft.Insights/metricAlerts", "metric alert", API_VERSION)
-
-    def desired(current):
-        if params["state"] == "absent":
-            return None
+    def desired_body(self, current):
+        params = self.params
+        namespace = params["metric_namespace"] or resource_type(params["scope"])
         current_scopes = properties_of(current).get("scopes") or []
         # Keep Azure's spelling of an unchanged scope, so the comparison is exact.
         scope = next((s for s in current_scopes if same_resource_id(s, params["scope"])), params["scope"])
         return tracked_body(
-            module,
+            self.module,
             current,
             "global",
             {
@@ -223,12 +196,42 @@ def run(module):
             },
         )
 
-    return converge(module, resource, desired, view, summarise)
+    def view(self, body):
+        properties = properties_of(body)
+        criteria = ((properties.get("criteria") or {}).get("allOf") or [{}])[0]
+        return {
+            "scopes": sorted(scope.lower() for scope in properties.get("scopes") or []),
+            "metric": criteria.get("metricName"),
+            "metric_namespace": (criteria.get("metricNamespace") or "").lower(),
+            "aggregation": criteria.get("timeAggregation"),
+            "operator": criteria.get("operator"),
+            "threshold": float(criteria["threshold"]) if criteria.get("threshold") is not None else None,
+            "window": properties.get("windowSize"),
+            "frequency": properties.get("evaluationFrequency"),
+            "severity": properties.get("severity"),
+            "description": properties.get("description") or "",
+            "enabled": bool(properties.get("enabled")),
+            "action_groups": sorted(
+                a.get("actionGroupId", "").lower() for a in properties.get("actions") or []
+            ),
+            "tags": body.get("tags") or {},
+        }
+
+    def describe_body(self, body):
+        shown = self.view(body)
+        return {
+            "name": body.get("name"),
+            "scope": (properties_of(body).get("scopes") or [None])[0],
+            "metric": shown["metric"],
+            "threshold": shown["threshold"],
+            "enabled": shown["enabled"],
+        }
 
 
 def main():
-    module = AzureModule(
-        argument_spec=dict(
+    run_module(
+        MetricAlert,
+        dict(
             name=dict(type="str", required=True),
             resource_group=dict(type="str", required=True),
             scope=dict(type="str", required=True),
@@ -253,7 +256,6 @@ def main():
             **STATE_ARGUMENT_SPEC,
         ),
     )
-    module.run(run)
 
 
 if __name__ == "__main__":

@@ -89,6 +89,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+extends_documentation_fragment:
+  - papr.memory.azure.result
 id:
   description: Resource id of the web test.
   returned: always
@@ -108,8 +110,7 @@ resource:
 import re
 
 from ansible_collections.papr.memory.plugins.module_utils.azure_arm_resource import (
-    ArmResource,
-    converge,
+    ArmResourceType,
     fixed_location,
     properties_of,
     tracked_body,
@@ -119,10 +120,8 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
     normalise_location,
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.papr.memory.plugins.module_utils.azure_module import (
-    STATE_ARGUMENT_SPEC,
-    AzureModule,
-)
+from ansible_collections.papr.memory.plugins.module_utils.azure_module import STATE_ARGUMENT_SPEC
+from ansible_collections.papr.memory.plugins.module_utils.azure_runner import run_module
 
 API_VERSION = "2022-06-15"
 URL = re.compile(r"^https?://[^/\s]+")
@@ -133,67 +132,31 @@ COMPONENT = re.compile(
 LINK_PREFIX = "hidden-link:"
 
 
-def view(body):
-    properties = properties_of(body)
-    request = properties.get("Request") or {}
-    rules = properties.get("ValidationRules") or {}
-    return {
-        "location": normalise_location(body.get("location")),
-        "kind": properties.get("Kind"),
-        "url": request.get("RequestUrl"),
-        "verb": request.get("HttpVerb"),
-        "expected_status": rules.get("ExpectedHttpStatusCode"),
-        "ssl_check": bool(rules.get("SSLCheck")),
-        "ssl_lifetime_days": rules.get("SSLCertRemainingLifetimeCheck"),
-        "frequency": properties.get("Frequency"),
-        "timeout": properties.get("Timeout"),
-        "locations": sorted(spot.get("Id", "") for spot in properties.get("Locations") or []),
-        "retry": bool(properties.get("RetryEnabled")),
-        "enabled": bool(properties.get("Enabled")),
-        # Tag names compare without case: Azure may answer the component id in its own spelling.
-        "tags": {
-            key.lower() if key.startswith(LINK_PREFIX) else key: value
-            for key, value in (body.get("tags") or {}).items()
-        },  # fmt: skip
-    }
+class WebTest(ArmResourceType):
+    kind = "web test"
+    resource_type = "Microsoft.Insights/webtests"
+    api_version = API_VERSION
 
-
-def summarise(body):
-    shown = view(body)
-    return {
-        "name": body.get("name"),
-        "url": shown["url"],
-        "frequency": shown["frequency"],
-        "locations": shown["locations"],
-        "enabled": shown["enabled"],
-    }
-
-
-def check(params):
-    if params["state"] == "absent":
-        return
-    if not COMPONENT.match(params["component"]):
-        raise AzureModuleError(
-            f"component {params['component']!r} is not the resource id of an Application Insights component."
-        )
-    if not URL.match(params["url"] or ""):
-        raise AzureModuleError(f"url {params['url']!r} must be an http(s) URL.")
-    if not 30 <= params["timeout"] <= 120:
-        raise AzureModuleError(f"timeout {params['timeout']} must be 30 to 120 seconds.")
-    if not 1 <= len(params["locations"]) <= 16:
-        raise AzureModuleError(f"locations: {len(params['locations'])} given, 1 to 16 allowed.")
-    if not 1 <= params["ssl_lifetime_days"] <= 100:
-        raise AzureModuleError(f"ssl_lifetime_days {params['ssl_lifetime_days']} must be 1 to 100.")
-
-
-def run(module):
-    params = module.params
-    check(params)
-    resource = ArmResource.in_group(module, "Microsoft.Insights/webtests", "web test", API_VERSION)
-
-    def desired(current):
+    def validate(self):
+        params = self.params
         if params["state"] == "absent":
-            return None
+            return
+        if not COMPONENT.match(params["component"]):
+            raise AzureModuleError(
+                f"component {params['component']!r} is not the resource id of an Application Insights "
+                "component."
+            )
+        if not URL.match(params["url"] or ""):
+            raise AzureModuleError(f"url {params['url']!r} must be an http(s) URL.")
+        if not 30 <= params["timeout"] <= 120:
+            raise AzureModuleError(f"timeout {params['timeout']} must be 30 to 120 seconds.")
+        if not 1 <= len(params["locations"]) <= 16:
+            raise AzureModuleError(f"locations: {len(params['locations'])} given, 1 to 16 allowed.")
+        if not 1 <= params["ssl_lifetime_days"] <= 100:
+            raise AzureModuleError(f"ssl_lifetime_days {params['ssl_lifetime_days']} must be 1 to 100.")
+
+    def desired_body(self, current):
+        params = self.params
         https = params["url"].lower().startswith("https://")
         rules = {"ExpectedHttpStatusCode": params["expected_status"], "SSLCheck": https}
         if https:
@@ -210,7 +173,7 @@ def run(module):
             "Request": {"RequestUrl": params["url"], "HttpVerb": "GET", "ParseDependentRequests": False},
             "ValidationRules": rules,
         }
-        body = tracked_body(module, current, fixed_location(module, resource, current), properties)
+        body = tracked_body(self.module, current, fixed_location(self.module, self, current), properties)
         # The link to the component is a tag, kept whatever `purge_tags` says.
         tags = {key: value for key, value in body["tags"].items() if not key.startswith(LINK_PREFIX)}
         link = next(
@@ -224,12 +187,45 @@ def run(module):
         body["tags"] = {**tags, link: "Resource"}
         return body
 
-    return converge(module, resource, desired, view, summarise)
+    def view(self, body):
+        properties = properties_of(body)
+        request = properties.get("Request") or {}
+        rules = properties.get("ValidationRules") or {}
+        return {
+            "location": normalise_location(body.get("location")),
+            "kind": properties.get("Kind"),
+            "url": request.get("RequestUrl"),
+            "verb": request.get("HttpVerb"),
+            "expected_status": rules.get("ExpectedHttpStatusCode"),
+            "ssl_check": bool(rules.get("SSLCheck")),
+            "ssl_lifetime_days": rules.get("SSLCertRemainingLifetimeCheck"),
+            "frequency": properties.get("Frequency"),
+            "timeout": properties.get("Timeout"),
+            "locations": sorted(spot.get("Id", "") for spot in properties.get("Locations") or []),
+            "retry": bool(properties.get("RetryEnabled")),
+            "enabled": bool(properties.get("Enabled")),
+            # Tag names compare without case: Azure may answer the component id in its own spelling.
+            "tags": {
+                key.lower() if key.startswith(LINK_PREFIX) else key: value
+                for key, value in (body.get("tags") or {}).items()
+            },  # fmt: skip
+        }
+
+    def describe_body(self, body):
+        shown = self.view(body)
+        return {
+            "name": body.get("name"),
+            "url": shown["url"],
+            "frequency": shown["frequency"],
+            "locations": shown["locations"],
+            "enabled": shown["enabled"],
+        }
 
 
 def main():
-    module = AzureModule(
-        argument_spec=dict(
+    run_module(
+        WebTest,
+        dict(
             name=dict(type="str", required=True),
             resource_group=dict(type="str", required=True),
             location=dict(type="str"),
@@ -257,7 +253,6 @@ def main():
         ),
         required_if=[("state", "present", ("url",))],
     )
-    module.run(run)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,12 @@ MODULES = [
     "network_security_group",
     "private_dns_zone",
     "role_assignment",
+    "log_analytics_workspace",
+    "diagnostic_setting",
+    "action_group",
+    "metric_alert",
+    "application_insights",
+    "web_test",
 ]
 
 

@@ -55,6 +55,12 @@ def test_create_check_rerun_and_change(azure_double, run_tasks):
     check = run_tasks(tasks(double), check=True)
     assert check.writes == 0
     assert [r["changed"] for r in check.results()] == [True] * 4
+    # The one runner: each result lists the write it would send (names, never values).
+    assert [[op["action"] for op in r["operations"]] for r in check.results()] == [["create"]] * 4
+    assert (
+        check.result(2)["operations"][0]["target"]
+        == f"action group 'papr-alerts' in resource group '{GROUP}'"
+    )
 
     first = run_tasks(tasks(double), diff=True)
     assert [r["changed"] for r in first.results()] == [True] * 4
@@ -67,11 +73,28 @@ def test_create_check_rerun_and_change(azure_double, run_tasks):
     second = run_tasks(tasks(double))
     assert second.writes == 0
     assert [r["changed"] for r in second.results()] == [False] * 4
+    assert [r["operations"] for r in second.results()] == [[]] * 4
 
     changed = run_tasks(tasks(double, emails=("ops@example.com",), threshold=90, retention=60), diff=True)
     assert [r["changed"] for r in changed.results()] == [True, False, True, True]
     assert changed.writes == 3
     assert changed.result(2)["diff"]["after"]["emails"] == ["ops@example.com"]
+    assert changed.result(2)["operations"] == [
+        {
+            "action": "update",
+            "target": f"action group 'papr-alerts' in resource group '{GROUP}'",
+            "changes": ["emails"],
+        }
+    ]
+    assert changed.result(3)["operations"][0]["changes"] == ["threshold"]
+    assert changed.result(0)["resource"]["retention_days"] == 60
+
+    removed = run_tasks(
+        [{"papr.memory.action_group": {"name": "papr-alerts", "resource_group": GROUP, "state": "absent"}}]
+    )
+    assert removed.writes == 1
+    assert [op["action"] for op in removed.result()["operations"]] == ["delete"]
+    assert removed.result()["resource"] == {}
 
 
 def test_bad_inputs_fail_naming_the_option(azure_double, run_tasks):
