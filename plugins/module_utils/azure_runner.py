@@ -100,7 +100,7 @@ class Resource:
     """The specifics of one resource type; see the module docstring for the contract."""
 
     kind = "resource"  # how messages name it: "App Service plan"
-    result_key = "resource"  # the key of the summary in the result
+    result_key = "resource"  # the key of the summary in the result (None: its fields at the top level)
     repairs_failed = False  # a failed resource is sent again by plan() instead of refused
 
     def __init__(self, module):
@@ -165,11 +165,11 @@ class Runner:
         for write in plan.writes:
             self.send(write)
         summary = resource.summarise(current, related, plan, self.answers)  # may fill plan.result
-        result = {
-            "changed": bool(self.operations),
-            "operations": self.operations,
-            resource.result_key: summary,
-        }
+        result = {"changed": bool(self.operations), "operations": self.operations}
+        if resource.result_key:
+            result[resource.result_key] = summary
+        else:  # a module whose result fields stand at the top level (app_service_slot_swap)
+            result.update(summary)
         result.update(plan.result)
         if "start_stopped" in self.module.params and self.module.params.get("state") != "absent":
             result.update(resource_state=state_before, started=self.started)

@@ -60,6 +60,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+extends_documentation_fragment:
+  - papr.memory.azure.result
 production_image:
   description: The image production runs after the task.
   returned: always
@@ -78,79 +80,116 @@ swapped:
 
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_image import parse_image
-from ansible_collections.papr.memory.plugins.module_utils.azure_module import AzureModule, describe
+from ansible_collections.papr.memory.plugins.module_utils.azure_module import describe
 from ansible_collections.papr.memory.plugins.module_utils.azure_names import require_valid_name
+from ansible_collections.papr.memory.plugins.module_utils.azure_runner import (
+    Plan,
+    Resource,
+    Write,
+    run_module,
+)
 from ansible_collections.papr.memory.plugins.module_utils.azure_web import WebApp, container_image, same_image
 
 
-def running_image(module, app, resource):
+def running_image(app):
+    """(the image the site or slot runs, whether it exists)."""
     if app.get_site() is None:
         return None, False
-    config = app.get_configuration()
-    return container_image(config.get("linuxFxVersion")), True
+    return container_image(app.get_configuration().get("linuxFxVersion")), True
 
 
-def run(module):
-    params = module.params
-    require_valid_name("web_app", params["name"])
-    require_valid_name("slot", params["slot"])
-    if params["slot"].lower() == "production":
-        raise AzureModuleError("slot must name a deployment slot, not production.")
-    image = str(parse_image(params["image"]))
-    production_resource = describe("App Service web app", params["name"], params["resource_group"])
-    slot_resource = describe("App Service slot", params["name"], params["resource_group"], params["slot"])
-    production_app = WebApp(module, production_resource, params["resource_group"], params["name"], None)
-    slot_app = WebApp(module, slot_resource, params["resource_group"], params["name"], params["slot"])
+class SlotSwap(Resource):
+    kind = "App Service slot"
+    result_key = None  # production_image, slot_image and swapped stand at the top level
 
-    production_image, exists = running_image(module, production_app, production_resource)
-    if not exists:
-        raise AzureModuleError(f"{production_resource} does not exist: deploy it first (site.yml).")
-    slot_image, slot_exists = running_image(module, slot_app, slot_resource)
-    result = {
-        "changed": False,
-        "swapped": False,
-        "production_image": production_image,
-        "slot_image": slot_image,
-    }
-    if same_image(production_image, image):
-        return result
-    if (not slot_exists or not same_image(slot_image, image)) and module.check_mode:
-        # A check-mode release stages nothing: predict the swap the real run makes after staging.
-        module.warn(
-            f"Check mode: slot '{params['slot']}' does not run {image} yet; assuming a task stages it."
+    def __init__(self, module):
+        super().__init__(module)
+        params = self.params
+        self.production_description = describe(
+            "App Service web app", params["name"], params["resource_group"]
         )
-        slot_image = image
-    elif not slot_exists or not same_image(slot_image, image):
-        raise AzureModuleError(
-            f"Cannot make {production_resource} run {image}: it runs {production_image}, and "
-            + (
-                f"slot '{params['slot']}' runs {slot_image}"
-                if slot_exists
-                else f"it has no slot '{params['slot']}'"
+        self.production_app = WebApp(
+            module, self.production_description, params["resource_group"], params["name"], None
+        )
+        self.slot_app = WebApp(
+            module, self.description, params["resource_group"], params["name"], params["slot"]
+        )
+
+    @property
+    def description(self):
+        params = self.params
+        return describe("App Service slot", params["name"], params["resource_group"], params["slot"])
+
+    @property
+    def image(self):
+        return str(parse_image(self.params["image"]))
+
+    def validate(self):
+        require_valid_name("web_app", self.params["name"])
+        require_valid_name("slot", self.params["slot"])
+        if self.params["slot"].lower() == "production":
+            raise AzureModuleError("slot must name a deployment slot, not production.")
+        parse_image(self.params["image"])
+
+    def read(self):
+        production_image, exists = running_image(self.production_app)
+        if not exists:
+            raise AzureModuleError(
+                f"{self.production_description} does not exist: deploy it first (site.yml)."
             )
-            + ". Stage the image in the slot first (papr.memory.app_service_staging_slot)."
+        slot_image, slot_exists = running_image(self.slot_app)
+        return {"production_image": production_image, "slot_image": slot_image, "slot_exists": slot_exists}
+
+    def plan(self, current, related):
+        slot, image = self.params["slot"], self.image
+        production_image, slot_image = current["production_image"], current["slot_image"]
+        images = {"production_image": production_image, "slot_image": slot_image}
+        if same_image(production_image, image):
+            return Plan(desired=images)
+        slot_ready = current["slot_exists"] and same_image(slot_image, image)
+        if not slot_ready and self.check_mode:
+            # A check-mode release stages nothing: predict the swap the real run makes after staging.
+            self.module.warn(
+                f"Check mode: slot '{slot}' does not run {image} yet; assuming a task stages it."
+            )
+            slot_image = image
+        elif not slot_ready:
+            raise AzureModuleError(
+                f"Cannot make {self.production_description} run {image}: it runs {production_image}, and "
+                + (
+                    f"slot '{slot}' runs {slot_image}"
+                    if current["slot_exists"]
+                    else f"it has no slot '{slot}'"
+                )
+                + ". Stage the image in the slot first (papr.memory.app_service_staging_slot)."
+            )
+        swap = Write(
+            "swap",
+            self.description,
+            lambda: self.production_app.swap_with_production(slot),
+            changes=("production_image", "slot_image"),
         )
-    result.update(changed=True, swapped=True, production_image=slot_image, slot_image=production_image)
-    if module.diff_mode:
-        result["diff"] = {
-            "before": {"production": production_image, params["slot"]: slot_image},
-            "after": {"production": slot_image, params["slot"]: production_image},
-        }
-    if not module.check_mode:
-        production_app.swap_with_production(params["slot"])
-    return result
+        return Plan(
+            writes=[swap],
+            before={"production": production_image, slot: slot_image},
+            after={"production": slot_image, slot: production_image},
+            desired={"production_image": slot_image, "slot_image": production_image},
+        )
+
+    def summarise(self, current, related, plan, answers):
+        return {"swapped": bool(plan.writes), **plan.desired}
 
 
 def main():
-    module = AzureModule(
-        argument_spec=dict(
+    run_module(
+        SlotSwap,
+        dict(
             name=dict(type="str", required=True),
             resource_group=dict(type="str", required=True),
             slot=dict(type="str", default="staging"),
             image=dict(type="str", required=True),
         ),
     )
-    module.run(run)
 
 
 if __name__ == "__main__":

@@ -98,6 +98,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+extends_documentation_fragment:
+  - papr.memory.azure.result
 released:
   description: Whether the production app already ran O(image) (then nothing was staged).
   returned: always
@@ -137,8 +139,14 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_image import parse_image
-from ansible_collections.papr.memory.plugins.module_utils.azure_module import AzureModule, describe
+from ansible_collections.papr.memory.plugins.module_utils.azure_module import describe
 from ansible_collections.papr.memory.plugins.module_utils.azure_names import require_valid_name
+from ansible_collections.papr.memory.plugins.module_utils.azure_runner import (
+    Plan,
+    Resource,
+    Write,
+    run_module,
+)
 from ansible_collections.papr.memory.plugins.module_utils.azure_web import (
     WebApp,
     container_image,
@@ -248,110 +256,6 @@ def summarise_slot(slot_name, site, image, app_settings):
     }
 
 
-def hide_secrets(module, secret_names, *setting_maps):
-    for settings in setting_maps:
-        module.hide(*(value for name, value in settings.items() if name in secret_names))
-
-
-def stage(module, production_app, slot_app, production, resource):
-    params = module.params
-    image = str(parse_image(params["image"]))
-    result = {
-        "released": same_image(production.image, image),
-        "production": {"image": production.image, "url": site_url(production.site)},
-        "sticky_app_settings": sorted(production.sticky.get("appSettingNames") or []),
-    }
-    slot_site = slot_app.get_site()
-    if result["released"]:
-        # Nothing to release: the slot (the previous image, or absent) is left exactly as it is.
-        result["changed"] = False
-        result["slot"] = summarise_slot(slot_app.slot, slot_site, None, {})
-        return result
-
-    extra = string_map(params["app_settings"])
-    wanted_settings = {**production.app_settings, **extra}
-    declared = set(params["secret_app_settings"])
-    secrets = {name for name in set(wanted_settings) if is_secret_name(name, declared)}
-    wanted_config = desired_config(production, image)
-    wanted_sticky = sorted(
-        set(production.sticky.get("appSettingNames") or []) | set(params["sticky_app_settings"])
-    )
-
-    if slot_site is None:
-        current = {"config": {}, "app_settings": {}, "connection_strings": {}}
-    else:
-        current = {
-            "config": slot_app.get_configuration(),
-            "app_settings": slot_app.list_app_settings(),
-            "connection_strings": slot_app.list_connection_strings(),
-        }
-    hide_secrets(module, secrets, wanted_settings, current["app_settings"])
-    module.hide(*(item.get("value") for item in production.connection_strings.values()))
-    module.hide(*(item.get("value") for item in current["connection_strings"].values()))
-
-    patch = config_patch(current["config"], wanted_config) if slot_site else wanted_config
-    settings_changed = slot_site is not None and current["app_settings"] != wanted_settings
-    strings_changed = slot_site is not None and _strings(current["connection_strings"]) != _strings(
-        production.connection_strings
-    )
-    start_needed = slot_site is not None and site_state(slot_site) != RUNNING
-    sticky_changed = wanted_sticky != result["sticky_app_settings"]
-    changed = (
-        slot_site is None
-        or bool(patch)
-        or settings_changed
-        or strings_changed
-        or start_needed
-        or sticky_changed
-    )
-    result["changed"] = changed
-
-    if module.diff_mode:
-        before_settings, after_settings = masked_pair(current["app_settings"], wanted_settings, secrets)
-        result["diff"] = {
-            "before": {
-                "image": container_image(current["config"].get("linuxFxVersion")),
-                "state": site_state(slot_site) if slot_site else None,
-                "app_settings": before_settings,
-                "sticky_app_settings": result["sticky_app_settings"],
-            },
-            "after": {
-                "image": image,
-                "state": RUNNING,
-                "app_settings": after_settings,
-                "sticky_app_settings": wanted_sticky,
-            },
-        }
-
-    if changed and not module.check_mode:
-        if sticky_changed:
-            # Sticky first: a setting must be a slot setting before the slot that carries it is swapped.
-            production_app.replace_slot_config_names({**production.sticky, "appSettingNames": wanted_sticky})
-        if slot_site is None:
-            body = create_body(production, wanted_config, wanted_settings, production.connection_strings)
-            slot_site = slot_app.create_or_update("create", body)
-        else:
-            if patch:
-                slot_app.update_configuration(patch)
-            if settings_changed:
-                slot_app.replace_app_settings(wanted_settings)
-            if strings_changed:
-                slot_app.replace_connection_strings(production.connection_strings)
-            if start_needed:
-                slot_app.start()
-                slot_site = {**slot_site, "properties": {**slot_site["properties"], "state": RUNNING}}
-    elif changed and slot_site is not None:
-        slot_site = {**slot_site, "properties": {**slot_site["properties"], "state": RUNNING}}
-    result["sticky_app_settings"] = wanted_sticky
-    result["slot"] = summarise_slot(slot_app.slot, slot_site, image, wanted_settings) or {
-        "name": slot_app.slot,
-        "image": image,
-        "state": RUNNING,
-        "app_setting_names": sorted(wanted_settings),
-    }
-    return result
-
-
 def _strings(connection_strings):
     return {
         name: (item.get("value") or "", (item.get("type") or "").lower())
@@ -359,61 +263,204 @@ def _strings(connection_strings):
     }
 
 
-def stop(module, slot_app, production, resource):
-    slot_site = slot_app.get_site()
-    running = slot_site is not None and site_state(slot_site) != STOPPED
-    result = {
-        "changed": running,
-        "released": False,
-        "production": {"image": production.image, "url": site_url(production.site)},
-        "sticky_app_settings": sorted(production.sticky.get("appSettingNames") or []),
-    }
-    if module.diff_mode:
-        result["diff"] = {
-            "before": {"state": site_state(slot_site) if slot_site else None},
-            "after": {"state": STOPPED if slot_site else None},
+def with_state(site, state):
+    """The site as it is once `state` (Running, Stopped) is reached: for the summary."""
+    return {**site, "properties": {**(site.get("properties") or {}), "state": state}} if site else None
+
+
+def changed_names(before, after):
+    return {name for name in set(before) | set(after) if before.get(name) != after.get(name)}
+
+
+class StagingSlot(Resource):
+    kind = "App Service slot"
+    result_key = "slot"
+
+    def __init__(self, module):
+        super().__init__(module)
+        params = self.params
+        group, name = params["resource_group"], params["name"]
+        self.production_description = describe("App Service web app", name, group)
+        self.production_app = WebApp(module, self.production_description, group, name, None)
+        self.slot_app = WebApp(module, self.description, group, name, params["slot"])
+
+    @property
+    def description(self):
+        params = self.params
+        return describe("App Service slot", params["name"], params["resource_group"], params["slot"])
+
+    @property
+    def image(self):
+        return str(parse_image(self.params["image"]))
+
+    def is_secret(self, name):
+        return is_secret_name(name, set(self.params["secret_app_settings"]))
+
+    def validate(self):
+        params = self.params
+        require_valid_name("web_app", params["name"])
+        require_valid_name("slot", params["slot"])
+        if params["slot"].lower() == "production":
+            raise AzureModuleError("slot must name a deployment slot, not production.")
+        if params["state"] == "staged":
+            if not params["image"]:
+                raise AzureModuleError("`image` is required with state=staged.")
+            parse_image(params["image"])  # a bad reference fails before any Azure call
+
+    def read(self):
+        return self.slot_app.get_site()
+
+    def read_related(self, current):
+        """Production (what the slot copies) and, when the slot is to change, the slot's own settings."""
+        production = Production(self.module, self.production_app, self.production_description)
+        slot = {"config": {}, "app_settings": {}, "connection_strings": {}}
+        if current is not None and self.params["state"] == "stopped":
+            slot["config"] = self.slot_app.get_configuration()
+        elif current is not None and not same_image(production.image, self.image):
+            slot = {
+                "config": self.slot_app.get_configuration(),
+                "app_settings": self.slot_app.list_app_settings(),
+                "connection_strings": self.slot_app.list_connection_strings(),
+            }
+        for settings in (
+            production.app_settings,
+            slot["app_settings"],
+            string_map(self.params["app_settings"]),
+        ):
+            self.module.hide(*(value for name, value in settings.items() if self.is_secret(name)))
+        for strings in (production.connection_strings, slot["connection_strings"]):
+            self.module.hide(*(item.get("value") for item in strings.values()))
+        return {"production": production, "slot": slot}
+
+    def plan(self, current, related):
+        production = related["production"]
+        result = {
+            "released": False,
+            "production": {"image": production.image, "url": site_url(production.site)},
+            "sticky_app_settings": sorted(production.sticky.get("appSettingNames") or []),
         }
-    if running and not module.check_mode:
-        slot_app.stop()
-    if slot_site is not None:
-        slot_site = {**slot_site, "properties": {**slot_site["properties"], "state": STOPPED}}
-        config = slot_app.get_configuration()
-        result["slot"] = summarise_slot(
-            slot_app.slot, slot_site, container_image(config.get("linuxFxVersion")), {}
+        if self.params["state"] == "stopped":
+            return self.plan_stop(current, related, result)
+        if same_image(production.image, self.image):
+            # Nothing to release: the slot (the previous image, or absent) is left exactly as it is.
+            result["released"] = True
+            return Plan(desired={"site": current, "image": None, "app_settings": {}}, result=result)
+        return self.plan_stage(current, related, result)
+
+    def plan_stage(self, current, related, result):
+        production, slot, image = related["production"], related["slot"], self.image
+        settings = {**production.app_settings, **string_map(self.params["app_settings"])}
+        config = desired_config(production, image)
+        sticky = sorted(set(result["sticky_app_settings"]) | set(self.params["sticky_app_settings"]))
+        writes = []
+        if sticky != result["sticky_app_settings"]:
+            # Sticky first: a setting must be a slot setting before the slot that carries it is swapped.
+            names = {**production.sticky, "appSettingNames": sticky}
+            writes.append(
+                Write(
+                    "update",
+                    f"slot settings of {self.production_description}",
+                    lambda: self.production_app.replace_slot_config_names(names),
+                    set(sticky) - set(result["sticky_app_settings"]),
+                    key="sticky",
+                )
+            )
+        if current is None:
+            body = create_body(production, config, settings, production.connection_strings)
+            writes.append(
+                Write("create", self.description, lambda: self.slot_app.create_or_update("create", body))
+            )
+        else:
+            patch = config_patch(slot["config"], config)
+            if patch:
+                writes.append(
+                    Write(
+                        "update",
+                        f"configuration of {self.description}",
+                        lambda: self.slot_app.update_configuration(patch),
+                        patch,
+                        key="config",
+                    )
+                )
+            if slot["app_settings"] != settings:
+                writes.append(
+                    Write(
+                        "update",
+                        f"app settings of {self.description}",
+                        lambda: self.slot_app.replace_app_settings(settings),
+                        changed_names(slot["app_settings"], settings),
+                        key="app_settings",
+                    )
+                )
+            before_strings, after_strings = (
+                _strings(slot["connection_strings"]),
+                _strings(production.connection_strings),
+            )
+            if before_strings != after_strings:
+                writes.append(
+                    Write(
+                        "update",
+                        f"connection strings of {self.description}",
+                        lambda: self.slot_app.replace_connection_strings(production.connection_strings),
+                        changed_names(before_strings, after_strings),
+                        key="connection_strings",
+                    )
+                )
+            if site_state(current) != RUNNING:
+                writes.append(Write("start", self.description, self.slot_app.start))
+        secrets = {name for name in set(settings) | set(slot["app_settings"]) if self.is_secret(name)}
+        before_settings, after_settings = masked_pair(slot["app_settings"], settings, secrets)
+        result["sticky_app_settings"] = sticky
+        return Plan(
+            writes=writes,
+            before={
+                "image": container_image(slot["config"].get("linuxFxVersion")),
+                "state": site_state(current) if current else None,
+                "app_settings": before_settings,
+                "sticky_app_settings": sorted(production.sticky.get("appSettingNames") or []),
+            },
+            after={
+                "image": image,
+                "state": RUNNING,
+                "app_settings": after_settings,
+                "sticky_app_settings": sticky,
+            },
+            desired={"site": with_state(current, RUNNING), "image": image, "app_settings": settings},
+            result=result,
         )
-    else:
-        result["slot"] = {}
-    return result
 
+    def plan_stop(self, current, related, result):
+        writes = []
+        if current is not None and site_state(current) != STOPPED:
+            writes.append(Write("stop", self.description, self.slot_app.stop))
+        image = container_image(related["slot"]["config"].get("linuxFxVersion")) if current else None
+        return Plan(
+            writes=writes,
+            before={"state": site_state(current) if current else None},
+            after={"state": STOPPED if current else None},
+            desired={"site": with_state(current, STOPPED), "image": image, "app_settings": {}},
+            result=result,
+        )
 
-def run(module):
-    params = module.params
-    require_valid_name("web_app", params["name"])
-    require_valid_name("slot", params["slot"])
-    if params["slot"].lower() == "production":
-        raise AzureModuleError("slot must name a deployment slot, not production.")
-    if params["state"] == "staged":
-        if not params["image"]:
-            raise AzureModuleError("`image` is required with state=staged.")
-        parse_image(params["image"])  # a bad reference fails before any Azure call
-    production_resource = describe("App Service web app", params["name"], params["resource_group"])
-    resource = describe("App Service slot", params["name"], params["resource_group"], params["slot"])
-    production_app = WebApp(module, production_resource, params["resource_group"], params["name"], None)
-    slot_app = WebApp(module, resource, params["resource_group"], params["name"], params["slot"])
-    production = Production(module, production_app, production_resource)
-    hide_secrets(
-        module,
-        {n for n in production.app_settings if is_secret_name(n, set(params["secret_app_settings"]))},
-        production.app_settings,
-    )
-    if params["state"] == "stopped":
-        return stop(module, slot_app, production, resource)
-    return stage(module, production_app, slot_app, production, resource)
+    def summarise(self, current, related, plan, answers):
+        shown = plan.desired
+        site = answers.get("create") or shown["site"]
+        summary = summarise_slot(self.slot_app.slot, site, shown["image"], shown["app_settings"])
+        if summary or not plan.writes or self.params["state"] == "stopped":
+            return summary
+        # Check mode, no slot yet: what the create would make.
+        return {
+            "name": self.slot_app.slot,
+            "image": shown["image"],
+            "state": RUNNING,
+            "app_setting_names": sorted(shown["app_settings"]),
+        }
 
 
 def main():
-    module = AzureModule(
-        argument_spec=dict(
+    run_module(
+        StagingSlot,
+        dict(
             name=dict(type="str", required=True),
             resource_group=dict(type="str", required=True),
             slot=dict(type="str", default="staging"),
@@ -424,7 +471,6 @@ def main():
             state=dict(type="str", choices=["staged", "stopped"], default="staged"),
         ),
     )
-    module.run(run)
 
 
 if __name__ == "__main__":

@@ -72,10 +72,17 @@ def test_stage_copies_production_and_swap_is_said_by_image(azure_double, run_tas
 
     check = run_tasks([stage_task()], check=True, diff=True)
     assert check.writes == 0 and check.result()["changed"] is True
+    slot = f"App Service slot '{SITE}' (slot 'staging') in resource group '{GROUP}'"
+    predicted = [(op["action"], op["target"]) for op in check.result()["operations"]]
+    assert predicted == [
+        ("update", f"slot settings of App Service web app '{SITE}' in resource group '{GROUP}'"),
+        ("create", slot),
+    ]
 
     staged = run_tasks([stage_task()], diff=True)
     result = staged.result()
     assert result["changed"] is True and result["released"] is False
+    assert [(op["action"], op["target"]) for op in result["operations"]] == predicted
     assert result["production"]["image"] == OLD
     assert result["slot"]["url"] == f"https://{SITE}-staging.azurewebsites.net"
     slot_config = double.resource(site_id(double, "staging") + "/config/web")["properties"]
@@ -93,7 +100,8 @@ def test_stage_copies_production_and_swap_is_said_by_image(azure_double, run_tas
     assert sorted(sticky["appSettingNames"]) == sorted(WARMUP)
     assert "db-pass-4e1d2c" not in staged.output  # copied, never shown
 
-    assert run_tasks([stage_task()]).writes == 0  # staged already
+    unchanged = run_tasks([stage_task()])  # staged already
+    assert unchanged.writes == 0 and unchanged.result()["operations"] == []
 
     # Neither production nor the slot runs the image: refused before any write.
     run, failures = failures_of(run_tasks, [swap_task("paprmemory.azurecr.io/memory:9.9.9")])
@@ -111,6 +119,7 @@ def test_stage_copies_production_and_swap_is_said_by_image(azure_double, run_tas
         if m == "POST" and p.startswith("/subscriptions")
     ] == [("POST", "slotsswap")]
     assert swapped.result()["production_image"] == NEW and swapped.result()["slot_image"] == OLD
+    assert [(op["action"], op["target"]) for op in swapped.result()["operations"]] == [("swap", slot)]
     assert image_of(double) == f"DOCKER|{NEW}" and image_of(double, "staging") == f"DOCKER|{OLD}"
     # Sticky: production keeps its own settings (no warm-up settings), the slot keeps them.
     assert (
@@ -125,6 +134,7 @@ def test_stage_copies_production_and_swap_is_said_by_image(azure_double, run_tas
 
     stopped = run_tasks([stage_task(state="stopped")])
     assert stopped.result()["changed"] is True
+    assert [op["action"] for op in stopped.result()["operations"]] == ["stop"]
     assert double.resource(site_id(double, "staging"))["properties"]["state"] == "Stopped"
     assert run_tasks([stage_task(state="stopped")]).writes == 0
 
@@ -136,6 +146,20 @@ def test_stage_copies_production_and_swap_is_said_by_image(azure_double, run_tas
     restaged = run_tasks([stage_task(image="paprmemory.azurecr.io/memory:1.2.0")])
     assert restaged.result()["slot"]["state"] == "Running"
     assert double.resource(site_id(double, "staging"))["properties"]["state"] == "Running"
+
+
+def test_a_slot_create_failing_after_the_slot_settings_were_written_reports_changed(azure_double, run_tasks):
+    double = azure_double
+    deploy_production(double, run_tasks)
+    double.inject_status(r"/sites/" + SITE + "/slots/staging$", 500, method="PUT", times=None)
+    failed = run_tasks([stage_task()], env={"PAPR_AZURE_MAX_RETRIES": "0"}, expect_rc=2)
+    result = failed.result()
+    assert result["changed"] is True  # the slot settings were written before the create failed
+    assert [(op["action"], op.get("failed", False)) for op in result["operations"]] == [
+        ("update", False),
+        ("create", True),
+    ]
+    assert "db-pass-4e1d2c" not in failed.output
 
 
 def test_bad_inputs_fail_before_any_request(azure_double, run_tasks):

@@ -50,6 +50,17 @@ MODULES = {
     "app_service_container": (web_setup, app_task()),
     "container_group": (aci_setup, aci.task()),
     "postgres_flexible_server": (pg_setup, pg.server_task()),
+    # The monitoring modules run through the same runner (module_utils/azure_arm_resource.py).
+    "log_analytics_workspace": (
+        plan_setup,
+        {
+            "papr.memory.log_analytics_workspace": {
+                "name": "papr-runner-logs",
+                "resource_group": WEB_GROUP,
+                "location": "westeurope",
+            }
+        },
+    ),
 }
 
 
