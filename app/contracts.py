@@ -32,6 +32,7 @@ UNSTORABLE_INPUT = "UnstorableInput"
 # workflow.patched() ids: a workflow started before the change replays the old path.
 PATCH_DOCUMENT_WORKER_STORES_CHUNKS = "document-worker-stores-chunks"
 PATCH_DOCUMENT_DONE_IN_ONE_ACTIVITY = "document-done-in-one-activity"
+PATCH_DOCUMENT_IN_ONE_WORKFLOW_TASK = "document-in-one-workflow-task"
 
 
 # Upload types the document worker can extract text from.

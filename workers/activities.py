@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 from uuid import UUID
 
@@ -91,12 +92,35 @@ class MemoryActivities:
         return inserted
 
 
+class Pace:
+    """At most `per_second` starts a second, evenly spaced: the worker's own rate limit covers
+    activity tasks only, not local activities."""
+
+    def __init__(self, per_second: float) -> None:
+        self._interval = 1 / per_second
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        now = time.monotonic()
+        start = max(now, self._next)
+        self._next = start + self._interval
+        await asyncio.sleep(start - now)
+
+
+def heartbeat() -> None:
+    """Heartbeat an activity task; a local activity has none to send (its workflow task is what
+    Temporal watches, and the SDK keeps that alive)."""
+    if not activity.info().is_local:
+        activity.heartbeat()
+
+
 class DocumentActivities:
     """Run by the document worker (task queue papr-documents): extraction, the document's chunk
     memories and its status, on the document worker's own connection pool."""
 
     def __init__(self, pool: AsyncConnectionPool, settings: Settings) -> None:
         self._pool = pool
+        self._pace = Pace(settings.document_worker_activities_per_second)
         self._chunk_size = settings.chunk_size
         self._chunk_overlap = settings.chunk_overlap
         self._max_chunks = settings.max_document_chunks
@@ -143,6 +167,8 @@ class DocumentActivities:
     async def extract_store_and_finish_document(self, document_id: str) -> int:
         """Extract, chunk, store every chunk as a memory and mark the document done; returns the
         number of chunks. Each step is idempotent, so a retried attempt finishes the same way."""
+        if activity.info().is_local:
+            await self._pace.wait()
         chunk_count = await self._extract_and_store(document_id)
         await self._finish(document_id)
         return chunk_count
@@ -161,7 +187,7 @@ class DocumentActivities:
                     await repository.store_chunk_memories(
                         conn, UUID(document_id), start, start + CHUNKS_PER_TRANSACTION
                     )
-                activity.heartbeat()
+                heartbeat()
         except UNSTORABLE as error:
             raise unstorable(error) from None
         log.info("chunk memories stored", extra={"document_id": document_id, "chunk_count": len(chunks)})
@@ -191,4 +217,4 @@ async def _with_heartbeats(work: Any) -> Any:
         done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_SECONDS)
         if done:
             return task.result()
-        activity.heartbeat()
+        heartbeat()

@@ -40,6 +40,8 @@ def build_worker(component: str, client: Client, pool: AsyncConnectionPool, sett
         workflows = [StoreMemoryWorkflow, DeleteMemoryWorkflow]
         activities = [memory.store_memory, memory.delete_memory, memory.store_chunk_memories]
         rate = None
+        # Workflow tasks and local activities (the memory writes): the SDK's defaults.
+        workflow_tasks = local_activities = None
     else:
         documents = DocumentActivities(pool, settings)
         task_queue, identity, concurrency = (
@@ -48,8 +50,13 @@ def build_worker(component: str, client: Client, pool: AsyncConnectionPool, sett
             settings.document_worker_concurrency,
         )
         # Each document is one activity: the rate bounds how fast a burst of uploads turns into
-        # Temporal and PostgreSQL writes competing with the users' memory writes.
+        # Temporal and PostgreSQL writes competing with the users' memory writes (a local
+        # activity paces itself at the same rate, see DocumentActivities).
         rate = settings.document_worker_activities_per_second
+        # A document's local activity holds its workflow task: take on only as many documents as
+        # run at once (the SDK needs at least two slots); a document waiting for a local-activity
+        # slot would make its workflow task heartbeat, which is Temporal work for nothing.
+        workflow_tasks, local_activities = max(2, concurrency), concurrency
         workflows = [ProcessDocumentWorkflow]
         activities = [
             documents.extract_store_and_finish_document,
@@ -74,6 +81,8 @@ def build_worker(component: str, client: Client, pool: AsyncConnectionPool, sett
         activities=activities,
         identity=identity,
         max_concurrent_activities=concurrency,
+        max_concurrent_local_activities=local_activities,
+        max_concurrent_workflow_tasks=workflow_tasks,
         max_activities_per_second=rate,
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_seconds),
     )

@@ -3,6 +3,7 @@ input that cannot be stored ends failed with its reason and is not retried; docu
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -17,7 +18,7 @@ from app.config import Settings
 from app.contracts import EXTRACTION_ERROR, UNSTORABLE_INPUT, NewMemory
 from scripts.stack import LocalStack
 from tests.service.pdfs import bomb_pdf
-from workers.activities import DocumentActivities, MemoryActivities
+from workers.activities import DocumentActivities, MemoryActivities, Pace
 
 
 @pytest.fixture
@@ -118,3 +119,38 @@ async def test_extraction_past_its_time_limit_fails(
     with pytest.raises(ApplicationError) as raised:
         await ActivityEnvironment().run(activities.extract_and_store_document, document_id)
     assert raised.value.non_retryable and "longer than 0.5 s" in raised.value.message
+
+
+async def test_a_document_as_a_local_activity_sends_no_heartbeats_and_is_paced(
+    stack: LocalStack, pool: AsyncConnectionPool, db: psycopg.Connection
+) -> None:
+    """The document workflow runs its work as a local activity (one workflow task per document):
+    it has no activity task to heartbeat, and the worker's activity rate does not cover it, so
+    the activity paces itself."""
+    text = " ".join(f"localword{n}" for n in range(2000)).encode()
+    document_ids = [_document(db, "text/plain", text) for _ in range(3)]
+    rate = 4.0
+    activities = DocumentActivities(
+        pool, _settings(stack, PAPR_CHUNK_SIZE=200, PAPR_DOCUMENT_WORKER_ACTIVITIES_PER_SECOND=rate)
+    )
+    environment = ActivityEnvironment()
+    environment.info = dataclasses.replace(environment.info, is_local=True)
+    heartbeats: list[object] = []
+    environment.on_heartbeat = lambda *details: heartbeats.append(details)
+    started = time.monotonic()
+    for document_id in document_ids:
+        assert await environment.run(activities.extract_store_and_finish_document, document_id) > 1
+    assert time.monotonic() - started >= (len(document_ids) - 1) / rate
+    assert heartbeats == []
+    statuses = db.execute(
+        "SELECT DISTINCT status FROM documents WHERE id = ANY(%s)", (document_ids,)
+    ).fetchall()
+    assert statuses == [("done",)]
+
+
+async def test_pace_spaces_starts_evenly() -> None:
+    pace = Pace(per_second=20)
+    started = time.monotonic()
+    for _ in range(5):
+        await pace.wait()
+    assert time.monotonic() - started >= 4 / 20

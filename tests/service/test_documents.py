@@ -1,5 +1,5 @@
-"""Documents: upload, extraction on the document worker, chunk memories written by the memory
-worker, and the upload errors."""
+"""Documents: upload, extraction and chunk memories on the document worker, and the upload
+errors."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ import httpx
 import psycopg
 import pytest
 from fpdf import FPDF
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
 
+from app.contracts import document_workflow_id
+from scripts.stack import LocalStack
 from tests.service.conftest import CHUNK_OVERLAP, CHUNK_SIZE, MAX_UPLOAD_BYTES, wait_for_document
 from workers.extraction import chunk_text
 
@@ -104,6 +108,23 @@ def test_text_upload_is_chunked_with_overlap(api: httpx.Client, db: psycopg.Conn
     assert stored == expected
     # Consecutive chunks overlap: the last word of one chunk starts the next one.
     assert stored[1].startswith(stored[0].split()[-1]) or stored[0].split()[-1] in stored[1]
+
+
+async def test_a_document_costs_temporal_no_activity_task(api: httpx.Client, stack: LocalStack) -> None:
+    """Its work runs as a local activity inside its workflow task (recorded as a marker): no
+    activity task and, unless the work outlasts the workflow task timeout, no second workflow
+    task, which is Temporal work the users' memory writes would wait behind."""
+    text = " ".join(f"onetask sentence{n}" for n in range(400)).encode()
+    response = api.post("/v1/documents", content=text, headers=TEXT)
+    assert response.status_code == 202, response.text
+    assert wait_for_document(api, response.json()["id"])["status"] == "done"
+    client = await Client.connect(stack.temporal_address)
+    history = await client.get_workflow_handle(document_workflow_id(response.json()["id"])).fetch_history()
+    kinds = [event.event_type for event in history.events]
+    assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED not in kinds, kinds
+    # The patch marker and the local activity's result.
+    assert kinds.count(EventType.EVENT_TYPE_MARKER_RECORDED) == 2, kinds
+    assert kinds[-1] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
 
 
 def test_octet_stream_falls_back_to_the_file_extension(api: httpx.Client) -> None:
