@@ -119,8 +119,11 @@ class ProcessDocumentWorkflow:
                 FINISH_DOCUMENT_ACTIVITY, document_id, start_to_close_timeout=SHORT, retry_policy=RETRY
             )
             return chunk_count
-        except ActivityError as error:
-            cause = error.cause if isinstance(error.cause, ApplicationError) else None
+        except (ActivityError, ApplicationError) as error:
+            # A failed activity task arrives as an ActivityError, a failed local activity as the
+            # activity's own ApplicationError.
+            failure = error.cause if isinstance(error, ActivityError) else error
+            cause = failure if isinstance(failure, ApplicationError) else None
             reason = cause.message if cause else str(error)
             error_type = (cause.type if cause else None) or EXTRACTION_ERROR
             if in_one_task:

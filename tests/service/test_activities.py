@@ -131,7 +131,10 @@ async def test_a_document_as_a_local_activity_sends_no_heartbeats_and_is_paced(
     document_ids = [_document(db, "text/plain", text) for _ in range(3)]
     rate = 4.0
     activities = DocumentActivities(
-        pool, _settings(stack, PAPR_CHUNK_SIZE=200, PAPR_DOCUMENT_WORKER_ACTIVITIES_PER_SECOND=rate)
+        pool,
+        _settings(
+            stack, PAPR_CHUNK_SIZE=200, PAPR_CHUNK_OVERLAP=20, PAPR_DOCUMENT_WORKER_ACTIVITIES_PER_SECOND=rate
+        ),
     )
     environment = ActivityEnvironment()
     environment.info = dataclasses.replace(environment.info, is_local=True)
