@@ -443,7 +443,7 @@ def _database_role_problems(inputs, problems):
         if password in (None, ""):
             problems.append(
                 f"{prefix}_password is not set: give it in a vault or the environment the inventory "
-                f"reads ({variable} in inventories/dev and prod)"
+                f"reads ({variable} in inventories/dev, prod and aks)"
             )
             continue
         why = postgres_password_problem(str(password), str(user or ""))
@@ -511,6 +511,7 @@ def _aks_problems(inputs, problems):
         )
     if inputs.value("papr_aks_manage_cluster"):
         _aks_cluster_problems(inputs, problems)
+    _database_role_problems(inputs, problems)
 
 
 AKS_VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
@@ -792,7 +793,14 @@ def _aks_model(inputs):
     )
     commands = {"memory": ["papr-memory-worker", "memory"], "documents": ["papr-memory-worker", "documents"]}
     return {
-        "database": {"host": database_host, "port": database_port, "sslmode": sslmode},
+        "database": {
+            "host": database_host,
+            "port": database_port,
+            "sslmode": sslmode,
+            # The database-roles Job logs in as the administrator; Temporal as its own login.
+            "admin_user": inputs.value("papr_database_admin_user"),
+            "temporal_user": inputs.value("papr_temporal_database_user"),
+        },
         "temporal": {"address": temporal_address},
         "units": {
             "web": _unit(inputs, "web", ("web",), web_command, web_port, addresses),
@@ -989,7 +997,7 @@ def deployment_model(given, context=None):
         "database_password": str(inputs.value("papr_database_password")),
         "api_keys": [str(key) for key in api_keys(inputs.value("papr_api_keys"))],
     }
-    if platform == "azure":
+    if platform in ("azure", "aks"):
         model["secrets"]["database_admin_password"] = str(inputs.value("papr_database_admin_password"))
         model["secrets"]["temporal_database_password"] = str(inputs.value("papr_temporal_database_password"))
     if platform == "hosts":

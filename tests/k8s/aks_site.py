@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psycopg
 import yaml
 
 from scripts import image as image_builder
@@ -32,6 +34,10 @@ ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 SERVICE_IMAGE = "localhost/papr-memory:k8s-test"
 NAMESPACE = "papr-memory"
 TEMPORAL_NAMESPACE = "papr-memory"
+# The three logins of least privilege (inventories/aks): the administrator only creates the other two.
+ADMIN_USER = "papr_admin"
+TEMPORAL_USER = "temporal"
+TEMPORAL_DATABASES = ("temporal", "temporal_visibility")
 # Small requests: the test node has 2 CPUs shared with everything else on this machine.
 SMALL = {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
 
@@ -55,6 +61,17 @@ def import_cluster_images(node: SingleNode) -> dict[str, str]:
     return {"service": SERVICE_IMAGE, "temporal_dev": temporal}
 
 
+def create_admin_login(stack: LocalStack, password: str) -> None:
+    """The flexible server's administrator as Azure makes it: CREATEDB and CREATEROLE, no superuser."""
+    socket = f"host={stack.pg_socket_dir} port={stack.ports.postgres} user=postgres dbname=postgres"
+    with psycopg.connect(socket, autocommit=True) as conn:
+        conn.execute(
+            psycopg.sql.SQL("CREATE ROLE {} LOGIN CREATEDB CREATEROLE PASSWORD {}").format(
+                psycopg.sql.Identifier(ADMIN_USER), psycopg.sql.Literal(password)
+            )
+        )
+
+
 @dataclass
 class AksSite:
     node: SingleNode
@@ -62,6 +79,19 @@ class AksSite:
     overrides: Path
     env: dict[str, str]
     api_key: str
+    database_port: int
+
+    def connect(self, user: str, database: str) -> psycopg.Connection:
+        """A login to the local PostgreSQL with the password the play was given for `user`."""
+        passwords = {
+            DATABASE_USER: self.env["PAPR_DATABASE_PASSWORD"],
+            TEMPORAL_USER: self.env["PAPR_TEMPORAL_DATABASE_PASSWORD"],
+            ADMIN_USER: self.env["PAPR_DATABASE_ADMIN_PASSWORD"],
+        }
+        return psycopg.connect(
+            host="127.0.0.1", port=self.database_port, user=user, password=passwords[user],
+            dbname=database, connect_timeout=10,
+        )  # fmt: skip
 
     def run(self, *extra: str, timeout: float = 1500) -> SiteRun:
         started = time.monotonic()
@@ -116,8 +146,10 @@ def started_aks_site(single_node: SingleNode, cluster_images: dict[str, str]) ->
         say=lambda line: None,
     )
     forward = None
+    admin_password = f"Adm1n-{secrets.token_urlsafe(18)}"
     try:
         stack.start_postgres()
+        create_admin_login(stack, admin_password)
         # PostgreSQL listens on the host's loopback; pods reach the host at the pod bridge's address.
         forward = subprocess.Popen(
             ["socat", f"TCP-LISTEN:{stack.ports.postgres},bind={BRIDGE_ADDRESS},fork,reuseaddr",
@@ -139,6 +171,8 @@ def started_aks_site(single_node: SingleNode, cluster_images: dict[str, str]) ->
             "papr_aks_verify_via": "service",
             "temporal_aks_mode": "dev",
             "temporal_aks_dev_image": cluster_images["temporal_dev"],
+            # temporalio/admin-tools cannot be pulled: the dev image has psql for the database-roles Job.
+            "temporal_aks_roles_image": cluster_images["temporal_dev"],
             "web_aks_resources": SMALL,
             "workers_aks_memory_resources": SMALL,
             "workers_aks_document_resources": SMALL,
@@ -152,11 +186,13 @@ def started_aks_site(single_node: SingleNode, cluster_images: dict[str, str]) ->
             ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
             ANSIBLE_NOCOLOR="1",
             PAPR_DATABASE_PASSWORD=urlsplit(stack.database_url).password,
+            PAPR_DATABASE_ADMIN_PASSWORD=admin_password,
+            PAPR_TEMPORAL_DATABASE_PASSWORD=f"Tmp0-{secrets.token_urlsafe(18)}",
             PAPR_API_KEYS=stack.api_key,
             PAPR_AZURE_POLLING_INTERVAL="0",
             **double.env,
         )
-        yield AksSite(single_node, double, overrides_file, env, stack.api_key)
+        yield AksSite(single_node, double, overrides_file, env, stack.api_key, stack.ports.postgres)
     finally:
         if forward is not None:
             forward.terminate()

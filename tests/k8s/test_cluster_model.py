@@ -21,6 +21,8 @@ SIZING = yaml.safe_load((REPO / "group_vars" / "all" / "sizing.yml").read_text()
 AKS = {
     "papr_platform": "aks",
     "papr_database_password": "Hard-Pa55word-42",
+    "papr_database_admin_password": "Admin-Pa55word",
+    "papr_temporal_database_password": "Tmp-Pa55word-42",
     "papr_api_keys": ["key-one"],
     "papr_aks_database_host": "pg.private",
     "papr_aks_image": "paprmemory.azurecr.io/memory:0.1.0",

@@ -21,7 +21,12 @@ ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 # AKS's generally available minors (its release calendar; update with it). The two newest that
 # kubernetes-validate also has schemas for are the ones validated.
 AKS_MINORS = ["1.31", "1.32", "1.33", "1.34"]
-SECRETS = {"PAPR_DATABASE_PASSWORD": "s3cret/pass word", "PAPR_API_KEYS": "key-one,key-two"}
+SECRETS = {
+    "PAPR_DATABASE_PASSWORD": "s3cret/pass word",
+    "PAPR_DATABASE_ADMIN_PASSWORD": "Admin-Pa55word",
+    "PAPR_TEMPORAL_DATABASE_PASSWORD": "Tmp-Pa55word-42",
+    "PAPR_API_KEYS": "key-one,key-two",
+}
 
 
 def validated_versions() -> list[str]:
@@ -97,7 +102,11 @@ def test_option_3_counts_and_autoscalers(rendered):
     # Temporal in the cluster on PostgreSQL: schema Job, server, namespace Job, UI not public.
     assert {"temporal", "temporal-ui"} <= set(deployments)
     jobs = by_kind(docs, "Job")
-    assert sorted(name.rsplit("-", 1)[0] for name in jobs) == ["temporal-namespace", "temporal-schema"]
+    assert sorted(name.rsplit("-", 1)[0] for name in jobs) == [
+        "temporal-database-roles",
+        "temporal-namespace",
+        "temporal-schema",
+    ]
     assert {service["spec"]["type"] for service in by_kind(docs, "Service").values()} == {"ClusterIP"}
 
 
@@ -142,10 +151,54 @@ def test_network_policies_admit_only_the_clients(rendered):
     assert postgres["to"] == [{"ipBlock": {"cidr": "10.20.2.0/24"}}]
 
 
+def env_of(pod: dict) -> dict[str, object]:
+    return {
+        item["name"]: item.get("value", item.get("valueFrom"))
+        for container in pod["containers"]
+        for item in container.get("env", [])
+    }
+
+
+def pod_name(doc: dict) -> str:
+    """Kind/name, a Job's name without its hash."""
+    name = doc["metadata"]["name"]
+    return f"{doc['kind']}/{name.rsplit('-', 1)[0] if doc['kind'] == 'Job' else name}"
+
+
+def test_three_logins_temporal_its_own_and_the_administrator_only_in_the_roles_job(rendered):
+    _, docs = rendered
+    pods = {
+        pod_name(doc): doc["spec"]["template"]["spec"] for doc in docs if doc["kind"] in ("Deployment", "Job")
+    }
+    roles = pods["Job/temporal-database-roles"]
+    assert env_of(roles)["PGUSER"] == "papr_admin"
+    assert env_of(roles)["SERVICE_USER"] == "papr_memory" and env_of(roles)["TEMPORAL_USER"] == "temporal"
+    assert env_of(pods["Deployment/temporal"])["POSTGRES_USER"] == "temporal"
+    assert env_of(pods["Job/temporal-schema"])["SQL_USER"] == "temporal"
+    # The administrator's login and the three passwords: a Secret volume of the roles Job only.
+    mounting = [
+        name
+        for name, pod in pods.items()
+        if "temporal-database-roles"
+        in [volume.get("secret", {}).get("secretName") for volume in pod.get("volumes", [])]
+    ]
+    assert mounting == ["Job/temporal-database-roles"]
+    assert [name for name, pod in pods.items() if "papr_admin" in json.dumps(env_of(pod))] == mounting
+    assert set(by_kind(docs, "Secret")["temporal-database-roles"]["data"]) == {
+        "admin-password", "service-password", "temporal-password"
+    }  # fmt: skip
+    assert (
+        "papr.memory/postgres-client"
+        in by_kind(docs, "Job")[
+            next(name for name in by_kind(docs, "Job") if name.startswith("temporal-database-roles"))
+        ]["spec"]["template"]["metadata"]["labels"]
+    )
+
+
 def test_secrets_never_in_the_output_or_the_rendered_files(rendered, tmp_path):
     folder, docs = rendered
     text = "".join(path.read_text() for path in folder.glob("*.yml"))
-    for secret in ("s3cret", "key-one", "key-two"):
+    for secret in ("s3cret", "key-one", "key-two", "Admin-Pa55word", "Tmp-Pa55word-42"):
         assert secret not in text
     assert all(oct(path.stat().st_mode)[-3:] == "600" for path in folder.glob("*.yml"))
 

@@ -7,6 +7,7 @@ nothing, drift put back, bad input refused before any write."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import time
@@ -14,12 +15,22 @@ import uuid
 from collections.abc import Iterator
 
 import httpx
+import psycopg
 import pytest
 from fpdf import FPDF
 
 from scripts.k8s.node import SingleNode, wait_until
+from scripts.stack import DATABASE, DATABASE_USER
 from tests.azure_site.site_runner import SiteRun
-from tests.k8s.aks_site import NAMESPACE, AksSite, kubectl, started_aks_site
+from tests.k8s.aks_site import (
+    ADMIN_USER,
+    NAMESPACE,
+    TEMPORAL_DATABASES,
+    TEMPORAL_USER,
+    AksSite,
+    kubectl,
+    started_aks_site,
+)
 
 pytestmark = [pytest.mark.k8s, pytest.mark.slow]
 
@@ -78,6 +89,45 @@ def test_first_run_deploys_every_pod_from_the_service_image(aks_site: AksSite, f
     # verify (site.yml's last play) went through the web Service: health, pollers, API round trip.
     assert "The API stores a memory and finds it by search" in first_run.output
     assert first_run.recap()["failed"] == 0
+
+
+def test_the_service_and_temporal_each_reach_only_their_own_databases(aks_site: AksSite, first_run: SiteRun):
+    """The database-roles Job ran (as the administrator, from inside the cluster): each login owns
+    its databases, has no server-wide rights, and is refused on the other's."""
+    (job,) = [
+        job
+        for job in aks_site.kubectl_json("get", "jobs")["items"]
+        if job["metadata"]["name"].startswith("temporal-database-roles-")
+    ]
+    assert job["status"].get("succeeded") == 1, job["status"]
+    with aks_site.connect(ADMIN_USER, "postgres") as admin:
+        owners = dict(admin.execute("SELECT datname, pg_get_userbyid(datdba) FROM pg_database").fetchall())
+        rights = admin.execute(
+            "SELECT rolname, rolsuper OR rolcreatedb OR rolcreaterole FROM pg_roles WHERE rolname = ANY(%s)",
+            ([DATABASE_USER, TEMPORAL_USER],),
+        ).fetchall()
+    assert {name: owners[name] for name in (DATABASE, *TEMPORAL_DATABASES)} == {
+        DATABASE: DATABASE_USER, **dict.fromkeys(TEMPORAL_DATABASES, TEMPORAL_USER)
+    }  # fmt: skip
+    assert sorted(rights) == sorted([(DATABASE_USER, False), (TEMPORAL_USER, False)])
+    for user, own, others in (
+        (TEMPORAL_USER, TEMPORAL_DATABASES, (DATABASE,)),
+        (DATABASE_USER, (DATABASE,), TEMPORAL_DATABASES),
+    ):
+        for database in own:
+            with aks_site.connect(user, database) as conn:
+                assert conn.execute("SELECT current_user").fetchone() == (user,)
+        for database in others:
+            with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+                aks_site.connect(user, database).close()
+    # The administrator's password is in the roles Job's Secret only, not in the service's.
+    admin_password = aks_site.env["PAPR_DATABASE_ADMIN_PASSWORD"]
+    secrets = {
+        item["metadata"]["name"]: json.dumps(item.get("data", {}))
+        for item in aks_site.kubectl_json("get", "secrets")["items"]
+    }
+    encoded = base64.b64encode(admin_password.encode()).decode()
+    assert [name for name, data in secrets.items() if encoded in data] == ["temporal-database-roles"]
 
 
 def test_a_pdf_is_processed_by_the_worker_pods(aks_site: AksSite, first_run: SiteRun):
