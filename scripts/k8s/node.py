@@ -516,6 +516,10 @@ state = "{state}"
             raise RuntimeError(f"{image} is not in containerd after the import (it has: {names})")
         return time.monotonic() - started
 
+    def tag_image(self, image: str, tag: str) -> None:
+        """A second name for an image containerd has (a release to a 'new' image without a build)."""
+        run(self._ctr("images", "tag", "--force", image, tag))
+
     def _import_pause_image(self) -> None:
         env = _podman_environment()
         if subprocess.run(["podman", "image", "exists", PAUSE_IMAGE], env=env, check=False).returncode != 0:

@@ -93,10 +93,10 @@ class AksSite:
             dbname=database, connect_timeout=10,
         )  # fmt: skip
 
-    def run(self, *extra: str, timeout: float = 1500) -> SiteRun:
+    def run(self, *extra: str, timeout: float = 1500, playbook: str = "site.yml") -> SiteRun:
         started = time.monotonic()
         result = subprocess.run(
-            [str(ANSIBLE_PLAYBOOK), "site.yml", "-i", "inventories/aks", "-e", f"@{self.overrides}", *extra],
+            [str(ANSIBLE_PLAYBOOK), playbook, "-i", "inventories/aks", "-e", f"@{self.overrides}", *extra],
             cwd=REPO, env=self.env, capture_output=True, text=True, timeout=timeout,
         )  # fmt: skip
         return SiteRun(result.returncode, result.stdout + result.stderr, time.monotonic() - started)

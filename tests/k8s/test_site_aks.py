@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -203,3 +204,115 @@ def test_bad_input_fails_before_any_write(aks_site: AksSite, first_run: SiteRun,
     assert run.rc != 0
     assert message in run.output, run.output[-4000:]
     assert aks_site.object_states() == before
+
+
+# Release and undo (playbooks/aks_release.yml). They run last: they change the image.
+SERVICE_IMAGE = "localhost/papr-memory:k8s-test"
+# The same image under a second name: a new pod template, so a real rolling update.
+NEXT_IMAGE = "localhost/papr-memory:k8s-test-next"
+# Not in containerd and no registry to pull it from: its pods never become Ready.
+NEVER_READY_IMAGE = "localhost/papr-memory:k8s-test-never-ready"
+RELEASED = ("papr-memory-web", "papr-memory-memory-worker", "papr-memory-document-worker")
+
+
+class SteadyLoad:
+    """Requests to the web Service's /health, about 10 a second, each on a new connection (as
+    separate clients would come), until stopped: what a client sees during a release."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.statuses: list[int] = []
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> SteadyLoad:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self.url, headers={"Connection": "close"}, timeout=10) as client:
+            while not self._stop.is_set():
+                try:
+                    status = client.get("/health").status_code
+                    self.statuses.append(status)
+                    if status != 200:
+                        self.errors.append(f"HTTP {status}")
+                except httpx.HTTPError as error:
+                    self.errors.append(repr(error))
+                self._stop.wait(0.1)
+
+
+def release(aks_site: AksSite, *extra: str) -> SiteRun:
+    return aks_site.run(*extra, playbook="playbooks/aks_release.yml")
+
+
+def images_and_ready(aks_site: AksSite) -> dict[str, tuple[str, int | None]]:
+    deployments = {
+        item["metadata"]["name"]: item for item in aks_site.kubectl_json("get", "deployments")["items"]
+    }
+    return {
+        name: (
+            deployments[name]["spec"]["template"]["spec"]["containers"][0]["image"],
+            deployments[name]["status"].get("readyReplicas"),
+        )
+        for name in RELEASED
+    }
+
+
+def running_pod_images(aks_site: AksSite) -> set[str]:
+    pods = aks_site.kubectl_json("get", "pods", "-l", "app.kubernetes.io/name=papr-memory")["items"]
+    return {container["image"] for pod in pods for container in pod["spec"]["containers"]}
+
+
+def expect(image: str) -> dict[str, tuple[str, int]]:
+    return {name: (image, EXPECTED_READY[name]) for name in RELEASED}
+
+
+def test_a_release_rolls_every_pod_to_the_new_image_with_no_failed_request(
+    aks_site: AksSite, first_run: SiteRun
+):
+    aks_site.node.tag_image(SERVICE_IMAGE, NEXT_IMAGE)
+    with SteadyLoad(aks_site.web_url()) as load:
+        run = release(aks_site, "-e", f"papr_image={NEXT_IMAGE}")
+    print(f"release: {run.seconds:.0f} s, {len(load.statuses)} requests, {len(load.errors)} failed")
+    assert run.rc == 0, run.output[-6000:]
+    assert images_and_ready(aks_site) == expect(NEXT_IMAGE)
+    assert load.errors == [] and len(load.statuses) >= 20, (load.errors[:10], len(load.statuses))
+    # verify's round trip went through the web Service on the new pods.
+    assert "The API stores a memory and finds it by search" in run.output
+
+    again = release(aks_site, "-e", f"papr_image={NEXT_IMAGE}")
+    assert again.rc == 0, again.output[-6000:]
+    assert again.recap()["changed"] == 0, again.changed_tasks()
+
+
+def test_an_undo_goes_back_to_the_previous_release(aks_site: AksSite, first_run: SiteRun):
+    with SteadyLoad(aks_site.web_url()) as load:
+        run = release(aks_site, "-e", "papr_aks_rollback=true")
+    print(f"undo: {run.seconds:.0f} s, {len(load.statuses)} requests, {len(load.errors)} failed")
+    assert run.rc == 0, run.output[-6000:]
+    assert images_and_ready(aks_site) == expect(SERVICE_IMAGE)
+    assert load.errors == [], load.errors[:10]
+
+    again = release(aks_site, "-e", "papr_aks_rollback=true")
+    assert again.rc == 0, again.output[-6000:]
+    assert again.recap()["changed"] == 0, again.changed_tasks()
+
+
+def test_a_release_whose_pods_never_become_ready_is_rolled_back(aks_site: AksSite, first_run: SiteRun):
+    with SteadyLoad(aks_site.web_url()) as load:
+        run = release(aks_site, "-e", f"papr_image={NEVER_READY_IMAGE}", "-e", "papr_aks_release_timeout=60")
+    print(f"failed release: {run.seconds:.0f} s, {len(load.statuses)} requests, {len(load.errors)} failed")
+    assert run.rc != 0
+    assert f"The release of {NEVER_READY_IMAGE} failed at" in run.output, run.output[-4000:]
+    assert "Rolled back:" in run.output and SERVICE_IMAGE in run.output
+    assert images_and_ready(aks_site) == expect(SERVICE_IMAGE)
+    wait_until(
+        "no pod of the failed image left", lambda: NEVER_READY_IMAGE not in running_pod_images(aks_site), 120
+    )
+    assert load.errors == [], load.errors[:10]

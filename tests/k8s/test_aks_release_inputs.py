@@ -1,0 +1,45 @@
+"""playbooks/aks_release.yml refuses bad input before it reads or changes anything in a cluster
+(tests/k8s/test_site_aks.py runs releases, the undo and a failed release on the real cluster)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.playbook_env import json_callback_env
+
+REPO = Path(__file__).resolve().parents[2]
+ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+SECRETS = {
+    "PAPR_DATABASE_PASSWORD": "Hard-Pa55word-42",
+    "PAPR_DATABASE_ADMIN_PASSWORD": "Admin-Pa55word",
+    "PAPR_TEMPORAL_DATABASE_PASSWORD": "Tmp-Pa55word-42",
+    "PAPR_API_KEYS": "key-one",
+}
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ([], "-e papr_image=<registry/repository:tag>"),
+        (["-e", "papr_image=not an image"], "papr_image"),
+    ],
+    ids=["no image", "bad image"],
+)
+def test_a_release_without_a_valid_image_fails_before_the_cluster_is_asked(tmp_path, extra, message):
+    # A kubeconfig naming no reachable server: any cluster request would fail differently.
+    kubeconfig = tmp_path / "none.kubeconfig"
+    env = json_callback_env(dict(os.environ, **SECRETS))
+    result = subprocess.run(
+        [str(ANSIBLE_PLAYBOOK), "playbooks/aks_release.yml", "-i", "inventories/aks",
+         "-e", f"papr_aks_kubeconfig={kubeconfig}", *extra],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert message in result.stdout, result.stdout[-3000:]
+    assert "Check the release inputs before any change" in result.stdout
+    assert "Read the Deployments" not in result.stdout
