@@ -20,6 +20,7 @@ import psycopg
 import pytest
 from fpdf import FPDF
 
+from app.config import Settings
 from scripts.k8s.node import SingleNode, wait_until
 from scripts.stack import DATABASE, DATABASE_USER
 from tests.azure_site.site_runner import SiteRun
@@ -32,6 +33,7 @@ from tests.k8s.aks_site import (
     kubectl,
     started_aks_site,
 )
+from workers.extraction import chunk_text
 
 pytestmark = [pytest.mark.k8s, pytest.mark.slow]
 
@@ -316,3 +318,68 @@ def test_a_release_whose_pods_never_become_ready_is_rolled_back(aks_site: AksSit
         "no pod of the failed image left", lambda: NEVER_READY_IMAGE not in running_pod_images(aks_site), 120
     )
     assert load.errors == [], load.errors[:10]
+
+
+KILLED_DOCUMENTS = 24
+
+
+def _document_text(number: int) -> str:
+    # ~20 KB of words unique to this document: a couple of dozen chunks.
+    return " ".join(f"k8skill{number}word{word}" for word in range(1500))
+
+
+def test_document_worker_pods_killed_mid_document_lose_and_duplicate_nothing(
+    aks_site: AksSite, first_run: SiteRun
+):
+    """Documents being processed when every document worker pod is force-deleted (no grace, as a
+    node failure would) all end done, each with exactly its chunk count of memories: Temporal
+    retries the activity on the replacement pods once its heartbeat times out."""
+    config = aks_site.kubectl_json("get", "configmap", "papr-memory-workers")["data"]
+    size = int(config.get("PAPR_CHUNK_SIZE", Settings.model_fields["chunk_size"].default))
+    overlap = int(config.get("PAPR_CHUNK_OVERLAP", Settings.model_fields["chunk_overlap"].default))
+    texts = [_document_text(number) for number in range(KILLED_DOCUMENTS)]
+    expected = [len(chunk_text(text, size, overlap)) for text in texts]
+    with httpx.Client(
+        base_url=aks_site.web_url(), headers={"X-API-Key": aks_site.api_key}, timeout=30
+    ) as api:
+        ids = []
+        for number, text in enumerate(texts):
+            queued = api.post(
+                "/v1/documents",
+                params={"filename": f"killed-{number}.txt"},
+                content=text.encode(),
+                headers={"Content-Type": "text/plain"},
+            )
+            assert queued.status_code == 202, queued.text
+            ids.append(queued.json()["id"])
+        with aks_site.connect(DATABASE_USER, DATABASE) as db:
+
+            def progress() -> tuple[int, int]:
+                done = db.execute(
+                    "SELECT count(*) FROM documents WHERE id = ANY(%s::uuid[]) AND status = 'done'", (ids,)
+                ).fetchone()[0]
+                stored = db.execute(
+                    "SELECT count(*) FROM memories WHERE document_id = ANY(%s::uuid[])", (ids,)
+                ).fetchone()[0]
+                return done, stored
+
+            wait_until("the document workers storing chunks", lambda: progress()[1] > 0, 240)
+            kubectl(aks_site.node, "-n", NAMESPACE, "delete", "pods", "--grace-period=0", "--force",
+                    "-l", "app.kubernetes.io/component=document-worker")  # fmt: skip
+            at_kill = progress()
+        print(f"when the document worker pods were deleted: {at_kill[0]} done, {at_kill[1]} memories")
+        assert at_kill[0] < KILLED_DOCUMENTS and at_kill[1] < sum(expected), "all done before the kill"
+
+        deadline = time.monotonic() + 480
+        for document_id, chunks in zip(ids, expected, strict=True):
+            while (document := api.get(f"/v1/documents/{document_id}").json())["status"] in (
+                "queued",
+                "processing",
+            ):
+                assert time.monotonic() < deadline, document
+                time.sleep(1)
+            assert (document["status"], document["chunk_count"], document["memory_count"]) == (
+                "done",
+                chunks,
+                chunks,
+            )
