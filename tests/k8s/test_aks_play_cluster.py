@@ -10,16 +10,11 @@ import sys
 from pathlib import Path
 
 from tests.azure_double.pytest_plugin import azure_double, azure_double_server  # noqa: F401
+from tests.k8s.inventory_secrets import SECRETS
 from tests.playbook_env import json_callback_env
 
 REPO = Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
-SECRETS = {
-    "PAPR_DATABASE_PASSWORD": "Hard-Pa55word-42",
-    "PAPR_DATABASE_ADMIN_PASSWORD": "Admin-Pa55word",
-    "PAPR_TEMPORAL_DATABASE_PASSWORD": "Tmp-Pa55word-42",
-    "PAPR_API_KEYS": "key-one",
-}
 FOREIGN = ("AZURE_", "ARM_", "MSI_", "IDENTITY_", "PAPR_AZURE_", "PAPR_AKS_")
 
 

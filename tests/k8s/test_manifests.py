@@ -14,6 +14,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from tests.k8s.inventory_secrets import SECRETS as INVENTORY_SECRETS
 from tests.playbook_env import json_callback_env
 
 REPO = Path(__file__).resolve().parents[2]
@@ -21,12 +22,8 @@ ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 # AKS's generally available minors (its release calendar; update with it). The two newest that
 # kubernetes-validate also has schemas for are the ones validated.
 AKS_MINORS = ["1.31", "1.32", "1.33", "1.34"]
-SECRETS = {
-    "PAPR_DATABASE_PASSWORD": "s3cret/pass word",
-    "PAPR_DATABASE_ADMIN_PASSWORD": "Admin-Pa55word",
-    "PAPR_TEMPORAL_DATABASE_PASSWORD": "Tmp-Pa55word-42",
-    "PAPR_API_KEYS": "key-one,key-two",
-}
+# A service password and API keys the rendered files must not show.
+SECRETS = dict(INVENTORY_SECRETS, PAPR_DATABASE_PASSWORD="s3cret/pass word", PAPR_API_KEYS="key-one,key-two")
 
 
 def validated_versions() -> list[str]:
