@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -21,7 +22,7 @@ ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
     ("extra", "message"),
     [
         ([], "-e papr_image=<registry/repository:tag>"),
-        (["-e", "papr_image=not an image"], "papr_image"),
+        (["-e", json.dumps({"papr_image": "Not An Image!"})], "papr_image"),
     ],
     ids=["no image", "bad image"],
 )

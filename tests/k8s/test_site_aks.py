@@ -35,7 +35,8 @@ from tests.k8s.aks_site import (
 )
 from workers.extraction import chunk_text
 
-pytestmark = [pytest.mark.k8s, pytest.mark.slow]
+# The first test sets the module up: a cold image build and the first site run can take long here.
+pytestmark = [pytest.mark.k8s, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 # Written in a session whose shared 2-core machine (load ~30) could not finish the cold Kubernetes
 # build, so this module has never run end to end: it stays opt-in until it has (issue 14).
