@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_image import parse_image
-from ansible_collections.papr.memory.plugins.module_utils.azure_names import name_pattern
+from ansible_collections.papr.memory.plugins.module_utils.azure_module import describe
+from ansible_collections.papr.memory.plugins.module_utils.azure_names import name_pattern, require_valid_name
+from ansible_collections.papr.memory.plugins.module_utils.azure_runner import Resource
 from ansible_collections.papr.memory.plugins.module_utils.azure_service import AzureService
 
 SITE_NAME_PATTERN = name_pattern("web_app")
@@ -179,3 +181,33 @@ class WebApp(AzureService):
             self.name,
             {"targetSlot": slot, "preserveVnet": True},
         )
+
+
+class DeploymentSlotResource(Resource):
+    """A runner Resource (module_utils/azure_runner.py) on a deployment slot of a web app: the options
+    `name`, `resource_group`, `slot` and `image`, the slot and the production app beside it."""
+
+    kind = "App Service slot"
+
+    def __init__(self, module):
+        super().__init__(module)
+        params = self.params
+        group, name = params["resource_group"], params["name"]
+        self.production_description = describe("App Service web app", name, group)
+        self.production_app = WebApp(module, self.production_description, group, name, None)
+        self.slot_app = WebApp(module, self.description, group, name, params["slot"])
+
+    @property
+    def description(self):
+        params = self.params
+        return describe("App Service slot", params["name"], params["resource_group"], params["slot"])
+
+    @property
+    def image(self):
+        return str(parse_image(self.params["image"]))
+
+    def validate(self):
+        require_valid_name("web_app", self.params["name"])
+        require_valid_name("slot", self.params["slot"])
+        if self.params["slot"].lower() == PRODUCTION_SLOT:
+            raise AzureModuleError("slot must name a deployment slot, not production.")

@@ -80,15 +80,16 @@ swapped:
 
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_image import parse_image
-from ansible_collections.papr.memory.plugins.module_utils.azure_module import describe
-from ansible_collections.papr.memory.plugins.module_utils.azure_names import require_valid_name
 from ansible_collections.papr.memory.plugins.module_utils.azure_runner import (
     Plan,
-    Resource,
     Write,
     run_module,
 )
-from ansible_collections.papr.memory.plugins.module_utils.azure_web import WebApp, container_image, same_image
+from ansible_collections.papr.memory.plugins.module_utils.azure_web import (
+    DeploymentSlotResource,
+    container_image,
+    same_image,
+)
 
 
 def running_image(app):
@@ -98,37 +99,11 @@ def running_image(app):
     return container_image(app.get_configuration().get("linuxFxVersion")), True
 
 
-class SlotSwap(Resource):
-    kind = "App Service slot"
+class SlotSwap(DeploymentSlotResource):
     result_key = None  # production_image, slot_image and swapped stand at the top level
 
-    def __init__(self, module):
-        super().__init__(module)
-        params = self.params
-        self.production_description = describe(
-            "App Service web app", params["name"], params["resource_group"]
-        )
-        self.production_app = WebApp(
-            module, self.production_description, params["resource_group"], params["name"], None
-        )
-        self.slot_app = WebApp(
-            module, self.description, params["resource_group"], params["name"], params["slot"]
-        )
-
-    @property
-    def description(self):
-        params = self.params
-        return describe("App Service slot", params["name"], params["resource_group"], params["slot"])
-
-    @property
-    def image(self):
-        return str(parse_image(self.params["image"]))
-
     def validate(self):
-        require_valid_name("web_app", self.params["name"])
-        require_valid_name("slot", self.params["slot"])
-        if self.params["slot"].lower() == "production":
-            raise AzureModuleError("slot must name a deployment slot, not production.")
+        super().validate()
         parse_image(self.params["image"])
 
     def read(self):

@@ -139,16 +139,13 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_image import parse_image
-from ansible_collections.papr.memory.plugins.module_utils.azure_module import describe
-from ansible_collections.papr.memory.plugins.module_utils.azure_names import require_valid_name
 from ansible_collections.papr.memory.plugins.module_utils.azure_runner import (
     Plan,
-    Resource,
     Write,
     run_module,
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_web import (
-    WebApp,
+    DeploymentSlotResource,
     container_image,
     same_image,
 )
@@ -272,36 +269,15 @@ def changed_names(before, after):
     return {name for name in set(before) | set(after) if before.get(name) != after.get(name)}
 
 
-class StagingSlot(Resource):
-    kind = "App Service slot"
+class StagingSlot(DeploymentSlotResource):
     result_key = "slot"
-
-    def __init__(self, module):
-        super().__init__(module)
-        params = self.params
-        group, name = params["resource_group"], params["name"]
-        self.production_description = describe("App Service web app", name, group)
-        self.production_app = WebApp(module, self.production_description, group, name, None)
-        self.slot_app = WebApp(module, self.description, group, name, params["slot"])
-
-    @property
-    def description(self):
-        params = self.params
-        return describe("App Service slot", params["name"], params["resource_group"], params["slot"])
-
-    @property
-    def image(self):
-        return str(parse_image(self.params["image"]))
 
     def is_secret(self, name):
         return is_secret_name(name, set(self.params["secret_app_settings"]))
 
     def validate(self):
+        super().validate()
         params = self.params
-        require_valid_name("web_app", params["name"])
-        require_valid_name("slot", params["slot"])
-        if params["slot"].lower() == "production":
-            raise AzureModuleError("slot must name a deployment slot, not production.")
         if params["state"] == "staged":
             if not params["image"]:
                 raise AzureModuleError("`image` is required with state=staged.")
