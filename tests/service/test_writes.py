@@ -253,21 +253,32 @@ def test_a_decompression_bomb_pdf_fails_within_seconds(api: httpx.Client) -> Non
 
 
 def test_a_documents_chunk_writes_stay_off_the_user_write_queue(stack: LocalStack, api: httpx.Client) -> None:
-    """User writes (papr-memory) never wait behind chunk writes: every activity of a document's
-    workflow runs on papr-documents."""
+    """User writes (papr-memory) never wait behind chunk writes: a document's workflow runs on
+    papr-documents, its work as local activities of the document worker (no activity task on
+    any other queue)."""
     text = " ".join(f"queueword{n}" for n in range(600)).encode()
     response = api.post("/v1/documents", content=text, headers={"Content-Type": "text/plain"})
     assert response.status_code == 202, response.text
     document = wait_for_document(api, response.json()["id"])
     assert document["status"] == "done" and document["memory_count"] > 1, document
 
-    async def activity_queues() -> set[str]:
+    async def queues() -> tuple[str, set[str], set[str]]:
         client = await Client.connect(stack.temporal_address)
         history = await client.get_workflow_handle(document_workflow_id(document["id"])).fetch_history()
-        return {
+        workflow_queue = history.events[0].workflow_execution_started_event_attributes.task_queue.name
+        activity_queues = {
             event.activity_task_scheduled_event_attributes.task_queue.name
             for event in history.events
             if event.HasField("activity_task_scheduled_event_attributes")
         }
+        workers = {
+            event.workflow_task_completed_event_attributes.identity.split("@")[0]
+            for event in history.events
+            if event.HasField("workflow_task_completed_event_attributes")
+        }
+        return workflow_queue, activity_queues, workers
 
-    assert asyncio.run(activity_queues()) == {DOCUMENT_TASK_QUEUE}
+    workflow_queue, activity_queues, workers = asyncio.run(queues())
+    assert workflow_queue == DOCUMENT_TASK_QUEUE
+    assert activity_queues <= {DOCUMENT_TASK_QUEUE}
+    assert workers == {"document-worker"}
