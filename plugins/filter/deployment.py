@@ -14,6 +14,7 @@ default here); `deployment_inputs_pattern` gives the regular expression a play r
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 from pathlib import Path
 from urllib.parse import quote
@@ -72,6 +73,10 @@ INPUTS = {
     "papr_database_host": None,
     "papr_temporal_address": None,
     "papr_image_registries": [],
+    # papr_platform=hosts: the network the hosts share (a CIDR). PostgreSQL and Temporal listen on
+    # each host's address in it, and the hosts reach each other there. Empty: each host's default
+    # IPv4 address (hosts with one network).
+    "papr_hosts_network": None,
     # papr_platform=aks: the private PostgreSQL and the cluster namespace.
     "papr_aks_database_host": None,
     "papr_aks_database_port": None,
@@ -482,13 +487,59 @@ def _registry_problems(inputs, problems):
                 problems.append(f"{name} is not set: papr_azure_registry_auth=credentials pulls with it")
 
 
-def _hosts_problems(context, problems):
+def _hosts_problems(inputs, context, problems):
     groups = (context or {}).get("groups", {})
-    for group in COMPONENT_GROUPS:
-        if not groups.get(group):
-            problems.append(
-                f"inventory group {group!r} has no host: every component needs one (docs/hosts.md)"
+    empty = [group for group in COMPONENT_GROUPS if not groups.get(group)]
+    for group in empty:
+        problems.append(f"inventory group {group!r} has no host: every component needs one (docs/hosts.md)")
+    network = inputs.value("papr_hosts_network")
+    if network not in (None, ""):
+        try:
+            ipaddress.IPv4Network(str(network), strict=False)
+        except ValueError:
+            problems.append(f"papr_hosts_network={network!r}: must be an IPv4 network such as 10.0.0.0/24")
+            return
+    if empty:
+        return
+    groups = {group: list(groups[group]) for group in COMPONENT_GROUPS}
+    shared = _shared_addresses(inputs, context)
+    # A server listens beyond loopback only on its address on the shared network, never on all.
+    for server in sorted(set(groups["postgres"] + groups["temporal"])):
+        clients = sorted(set().union(*_remote_clients(groups, server)))
+        if clients and server not in shared:
+            where = (
+                f"none of its addresses is in papr_hosts_network={network!r}"
+                if network not in (None, "")
+                else "it has no default IPv4 address: set papr_hosts_network"
             )
+            problems.append(
+                f"{server}: no address on the network the hosts share to listen on for"
+                f" {', '.join(clients)} ({where})"
+            )
+
+
+def _shared_addresses(inputs, context):
+    """Each host's address on the network the hosts share: its address inside papr_hosts_network,
+    else its default IPv4 address (hosts with one network). Hosts whose facts are unknown are left
+    out."""
+    network = inputs.value("papr_hosts_network")
+    if network in (None, ""):
+        return dict(context.get("ipv4") or {})
+    network = ipaddress.IPv4Network(str(network), strict=False)
+    shared = {}
+    for name, addresses in (context.get("ipv4_all") or {}).items():
+        inside = [address for address in addresses or [] if ipaddress.IPv4Address(address) in network]
+        if inside:
+            shared[name] = inside[0]
+    return shared
+
+
+def _remote_clients(groups, host):
+    """(database clients, Temporal clients) of `host`: the other hosts that connect to it."""
+    service_hosts = sorted(set(groups["web"] + groups["workers"]))
+    database_clients = [name for name in sorted(set(service_hosts + groups["temporal"])) if name != host]
+    temporal_clients = [name for name in service_hosts if name != host]
+    return database_clients, temporal_clients
 
 
 def _aks_problems(inputs, problems):
@@ -603,7 +654,7 @@ def deployment_problems(given, context=None):
     if platform == "azure":
         _azure_problems(inputs, option, problems)
     elif platform == "hosts":
-        _hosts_problems(context, problems)
+        _hosts_problems(inputs, context, problems)
     else:
         _aks_problems(inputs, problems)
     return problems
@@ -895,23 +946,29 @@ def _aks_kubeconfig(inputs):
 
 def _hosts_model(inputs, option, context):
     """Per host: a component on the same host is reached on loopback, one on another host by its
-    address (papr_address, else its inventory name); servers listen beyond loopback only when a
-    client is elsewhere, and PostgreSQL lets exactly those clients in."""
+    address (papr_address, else its address on papr_hosts_network when that is set, else its
+    inventory name). PostgreSQL and Temporal listen beyond loopback only when a client is elsewhere,
+    and then only on the host's address on the shared network (the pre-flight makes sure there is
+    one); PostgreSQL lets exactly those clients in."""
     host = context["host"]
     groups = {group: list(context["groups"].get(group) or []) for group in COMPONENT_GROUPS}
     addresses = context.get("addresses") or {}
-    ipv4 = context.get("ipv4") or {}
+    shared = _shared_addresses(inputs, context)
+    by_network = inputs.value("papr_hosts_network") not in (None, "")
     postgres_host, temporal_host = groups["postgres"][0], groups["temporal"][0]
 
     def reach(target):
-        return "127.0.0.1" if target == host else str(addresses.get(target) or target)
+        if target == host:
+            return "127.0.0.1"
+        given = addresses.get(target)
+        if given and given != target:  # the host's papr_address
+            return str(given)
+        return str(shared[target]) if by_network and target in shared else target
 
     temporal_port = _int(inputs.value("temporal_port"))
     database_host = inputs.value("papr_database_host") or reach(postgres_host)
     temporal_address = inputs.value("papr_temporal_address") or f"{reach(temporal_host)}:{temporal_port}"
-    service_hosts = sorted(set(groups["web"] + groups["workers"]))
-    database_clients = [name for name in sorted(set(service_hosts + groups["temporal"])) if name != host]
-    temporal_clients = [name for name in service_hosts if name != host]
+    database_clients, temporal_clients = _remote_clients(groups, host)
     link = (database_host, _int(inputs.value("postgres_port")), None, temporal_address)
     web_port = _int(inputs.value("web_port"))
     listen = str(inputs.value("web_listen_address"))
@@ -941,11 +998,15 @@ def _hosts_model(inputs, option, context):
             "runs": [group for group in COMPONENT_GROUPS if host in groups[group]],
             "postgres": {
                 "listen_addresses": ["localhost"]
-                + ([ipv4[host]] if database_clients and host in ipv4 else []),
+                + ([shared[host]] if database_clients and host in groups["postgres"] else []),
                 "client_networks": ["127.0.0.1/32"]
-                + [f"{ipv4[name]}/32" for name in database_clients if name in ipv4],
+                + [f"{shared[name]}/32" for name in database_clients if name in shared],
             },
-            "temporal": {"listen_address": "0.0.0.0" if temporal_clients else "127.0.0.1"},
+            "temporal": {
+                "listen_address": (
+                    shared[host] if temporal_clients and host in groups["temporal"] else "127.0.0.1"
+                )
+            },
         },
     }
 

@@ -4,6 +4,7 @@ run, and a pre-flight that names the variable."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -148,8 +149,55 @@ def test_hosts_reach_each_other_on_loopback_or_by_address():
         "10.0.0.7/32",
         "10.0.0.8/32",
     ]
+    # Temporal serves other hosts on its address on their network, never on every address.
     temporal = deployment_model(dict(HOSTS, papr_option=2), dict(SPLIT, host="tm"))
-    assert temporal["hosts"]["temporal"]["listen_address"] == "0.0.0.0"
+    assert temporal["hosts"]["temporal"]["listen_address"] == "10.0.0.6"
+
+
+# Each host also has an address on an outside network (192.168.50.0/24); the hosts share 10.1.0.0/24.
+TWO_NETWORKS = dict(
+    SPLIT,
+    addresses={},
+    ipv4={"db": "192.168.50.5", "tm": "192.168.50.6", "w1": "192.168.50.7", "wk": "192.168.50.8"},
+    ipv4_all={
+        "db": ["192.168.50.5", "10.1.0.5"],
+        "tm": ["10.1.0.6", "192.168.50.6"],
+        "w1": ["192.168.50.7", "10.1.0.7"],
+        "wk": ["10.1.0.8", "192.168.50.8"],
+    },
+)
+
+
+def test_hosts_listen_and_meet_only_on_the_network_they_share():
+    inputs = dict(HOSTS, papr_option=2, papr_hosts_network="10.1.0.0/24")
+    web = deployment_model(inputs, dict(TWO_NETWORKS, host="w1"))
+    # The clients reach the servers at their shared addresses, not by a name that may resolve outside.
+    assert web["database"]["host"] == "10.1.0.5" and web["temporal"]["address"] == "10.1.0.6:7233"
+    database = deployment_model(inputs, dict(TWO_NETWORKS, host="db"))
+    assert database["hosts"]["postgres"] == {
+        "listen_addresses": ["localhost", "10.1.0.5"],
+        "client_networks": ["127.0.0.1/32", "10.1.0.6/32", "10.1.0.7/32", "10.1.0.8/32"],
+    }
+    temporal = deployment_model(inputs, dict(TWO_NETWORKS, host="tm"))
+    assert temporal["hosts"]["temporal"]["listen_address"] == "10.1.0.6"
+    # A papr_address still wins.
+    given = dict(TWO_NETWORKS, host="w1", addresses={"db": "db.internal"})
+    assert deployment_model(inputs, given)["database"]["host"] == "db.internal"
+
+
+@pytest.mark.parametrize(
+    ("network", "context", "expected"),
+    [
+        ("10.9.0.0/24", TWO_NETWORKS, "none of its addresses is in papr_hosts_network='10.9.0.0/24'"),
+        (None, dict(SPLIT, ipv4={"w1": "10.0.0.7"}), "no default IPv4 address: set papr_hosts_network"),
+        ("10.1.0.0/33", TWO_NETWORKS, "papr_hosts_network='10.1.0.0/33': must be an IPv4 network"),
+    ],
+)
+def test_a_server_with_no_address_on_the_shared_network_stops_the_preflight(network, context, expected):
+    problems = deployment_problems(dict(HOSTS, papr_option=2, papr_hosts_network=network), context)
+    assert problems and all(expected in problem for problem in problems), problems
+    with pytest.raises(Exception, match=re.escape(expected)):
+        deployment_model(dict(HOSTS, papr_option=2, papr_hosts_network=network), dict(context, host="w1"))
 
 
 @pytest.mark.parametrize(
