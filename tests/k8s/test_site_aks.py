@@ -329,12 +329,8 @@ def _document_text(number: int) -> str:
     return " ".join(f"k8skill{number}word{word}" for word in range(4000))
 
 
-# First try (24 documents uploaded before the kill): every document was done before the pods were
-# deleted. This version kills while the uploads are still going; it has not run yet.
-@pytest.mark.skipif(
-    os.environ.get("PAPR_K8S_KILL_TEST") != "1",
-    reason="not yet green on the real cluster: PAPR_K8S_KILL_TEST=1 runs it (issue 14)",
-)
+# Uploads go on during the kill: with all of them queued first, every document was done before
+# the pods were deleted (a first version found 24 of 24 done).
 def test_document_worker_pods_killed_mid_document_lose_and_duplicate_nothing(
     aks_site: AksSite, first_run: SiteRun
 ):
