@@ -38,7 +38,13 @@ sys.path.insert(0, str(REPO / "collections"))  # makes ansible_collections.papr.
 
 
 def free_ports(count: int, candidates: range) -> list[int]:
-    """``count`` distinct ports among ``candidates`` that nothing listens on now."""
+    """``count`` distinct ports among ``candidates`` that nothing listens on now.
+
+    Each xdist worker probes its own slice: two workers probing the same range at once both found
+    57200 free, and one's clients then talked to the other's Temporal UI port (CI, 4 failures)."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    size = len(candidates) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    candidates = candidates[worker * size : (worker + 1) * size]
     found = []
     for port in candidates:
         with socket.socket() as probe:
