@@ -142,7 +142,7 @@ def started_aks_site(single_node: SingleNode, cluster_images: dict[str, str]) ->
     use_user_kubeconfig(double, cluster_id, Path(single_node.kubeconfig).read_text())
     stack = LocalStack(
         state_dir=state_dir,
-        ports=StackPorts.from_base(free_port_block(6, range(59000, 59500, 6))),
+        ports=StackPorts.from_base(free_port_block(6, range(58000, 58500, 6))),
         say=lambda line: None,
     )
     forward = None

@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from tests.playbook_env import json_callback_env
+from tests.ports import free_ports
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -35,27 +36,6 @@ TEMPORAL_PORTS = range(57200, 57400)
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 sys.path.insert(0, str(REPO / "collections"))  # makes ansible_collections.papr.memory importable
-
-
-def free_ports(count: int, candidates: range) -> list[int]:
-    """``count`` distinct ports among ``candidates`` that nothing listens on now.
-
-    Each xdist worker probes its own slice: two workers probing the same range at once both found
-    57200 free, and one's clients then talked to the other's Temporal UI port (CI, 4 failures)."""
-    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
-    size = len(candidates) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    candidates = candidates[worker * size : (worker + 1) * size]
-    found = []
-    for port in candidates:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        found.append(port)
-        if len(found) == count:
-            return found
-    raise RuntimeError(f"fewer than {count} free ports in {candidates}")
 
 
 def wait_for_port(port: int, timeout: float = 30.0) -> None:

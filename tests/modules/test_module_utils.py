@@ -14,7 +14,8 @@ from ansible_collections.papr.memory.plugins.module_utils.polling import (
     wait_until,
 )
 
-from tests.modules.conftest import HTTP_PORTS, free_ports
+from tests.modules.conftest import HTTP_PORTS
+from tests.ports import free_ports
 
 
 def test_backoff_doubles_up_to_max_delay_and_stops_at_the_deadline():

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from tests.modules.conftest import SYSTEM_PYTHON, free_ports, stop_worker
+from tests.modules.conftest import SYSTEM_PYTHON, stop_worker
+from tests.ports import free_ports
 
 MODULE = "papr.memory.temporal_check"
 

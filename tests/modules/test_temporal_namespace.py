@@ -11,7 +11,8 @@ import time
 import jinja2
 import yaml
 
-from tests.modules.conftest import REPO, TEMPORAL_PORTS, VENV_BIN, free_ports
+from tests.modules.conftest import REPO, TEMPORAL_PORTS, VENV_BIN
+from tests.ports import free_ports
 
 MODULE = "papr.memory.temporal_namespace"
 

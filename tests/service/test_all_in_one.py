@@ -5,25 +5,17 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 
 import httpx
 
 from scripts.stack import REPO_ROOT, LocalStack
+from tests.ports import free_ports
 from tests.service.conftest import wait_until
 
-
-def _free_port() -> int:
-    for port in range(56490, 56500):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise AssertionError("no free port in 56490-56499")
+# Ports 56490-56499 belong to these tests.
+PORT_RANGE = range(56490, 56500)
 
 
 def _live_identities(client: httpx.Client, queue: str) -> set[str]:
@@ -65,7 +57,7 @@ def _wait_until_serving(port: int, identity: str) -> None:
 
 
 def test_web_and_workers_serve_and_stop_gracefully_on_sigterm(stack: LocalStack) -> None:
-    port = _free_port()
+    (port,) = free_ports(1, PORT_RANGE)
     identity = f"all-in-one-{os.getpid()}"
     process = _start(stack, port, identity)
     try:
@@ -83,7 +75,7 @@ def test_web_and_workers_serve_and_stop_gracefully_on_sigterm(stack: LocalStack)
 
 
 def test_when_one_child_dies_the_other_is_stopped_and_the_code_passed_on(stack: LocalStack) -> None:
-    port = _free_port()
+    (port,) = free_ports(1, PORT_RANGE)
     identity = f"all-in-one-crash-{os.getpid()}"
     process = _start(stack, port, identity)
     try:

@@ -14,29 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from scripts.stack import REPO_ROOT, LocalStack
+from tests.ports import free_ports
 from tests.service.conftest import wait_until
 from workers.supervisor import ChildrenHealth
 
 # Ports 55500-55599 belong to these tests.
 PORT_RANGE = range(55500, 55600)
 QUEUES = {"papr-memory", "papr-documents"}
-
-
-def _free_ports(count: int) -> list[int]:
-    ports = []
-    for port in PORT_RANGE:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        ports.append(port)
-        if len(ports) == count:
-            return ports
-    pytest.fail(f"not {count} free ports in {PORT_RANGE.start}-{PORT_RANGE.stop - 1}")
 
 
 def _listening(port: int) -> bool:
@@ -117,7 +103,7 @@ def _workers(stack: LocalStack, command: list[str], **env: str | None) -> Iterat
 
 
 def test_health_port_answers_while_both_workers_run_and_closes_on_sigterm(stack: LocalStack) -> None:
-    port, websites_port = _free_ports(2)
+    port, websites_port = free_ports(2, PORT_RANGE)
     identity = f"health-test-{os.getpid()}"
     command = [sys.executable, "workers/start_all_workers.py"]
     # The explicit port wins over App Service's WEBSITES_PORT.
@@ -162,7 +148,7 @@ def test_health_port_answers_while_both_workers_run_and_closes_on_sigterm(stack:
 
 
 def test_websites_port_is_the_fallback_and_answers_503_until_the_workers_poll(stack: LocalStack) -> None:
-    (port,) = _free_ports(1)
+    (port,) = free_ports(1, PORT_RANGE)
     closed_temporal = "127.0.0.1:9"  # discard port: nothing listens, the workers keep retrying
     command = [sys.executable, "-m", "workers.memory_worker"]
     with _workers(stack, command, WEBSITES_PORT=str(port), TEMPORAL_ADDRESS=closed_temporal) as process:
@@ -175,7 +161,7 @@ def test_websites_port_is_the_fallback_and_answers_503_until_the_workers_poll(st
 
 
 def test_without_a_health_port_nothing_listens(stack: LocalStack, anonymous: httpx.Client) -> None:
-    (port,) = _free_ports(1)
+    (port,) = free_ports(1, PORT_RANGE)
     identity = f"health-off-test-{os.getpid()}"
     command = [sys.executable, "-m", "workers.document_worker"]
     with _workers(stack, command, PAPR_WORKER_IDENTITY=identity) as process:
