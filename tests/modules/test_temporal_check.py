@@ -82,7 +82,7 @@ def test_unregistered_namespace_fails_naming_it(run_module, temporal_server):
 
 
 def test_unreachable_frontend_fails_after_the_deadline(run_module):
-    (port,) = free_ports(1, range(57450, 57500))
+    (port,) = free_ports(1, range(57490, 57500))  # the verify playbook tests' stacks end at 57485
     run = run_module(MODULE, {"address": f"127.0.0.1:{port}", "timeout": 2, "delay": 0.5}, expect_failed=True)
     assert f"cannot reach Temporal at 127.0.0.1:{port}" in run.result["msg"]
     assert "within 2.0s" in run.result["msg"] and run.result["attempts"] >= 2
