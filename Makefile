@@ -6,10 +6,10 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help system-packages venv lint sanity test test-fast test-modules fidelity stack-up stack-down stack-status host-image image ee ee-test demo demo-down
+.PHONY: help system-packages venv lint sanity test test-fast test-modules test-k8s fidelity stack-up stack-down stack-status host-image image ee ee-test demo demo-down
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || "$$(scripts/find-python.sh)" -m venv $(VENV)
@@ -44,6 +44,10 @@ test-fast: venv ## the inner loop (< 3 min): no podman hosts, images, Kubernetes
 
 test-modules: venv ## the collection's modules through ansible-playbook (Azure double, health checks, Temporal): what test-fast leaves out of the module tiers
 	$(PY) -m pytest -ra $(PYTEST_PARALLEL) -m "playbook and not slow and not molecule and not image and not k8s"
+
+# Not part of `make test`: about 32 minutes on 2 cores, plus the cold Kubernetes build (~6 minutes) once.
+test-k8s: venv ## the AKS end-to-end suite on the real single-node Kubernetes (root; docs/aks.md): site.yml -i inventories/aks, PDF, drift, releases
+	PAPR_K8S_E2E=1 $(PY) -m pytest -ra -p no:xdist -x tests/k8s/test_site_aks.py
 
 fidelity: venv ## the Azure double vs real recorded Azure traffic (numbers per recording), then azure.azcollection (pinned, own venv) run twice against it
 	$(PY) -m pytest -q -rN tests/azure_double_tests/test_fidelity.py
