@@ -1,5 +1,5 @@
 """`site.yml -i inventories/aks` against the single-node cluster, with the test's overrides:
-shared by tests/k8s and benchmarks/aks_site_run.py."""
+shared by tests/k8s and benchmarks/aks_nothing_to_ready.py."""
 
 from __future__ import annotations
 
