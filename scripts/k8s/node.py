@@ -244,7 +244,7 @@ class SingleNode:
         self._take_lock()
         if self.bin_dir is None:
             self.bin_dir = build_binaries()
-        timings["build_or_cache"] = time.monotonic() - started
+        timings["build_or_cache"] = round(time.monotonic() - started, 1)
         if self.state_dir.exists():
             say(f"{self.state_dir} exists: cleaning the previous node first")
             self.down(release_lock=False)
