@@ -136,7 +136,9 @@ operations:
     # RETURN fragment of the modules with the lifecycle options (start_stopped).
     LIFECYCLE_RESULT = r"""
 resource_state:
-  description: The state Azure reported for the resource when the task started (null when it did not exist).
+  description:
+    - The state Azure reported for the resource when the task started (null when it did not exist).
+    - Returned also when the task fails, so a failure after a start says what the task found.
   returned: with O(state=present)
   type: str
   sample: Stopped

@@ -25,7 +25,8 @@ its resource's specifics; ``run_module(MyResource, argument_spec)`` does the res
 
 The runner returns ``changed``, ``operations`` (the writes sent; in check mode the writes that
 would be sent; names and changed fields only, never values), the summary and ``diff`` in diff
-mode. A task that sent a write and then failed reports ``changed: true`` with the operations sent.
+mode. A task that sent a write and then failed reports ``changed: true`` with the operations sent
+and, for a resource with a lifecycle, the state Azure reported at the start and whether it was started.
 """
 
 from __future__ import annotations
@@ -150,6 +151,7 @@ class Runner:
         self.answers = {}
         self.written = False
         self.started = False
+        self.state_before = None
 
     # --- the lifecycle -------------------------------------------------------------------------------
     def run(self):
@@ -157,9 +159,8 @@ class Runner:
         self.module.hide(*resource.secrets())
         resource.validate()
         current = resource.read()
-        state_before = None
         if current is not None and self.module.params.get("state", "present") == "present":
-            current, state_before = self.settle(current)
+            current = self.settle(current)
         related = resource.read_related(current)
         plan = resource.plan(current, related)
         for write in plan.writes:
@@ -171,23 +172,35 @@ class Runner:
         else:  # a module whose result fields stand at the top level (app_service_slot_swap)
             result.update(summary)
         result.update(plan.result)
-        if "start_stopped" in self.module.params and self.module.params.get("state") != "absent":
-            result.update(resource_state=state_before, started=self.started)
+        result.update(self.lifecycle_fields())
         if self.module.diff_mode:
             result["diff"] = {"before": plan.before, "after": plan.after}
         return result
 
+    def lifecycle_fields(self):
+        """resource_state and started, for a module whose resource has a lifecycle (state=present)."""
+        if "start_stopped" in self.module.params and self.module.params.get("state") != "absent":
+            return dict(resource_state=self.state_before, started=self.started)
+        return {}
+
+    def failure_fields(self, changed):
+        """What a failed task still reports: whether anything changed, the writes sent, the state known."""
+        return dict(changed=changed, operations=self.operations, **self.lifecycle_fields())
+
     def settle(self, current):
-        """Wait out a transition, refuse a failure, start a stopped resource; (current, Azure's state)."""
+        """Wait out a transition, refuse a failure, start a stopped resource; the current state after.
+
+        Azure's state at the start is kept in `state_before` (reported even when the task fails).
+        """
         resource = self.resource
         lifecycle = resource.lifecycle(current)
         if lifecycle is None:
-            return current, None
-        state_before = lifecycle.state
+            return current
+        self.state_before = lifecycle.state
         if lifecycle.phase == TRANSITIONING:
             current, lifecycle = self.wait_for_transition(current, lifecycle)
             if current is None:  # it was being deleted
-                return None, state_before
+                return None
         if lifecycle.phase == FAILED and not resource.repairs_failed:
             raise AzureModuleError(
                 f"{resource.description} is in state {lifecycle.state}: Azure reports it failed, so "
@@ -205,7 +218,7 @@ class Runner:
                     f"{resource.description} is {lifecycle.state} and start_stopped is false: "
                     "it stays stopped."
                 )
-        return current, state_before
+        return current
 
     def wait_for_transition(self, current, lifecycle):
         """Re-read a resource Azure is still creating/updating until it settles or `timeout` passes."""
@@ -267,7 +280,7 @@ def run_module(resource_class, argument_spec, lifecycle=False, **ansible_module_
     try:
         result = runner.run()
     except WriteFailed as exc:
-        module.fail(str(exc), changed=exc.changed, operations=runner.operations)
+        module.fail(str(exc), **runner.failure_fields(exc.changed))
     except AzureModuleError as exc:
-        module.fail(str(exc), changed=runner.written, operations=runner.operations)
+        module.fail(str(exc), **runner.failure_fields(runner.written))
     module.ansible.exit_json(**result)

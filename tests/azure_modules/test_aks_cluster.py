@@ -237,3 +237,54 @@ def test_stopped_cluster_is_started_and_delete(run_tasks, azure_double, resource
     assert deleted.result()["changed"] is True and deleted.writes == 1
     again = run_tasks([task(state="absent")])
     assert again.result()["changed"] is False and again.writes == 0
+
+
+# --- a write sent, then a failure (tests/azure_modules/test_runner.py has the other modules') -------
+NO_RETRIES = {"PAPR_AZURE_MAX_RETRIES": "0"}
+
+
+def sent(result):
+    return [(op["action"], op.get("failed", False)) for op in result["operations"]]
+
+
+def test_create_accepted_then_failed_reports_changed_and_is_repaired(run_tasks, azure_double, resource_group):
+    azure_double.fail_operations(
+        rf"/managedClusters/{NAME}$", "VMExtensionProvisioningError", "A node failed to join.", method="PUT"
+    )
+    failed = run_tasks([task()], expect_rc=2)
+    result = failed.result()
+    assert result["failed"] is True and result["changed"] is True  # Azure accepted the create
+    assert sent(result) == [("create", True)]
+    assert result["resource_state"] is None  # it did not exist when the task started
+    assert "A node failed to join" in result["msg"]
+
+    repaired = run_tasks([task()])  # AKS reconciles a failed cluster by the same PUT
+    assert repaired.result()["resource_state"] == "Failed"
+    assert sent(repaired.result()) == [("update", False)] and repaired.writes == 1
+
+
+def test_cluster_written_then_kubeconfig_read_fails_reports_changed(
+    run_tasks, azure_double, resource_group, tmp_path
+):
+    kubeconfig = tmp_path / "config"
+    azure_double.inject_status(r"/listClusterUserCredential$", 500, method="POST", times=None)
+    failed = run_tasks([task(kubeconfig_path=str(kubeconfig))], env=NO_RETRIES, expect_rc=2)
+    result = failed.result()
+    assert result["changed"] is True and failed.writes == 1  # the cluster was created
+    assert sent(result) == [("create", False), ("write", True)]
+    assert not kubeconfig.exists()
+
+
+def test_started_then_update_refused_reports_changed_and_the_stopped_state(
+    run_tasks, azure_double, resource_group, aks
+):
+    run_tasks([task()])
+    aks.managed_clusters.begin_stop(GROUP, NAME).result()
+    azure_double.inject_status(rf"/managedClusters/{NAME}$", 500, method="PUT", times=None)
+    failed = run_tasks([task(tags={"app": "papr-memory", "owner": "ops"})], env=NO_RETRIES, expect_rc=2)
+    result = failed.result()
+    assert result["changed"] is True  # the start landed before the update was refused
+    assert sent(result) == [("start", False), ("update", True)]
+    assert result["resource_state"] == "Stopped" and result["started"] is True
+    stored = aks.managed_clusters.get(GROUP, NAME)
+    assert stored.power_state.code == "Running" and stored.tags == {"app": "papr-memory"}

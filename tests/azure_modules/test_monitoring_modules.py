@@ -223,3 +223,31 @@ def test_web_test_bad_inputs_fail_naming_the_option(azure_double, run_tasks):
     assert "component '/not/an/id' is not the resource id" in failures[2]
     assert "locations: 0 given" in failures[3]
     assert run.writes == 0
+
+
+def test_a_refused_write_fails_unchanged_and_leaves_the_resource(azure_double, run_tasks):
+    """Each monitoring resource is one synchronous PUT or DELETE: when Azure refuses it, nothing landed.
+
+    (A write that lands and then fails reports changed: see test_runner.py, test_aks_cluster.py.)
+    """
+    double = azure_double
+    make_resource_group(double, GROUP)
+    run_tasks(tasks(double))
+    double.inject_status(rf"/resourceGroups/{GROUP}/providers/Microsoft\.", 500, method="PUT", times=None)
+    changed = tasks(double, emails=("ops@example.com",), threshold=90, retention=60)
+    removal = {
+        "papr.memory.action_group": {"name": "papr-alerts", "resource_group": GROUP, "state": "absent"}
+    }
+    double.inject_status(r"/actionGroups/papr-alerts$", 500, method="DELETE", times=None)
+    attempts = [{**task, "ignore_errors": True} for task in (changed[0], changed[2], changed[3], removal)]
+    run = run_tasks(attempts, env={"PAPR_AZURE_MAX_RETRIES": "0"})
+    for result, action in zip(run.results(), ["update", "update", "update", "delete"], strict=True):
+        assert result["failed"] is True and result["changed"] is False and "HTTP 500" in result["msg"]
+        assert [(op["action"], op.get("failed")) for op in result["operations"]] == [(action, True)]
+    workspace = double.resource(
+        resource_id(double, GROUP, "Microsoft.OperationalInsights/workspaces/papr-logs")
+    )
+    alert = double.resource(resource_id(double, GROUP, "Microsoft.Insights/metricAlerts/papr-ingestion"))
+    assert workspace["properties"]["retentionInDays"] == 30
+    assert alert["properties"]["criteria"]["allOf"][0]["threshold"] == 80
+    assert double.resource(resource_id(double, GROUP, "Microsoft.Insights/actionGroups/papr-alerts"))

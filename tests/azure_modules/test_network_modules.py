@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from tests.azure_modules.conftest import failures_of, make_resource_group, resource_id
 
 GROUP = "papr-net"
@@ -226,3 +228,53 @@ def test_role_assignment_is_found_by_principal_role_and_scope(run_tasks, azure_d
     run, messages = failures_of(run_tasks, [unknown])
     assert "role 'NoSuchRole' matches 0 role definitions" in messages[0]
     assert run.writes == 0
+
+
+# --- a write sent, then a failure (tests/azure_modules/test_runner.py has the other modules') -------
+def sent(result):
+    return [(op["action"], op.get("failed", False)) for op in result["operations"]]
+
+
+@pytest.mark.parametrize(
+    "make_task, path",
+    [
+        (lambda: vnet_task(subnets=SUBNETS[:1]), r"/virtualNetworks/vnet$"),  # no NSG to refer to
+        (nsg_task, r"/networkSecurityGroups/temporal$"),
+    ],
+    ids=["virtual_network", "network_security_group"],
+)
+def test_create_accepted_then_failed_reports_changed(run_tasks, azure_double, make_task, path):
+    make_resource_group(azure_double, GROUP)
+    azure_double.fail_operations(path, "InternalServerError", "Allocation failed.", method="PUT")
+    failed = run_tasks([make_task()], expect_rc=2)
+    result = failed.result()
+    assert result["failed"] is True and result["changed"] is True  # Azure accepted the create
+    assert sent(result) == [("create", True)] and failed.writes == 1
+    assert "Allocation failed" in result["msg"]
+
+
+def test_dns_record_refused_after_the_zone_and_link_were_written_reports_changed(run_tasks, azure_double):
+    make_resource_group(azure_double, GROUP)
+    run_tasks([vnet_task(subnets=[])])
+    zone = {
+        "papr.memory.private_dns_zone": {
+            "name": "papr.internal",
+            "resource_group": GROUP,
+            "links": [{"name": "vnet", "virtual_network": "vnet"}],
+            "a_records": [{"name": "temporal", "addresses": ["10.20.2.4"]}],
+        }
+    }
+    azure_double.inject_status(r"/A/temporal$", 500, method="PUT", times=None)
+    failed = run_tasks([zone], env={"PAPR_AZURE_MAX_RETRIES": "0"}, expect_rc=2)
+    result = failed.result()
+    assert result["changed"] is True
+    assert sent(result) == [("create", False), ("create", False), ("create", True)]
+    assert "temporal" in result["operations"][2]["target"]
+    zone_id = resource_id(azure_double, GROUP, "Microsoft.Network/privateDnsZones/papr.internal")
+    assert (
+        azure_double.resource(zone_id) is not None and azure_double.resource(zone_id + "/A/temporal") is None
+    )
+
+    azure_double.clear_faults()
+    completed = run_tasks([zone])  # the rerun sends only what is missing
+    assert sent(completed.result()) == [("create", False)] and completed.writes == 1
