@@ -57,6 +57,18 @@ def vnet_task(**options):
     }
 
 
+def zone_task():
+    """A private DNS zone linked to the VNet, with Temporal's A record."""
+    return {
+        "papr.memory.private_dns_zone": {
+            "name": "papr.internal",
+            "resource_group": GROUP,
+            "links": [{"name": "vnet", "virtual_network": "vnet"}],
+            "a_records": [{"name": "temporal", "addresses": ["10.20.2.4"]}],
+        }
+    }
+
+
 def vnet_id(double):
     return resource_id(double, GROUP, "Microsoft.Network/virtualNetworks/vnet")
 
@@ -158,14 +170,7 @@ def test_bad_input_fails_before_any_request(run_tasks, azure_double):
 def test_private_dns_zone_with_link_and_record(run_tasks, azure_double):
     make_resource_group(azure_double, GROUP)
     run_tasks([vnet_task(subnets=[])])
-    zone = {
-        "papr.memory.private_dns_zone": {
-            "name": "papr.internal",
-            "resource_group": GROUP,
-            "links": [{"name": "vnet", "virtual_network": "vnet"}],
-            "a_records": [{"name": "temporal", "addresses": ["10.20.2.4"]}],
-        }
-    }
+    zone = zone_task()
     checked = run_tasks([zone], check=True)
     assert checked.writes == 0
     assert [op["action"] for op in checked.result()["operations"]] == ["create", "create", "create"]
@@ -256,14 +261,7 @@ def test_create_accepted_then_failed_reports_changed(run_tasks, azure_double, ma
 def test_dns_record_refused_after_the_zone_and_link_were_written_reports_changed(run_tasks, azure_double):
     make_resource_group(azure_double, GROUP)
     run_tasks([vnet_task(subnets=[])])
-    zone = {
-        "papr.memory.private_dns_zone": {
-            "name": "papr.internal",
-            "resource_group": GROUP,
-            "links": [{"name": "vnet", "virtual_network": "vnet"}],
-            "a_records": [{"name": "temporal", "addresses": ["10.20.2.4"]}],
-        }
-    }
+    zone = zone_task()
     azure_double.inject_status(r"/A/temporal$", 500, method="PUT", times=None)
     failed = run_tasks([zone], env={"PAPR_AZURE_MAX_RETRIES": "0"}, expect_rc=2)
     result = failed.result()
