@@ -383,9 +383,12 @@ class ContainerInstanceProvider:
                 for cred in props["imageRegistryCredentials"]
             ]
         out_props["restartPolicy"] = props["restartPolicy"]
-        if props.get("ipAddress"):
+        private = (props.get("ipAddress") or {}).get("type") == "Private"
+        # A group joining a subnet shows no ipAddress at all until its address is taken from the subnet
+        # (recorded, 2023-05-01: the Pending PUT answer has none, the Succeeded GET has ip 10.0.0.4).
+        if props.get("ipAddress") and not (private and state["provisioningState"] != "Succeeded"):
             ip = copy.deepcopy(props["ipAddress"])
-            if state["provisioningState"] == "Succeeded" or ip.get("type") == "Private":
+            if state["provisioningState"] == "Succeeded":
                 ip["ip"] = state["ip"]
             if ip.get("dnsNameLabel"):
                 ip["fqdn"] = f"{ip['dnsNameLabel']}.{state['location']}.azurecontainer.io"

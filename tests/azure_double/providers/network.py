@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import ipaddress
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..arm import (
@@ -180,24 +181,38 @@ class NetworkProvider:
         )
         return Response(status, body, headers)
 
-    def _delete(self, request: Request, params: dict[str, str], rid: str, location: str) -> Response:
+    def _delete(
+        self,
+        request: Request,
+        params: dict[str, str],
+        rid: str,
+        location: str,
+        on_success: Callable[[], None] | None = None,
+    ) -> Response:
+        """202 with Azure-AsyncOperation and Location, for resources and child resources alike (recorded:
+        NSG and security rule deletes, 2022-01-01); the finished Location URL answers 204 with both headers
+        again."""
+        headers: dict[str, str] = {}
         op = self.double.operations.start(
             target_id=rid,
-            on_success=lambda: self.store.delete(rid),
+            on_success=on_success or (lambda: self.store.delete(rid)),
             on_failure=lambda code, message: None,
             status_body=status_body,
+            final_result=lambda: Response(204, None, headers),
             **self.double.operation_overrides(request),
         )
         if op.done:
             return Response(200)
-        headers = operation_headers(
-            self.double.base_url,
-            params["subscription"],
-            NS,
-            location,
-            op,
-            request.api_version,
-            location_header=True,
+        headers.update(
+            operation_headers(
+                self.double.base_url,
+                params["subscription"],
+                NS,
+                location,
+                op,
+                request.api_version,
+                location_header=True,
+            )
         )
         return Response(202, None, headers)
 
@@ -759,17 +774,20 @@ class NetworkProvider:
 
     def delete_rule(self, request: Request, params: dict[str, str]) -> Response:
         state = self._nsg(params)
-        keep = [
-            r
-            for r in state["properties"]["securityRules"]
-            if r["name"].lower() != params["securityrules"].lower()
-        ]
-        if len(keep) == len(state["properties"]["securityRules"]):
+        name = params["securityrules"].lower()
+        if not any(r["name"].lower() == name for r in state["properties"]["securityRules"]):
             return Response(204)
-        state["properties"]["securityRules"] = keep
-        state["etag"] = _etag()
-        self.store.put(state["id"], state)
-        return Response(200)
+
+        def remove() -> None:
+            def drop(nsg: dict[str, Any]) -> None:
+                nsg["properties"]["securityRules"] = [
+                    r for r in nsg["properties"]["securityRules"] if r["name"].lower() != name
+                ]
+                nsg["etag"] = _etag()
+
+            self.store.update(state["id"], drop)
+
+        return self._delete(request, params, state["id"], state["location"], on_success=remove)
 
 
 def register(double: AzureDouble) -> None:
