@@ -732,6 +732,40 @@ class WebProvider:
             self._apply_site_config(site["id"], site, properties["siteConfig"], replace=False)
         return Response(200, self._render_site(site["id"]))
 
+    def list_vnet_connections(self, request: Request, params: dict[str, str]) -> Response:
+        """Regional ("swift") VNet integration as a connection list: a bare JSON array, one entry named
+        <VNet resourceGuid>_<subnet> while virtualNetworkSubnetId is set (recorded, 2023-01-01)."""
+        site = self._site_for_subresource(params)
+        subnet_id = site["properties"].get("virtualNetworkSubnetId")
+        if not subnet_id:
+            return Response(200, [])
+        vnet = self.store.get(subnet_id.rsplit("/subnets/", 1)[0]) or {}
+        guid = (vnet.get("properties") or {}).get("resourceGuid") or ""
+        name = f"{guid}_{subnet_id.rstrip('/').rsplit('/', 1)[-1]}"
+        connection = {
+            "id": f"{site['id']}/virtualNetworkConnections/{name}",
+            "name": name,
+            "type": f"{NS}/sites/virtualNetworkConnections",
+            "location": display_location(site["location"]),
+            "properties": {
+                "vnetResourceId": subnet_id,
+                "certThumbprint": None,
+                "certBlob": None,
+                "routes": None,
+                "resyncRequired": False,
+                "dnsServers": None,
+                "isSwift": True,
+            },
+        }
+        return Response(200, [connection])
+
+    def delete_vnet_integration(self, request: Request, params: dict[str, str]) -> Response:
+        """Leaves the subnet: virtualNetworkSubnetId empties, the rest of the site stays (recorded: 200, no
+        body)."""
+        site = self._site_for_subresource(params)
+        self.store.update(site["id"], lambda s: s["properties"].update(virtualNetworkSubnetId=None))
+        return Response(200)
+
     def delete_site(self, request: Request, params: dict[str, str]) -> Response:
         require_group(self.double, params)
         rid = self._site_id(params)
@@ -1069,6 +1103,8 @@ def register(double: AzureDouble) -> None:
         for action in ("restart", "stop", "start"):
             route("POST", f"{pattern}/{action}", web.site_action)
         route("POST", f"{pattern}/publishxml", web.publish_xml)
+        route("GET", f"{pattern}/virtualNetworkConnections", web.list_vnet_connections)
+        route("DELETE", f"{pattern}/networkConfig/virtualNetwork", web.delete_vnet_integration)
         route("GET", f"{pattern}/config/web", web.get_config_web)
         route("PUT", f"{pattern}/config/web", web.write_config_web)
         route("PATCH", f"{pattern}/config/web", web.write_config_web)
