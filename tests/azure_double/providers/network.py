@@ -32,7 +32,7 @@ from ..arm import (
     resource_id,
     route_resource_type,
 )
-from ..http import Request, Response, arm_error
+from ..http import DoubleError, Request, Response, arm_error
 from ..lro import Operation, operation_headers
 from .resources import in_scope, require_group
 
@@ -505,7 +505,17 @@ class NetworkProvider:
         for subnet in vnet["properties"]["subnets"]:
             if subnet["name"].lower() == params["subnets"].lower():
                 return Response(200, self._render_subnet(subnet, vnet["etag"], vnet["provisioningState"]))
-        raise not_found(SUBNET_TYPE, f"{vnet['name']}/{params['subnets']}", params["resource_group"])
+        # the VNet exists: Microsoft.Network's own NotFound, not ARM's ResourceNotFound (recorded, 2023-06-01)
+        raise DoubleError(
+            404,
+            {
+                "error": {
+                    "code": "NotFound",
+                    "message": f"Resource {vnet['id']}/subnets/{params['subnets']} not found.",
+                    "details": [],
+                }
+            },
+        )
 
     def list_subnets(self, request: Request, params: dict[str, str]) -> Response:
         vnet = self._vnet(params)

@@ -435,6 +435,11 @@ class PostgreSqlProvider:
             done,
         )
 
+    @staticmethod
+    def private_dns_zone_suffix(request: Request, params: dict[str, str]) -> Response:
+        """The public cloud's suffix, a bare JSON string (recorded, 2023-06-01-preview)."""
+        return Response(200, '"postgres.database.azure.com"', {"content-type": "application/json; charset=utf-8"})
+
     def capabilities(self, request: Request, params: dict[str, str]) -> Response:
         """What a region offers (SKUs, storage, versions): the real catalogue of the request's api-version."""
         if canonical_location(params["location"]) is None:
@@ -758,6 +763,7 @@ def register(double: AzureDouble) -> None:
         f"/subscriptions/{{subscription}}/providers/{NS}/locations/{{location}}/capabilities",
         pg.capabilities,
     )
+    route("POST", f"/providers/{NS}/getPrivateDnsZoneSuffix", pg.private_dns_zone_suffix)
     route("PUT", DATABASE, pg.put_database)
     route("GET", DATABASE, pg.get_database)
     route("DELETE", DATABASE, pg.delete_child("databases", "DropServerDatabaseManagementOperation"))
