@@ -3,13 +3,14 @@
 A role assignment is named by a GUID the client picks; ARM refuses a second assignment of the same role
 to the same principal at the same scope (409 RoleAssignmentExists, "The role assignment already exists.")
 and refuses to change an assignment's principal, role or scope (400 RoleAssignmentUpdateNotPermitted).
-Writes are synchronous: 201 on create. Lists take `$filter=atScope()` or `principalId eq '<id>'`.
+Writes are synchronous: 201 on create and on update alike (recorded). Lists take `$filter=atScope()` or `principalId eq '<id>'`.
 The double checks that the scope's resource group exists, not the resource itself (*unverified*), and
 accepts any GUID as a principal (Azure looks it up in the directory).
 """
 
 from __future__ import annotations
 
+import copy
 import re
 import time
 import uuid
@@ -166,7 +167,7 @@ class AuthorizationProvider:
                 "conditionVersion": props.get("conditionVersion"),
                 "createdOn": (existing or {}).get("properties", {}).get("createdOn") or now,
                 "updatedOn": now,
-                "createdBy": None,
+                "createdBy": (existing or {}).get("properties", {}).get("createdBy") or self.double.client_id,
                 "updatedBy": self.double.client_id,
                 "delegatedManagedIdentityResourceId": None,
                 "description": props.get("description"),
@@ -176,7 +177,11 @@ class AuthorizationProvider:
             "name": name,
         }
         self.store.put(rid, state)
-        return Response(200 if existing else 201, state)
+        # Recorded (2022-04-01): an update answers 201 like a create, and the PUT answer's createdBy is
+        # still null; later reads show the caller there.
+        answer = copy.deepcopy(state)
+        answer["properties"]["createdBy"] = None
+        return Response(201, answer)
 
     def _assignments(self) -> list[dict[str, Any]]:
         return self.store.matching(lambda k, v: v.get("type") == ASSIGNMENT_TYPE)
