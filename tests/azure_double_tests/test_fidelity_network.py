@@ -31,4 +31,17 @@ def test_network_recording_matches_real_azure(azure_double, excerpts, recording)
 
 
 def test_excerpts_are_present():
-    assert len(NAMES) >= 2
+    assert len(NAMES) >= 8
+    uris = " ".join(it["request"]["uri"].lower() for name in NAMES for it in test_fidelity.interactions(name))
+    for kind in (
+        "/networksecuritygroups/",
+        "/securityrules/",
+        "/privatednszones/",
+        "/virtualnetworklinks/",
+        "/a/",
+        "microsoft.containerinstance/containergroups",
+        "/virtualnetworkconnections",
+        "microsoft.dbforpostgresql/flexibleservers",
+        "microsoft.authorization/roleassignments",
+    ):
+        assert kind in uris, kind

@@ -1,12 +1,14 @@
 """Microsoft.Network privateDnsZones with virtualNetworkLinks and record sets (A, CNAME, TXT; SOA by Azure).
 
-Recorded (2018-09-01, tests/azure_double_tests/recordings/privatedns_zone_create.yaml): a zone PUT answers
-202 with body {} and BOTH Azure-AsyncOperation
+Recorded (2018-09-01, excerpts in tests/azure_double_tests/recordings/: privatedns_*.yaml and
+postgresql_flexible_server_private_access.yaml): a zone or virtual network link PUT answers 202 with body {}
+and BOTH Azure-AsyncOperation
 (/subscriptions/<s>/resourceGroups/<g>/providers/Microsoft.Network/privateDnsOperationStatuses/<id>) and
-Location (.../privateDnsOperationResults/<id>); the status reads {"status": "InProgress"|"Succeeded"}.
-Links answer the same way (*unverified*: not in the excerpt). Zones and links live in location "global"
-with a plain-uuid etag. Record set PUTs are synchronous (201 create, 200 update; *unverified*). A link
-needs an existing virtual network, and one link per VNet and zone.
+Location (.../privateDnsOperationResults/<id>); the status reads {"status": "InProgress"|"Succeeded"}
+(answered 200 in 2024; recordings of 2023 show the InProgress poll as 202 with both headers again). Zones
+and links live in location "global" with a plain-uuid etag. Record set PUTs are synchronous (201 create,
+200 update, metadata under properties) and a record set DELETE answers 200. A link needs an existing
+virtual network, and one link per VNet and zone.
 """
 
 from __future__ import annotations
