@@ -3,7 +3,8 @@
 A role assignment is named by a GUID the client picks; ARM refuses a second assignment of the same role
 to the same principal at the same scope (409 RoleAssignmentExists, "The role assignment already exists.")
 and refuses to change an assignment's principal, role or scope (400 RoleAssignmentUpdateNotPermitted).
-Writes are synchronous: 201 on create and on update alike (recorded). Lists take `$filter=atScope()` or `principalId eq '<id>'`.
+Writes are synchronous: 201 on create and on update alike (recorded). Lists take `$filter=atScope()` or
+`principalId eq '<id>'`.
 The double checks that the scope's resource group exists, not the resource itself (*unverified*), and
 accepts any GUID as a principal (Azure looks it up in the directory).
 """

@@ -438,7 +438,9 @@ class PostgreSqlProvider:
     @staticmethod
     def private_dns_zone_suffix(request: Request, params: dict[str, str]) -> Response:
         """The public cloud's suffix, a bare JSON string (recorded, 2023-06-01-preview)."""
-        return Response(200, '"postgres.database.azure.com"', {"content-type": "application/json; charset=utf-8"})
+        return Response(
+            200, '"postgres.database.azure.com"', {"content-type": "application/json; charset=utf-8"}
+        )
 
     def capabilities(self, request: Request, params: dict[str, str]) -> Response:
         """What a region offers (SKUs, storage, versions): the real catalogue of the request's api-version."""
