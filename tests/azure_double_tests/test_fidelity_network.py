@@ -31,7 +31,7 @@ def test_network_recording_matches_real_azure(azure_double, excerpts, recording)
 
 
 def test_excerpts_are_present():
-    assert len(NAMES) >= 8
+    assert len(NAMES) >= 9
     uris = " ".join(it["request"]["uri"].lower() for name in NAMES for it in test_fidelity.interactions(name))
     for kind in (
         "/networksecuritygroups/",
@@ -41,6 +41,7 @@ def test_excerpts_are_present():
         "/a/",
         "microsoft.containerinstance/containergroups",
         "/virtualnetworkconnections",
+        "/config/web",
         "microsoft.dbforpostgresql/flexibleservers",
         "microsoft.authorization/roleassignments",
     ):
