@@ -7,9 +7,9 @@ body (subnets "Updating", delegations "Succeeded"); the status reads {"status": 
 etag W/"<uuid>" (new on each write), resourceGuid, dhcpOptions.dnsServers [], subnets, peerings, and
 a delegation gains the service's actions. A VNet PUT is authoritative for its subnets: a subnet left out
 is deleted (refused while something uses it). NSGs and their rules answer in the same operation style and
-show Azure's six default rules (recorded, 2022-01-01, network_nsg_and_rules.yaml); deletes, of child
-resources too, answer 202 with Azure-AsyncOperation and Location. Error codes marked *unverified* were not
-seen in a recording.
+show Azure's six default rules (recorded, 2022-01-01, network_nsg_and_rules.yaml); VNet, NSG and security
+rule deletes answer 202 with Azure-AsyncOperation and Location (a subnet delete stays synchronous here:
+no recording shows one). Error codes marked *unverified* were not seen in a recording.
 
 Other providers call `require_subnet` so that a site's VNet integration, a container group's subnetIds and
 a PostgreSQL server's delegated subnet need a subnet delegated to their service, as Azure does.
