@@ -178,10 +178,14 @@ class NetworkProvider:
             status_body=status_body,
             **self.double.operation_overrides(request),
         )
-        headers = operation_headers(
-            self.double.base_url, params["subscription"], NS, location, op, request.api_version
+        return Response(status, body, self._operation_headers(request, params, location, op))
+
+    def _operation_headers(
+        self, request: Request, params: dict[str, str], location: str, op: Operation, **options: Any
+    ) -> dict[str, str]:
+        return operation_headers(
+            self.double.base_url, params["subscription"], NS, location, op, request.api_version, **options
         )
-        return Response(status, body, headers)
 
     def _delete(
         self,
@@ -205,17 +209,7 @@ class NetworkProvider:
         )
         if op.done:
             return Response(200)
-        headers.update(
-            operation_headers(
-                self.double.base_url,
-                params["subscription"],
-                NS,
-                location,
-                op,
-                request.api_version,
-                location_header=True,
-            )
-        )
+        headers.update(self._operation_headers(request, params, location, op, location_header=True))
         return Response(202, None, headers)
 
     # --- virtual networks ---------------------------------------------------------------------------
