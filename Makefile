@@ -32,8 +32,8 @@ sanity: venv ## ansible-test sanity on the collection (a temp copy; first run in
 
 # Two pytest-xdist workers: tests wait on subprocesses (ansible-playbook, podman, servers) much of the
 # time, so two cores run two of them at once; tests/conftest.py keeps podman and Kubernetes tests on
-# one worker each.
-PYTEST_PARALLEL ?= -n 2 --dist loadgroup
+# one worker each, and (with --no-loadscope-reorder) hands that group out first, slow tests next.
+PYTEST_PARALLEL ?= -n 2 --dist loadgroup --no-loadscope-reorder
 
 test: venv lint sanity ## lint, ansible-test sanity, then every test (real PostgreSQL, Temporal, podman hosts, the Azure double, Kubernetes)
 	@scripts/reserve-test-ports.sh

@@ -43,3 +43,46 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             # would be made twice, and two copies of one deployment would run side by side.
             if _uses_a_module_fixture(item):
                 item.add_marker(pytest.mark.xdist_group(f"module:{item.module.__name__}"))
+
+
+# Host tests by module, longest first: the molecule scenarios, then the image, then the rest (the
+# AWX EE jobs, skipped unless asked for) last.
+HOST_MODULE_ORDER = ("tests.molecule.", "tests.image.")
+
+
+def _work_unit(item: pytest.Item) -> str:
+    """What pytest-xdist --dist loadgroup hands out as one piece: a group, or a single test."""
+    group = item.get_closest_marker("xdist_group")
+    return group.args[0] if group else item.nodeid
+
+
+def _start_order(item: pytest.Item) -> tuple[int, int]:
+    if _work_unit(item) == "host":
+        module = item.module.__name__
+        return 0, next((i for i, prefix in enumerate(HOST_MODULE_ORDER) if module.startswith(prefix)), 9)
+    return (1 if item.get_closest_marker("slow") else 2), 0
+
+
+class StartOrder:
+    """On xdist workers, whose collection order is the order the controller hands the work out in
+    (with --no-loadscope-reorder): the podman group first, on one worker from the start, so that the
+    other worker runs everything else meanwhile (the group is a third to a half of the suite's
+    time); then the slow tests, then the quick ones that fill the end. Inside the podman group the
+    quick (skipped) tests come last: a worker takes its next unit when two tests of its current one
+    are left, and that unit would wait there behind two long scenarios while the other worker may
+    be idle."""
+
+    @pytest.hookimpl(trylast=True)  # after the groups are set and pytest ordered by fixtures
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        order: dict[str, tuple[int, int]] = {}
+        for item in items:
+            unit = _work_unit(item)
+            order[unit] = min(order.get(unit, (9, 9)), _start_order(item))
+        # A stable sort on one key per unit (then per module inside the podman group): the tests
+        # of a module or group stay together, in their order.
+        items.sort(key=lambda item: (order[_work_unit(item)], _start_order(item)[1]))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        config.pluginmanager.register(StartOrder(), "papr-start-order")
