@@ -1,9 +1,19 @@
-"""Microsoft.OperationalInsights workspaces and Microsoft.Insights diagnostic settings (synchronous writes).
+"""Microsoft.OperationalInsights workspaces and Microsoft.Insights diagnostic settings.
 
-No recording covers these (*unverified*): shapes and rules follow the REST API reference. Workspaces
-need a location, a known SKU and a retention of 30-730 days (PerGB2018); a diagnostic setting lives
-under the resource it watches (an extension resource), needs that resource and a destination that
-exist, and at least one enabled log or metric.
+Recorded (azure-cli recordings, MIT: monitor's test_monitor_log_analytics_workspace_default.yaml,
+2020-08-01, and application-insights' test_component_with_linked_workspace.yaml, 2023-09-01): a
+workspace create is long-running in the provisioningState style. The PUT answers 201 with
+`provisioningState: "Creating"` (2023-09-01 adds a `location` header naming the workspace's own URL),
+later GETs show "Succeeded"; an update of an existing workspace answers 200 "Succeeded" at once.
+Through that Location header the Python SDK ends its poll at the first 200 GET, so a client can get
+the workspace back still "Creating" (here: an operation needing more than one poll) and must read it
+again. A create whose operation fails leaves the workspace "Failed" (*unverified*: no recording shows
+a failed create).
+
+Not recorded (*unverified*): the rest of the shapes and rules follow the REST API reference.
+Workspaces need a location, a known SKU and a retention of 30-730 days (PerGB2018); a diagnostic
+setting lives under the resource it watches (an extension resource), needs that resource and a
+destination that exist, and at least one enabled log or metric; its writes are synchronous.
 """
 
 from __future__ import annotations
@@ -11,9 +21,11 @@ from __future__ import annotations
 import re
 import uuid
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from ..arm import check_tags, collection_pattern, list_body, not_found, provider_pattern, require_location
 from ..http import Request, Response, arm_error
+from ..lro import arm_status_body
 from .resources import in_scope, require_group
 
 if TYPE_CHECKING:
@@ -63,6 +75,7 @@ class OperationalInsightsProvider:
         existing = self.store.get(rid)
         if existing and existing["location"] != location:
             raise bad_request("The location of an existing workspace cannot change.")
+        creating = existing is None
         workspace = {
             "id": rid,
             "name": name,
@@ -70,7 +83,7 @@ class OperationalInsightsProvider:
             "location": location,
             "tags": check_tags(body.get("tags")),
             "properties": {
-                "provisioningState": "Succeeded",
+                "provisioningState": "Creating" if creating else "Succeeded",
                 "customerId": (existing or {}).get("properties", {}).get("customerId") or str(uuid.uuid4()),
                 "sku": {"name": sku},
                 "retentionInDays": retention,
@@ -80,11 +93,26 @@ class OperationalInsightsProvider:
             },
         }
         self.store.put(rid, workspace)
-        return Response(200 if existing else 201, workspace)
+        if not creating:
+            return Response(200, workspace)
+        self.double.operations.start(
+            target_id=rid,
+            on_success=lambda: self._settle(rid, "Succeeded"),
+            on_failure=lambda code, message: self._settle(rid, "Failed"),
+            status_body=arm_status_body,
+            **self.double.operation_overrides(request),
+        )
+        own_url = f"{self.double.base_url}{quote(request.path)}?api-version={request.api_version}"
+        return Response(201, self.store.get(rid), {"location": own_url})
+
+    def _settle(self, rid: str, state: str) -> None:
+        self.store.update(rid, lambda w: w["properties"].update(provisioningState=state))
 
     def get_workspace(self, request: Request, params: dict[str, str]) -> Response:
         require_group(self.double, params)
-        workspace = self.store.get(self._workspace_id(params))
+        rid = self._workspace_id(params)
+        self.double.operations.advance_target(rid)  # a read is time passing for a create under way
+        workspace = self.store.get(rid)
         if workspace is None:
             raise not_found(f"{NS}/workspaces", params["workspaces"], params["resource_group"])
         return Response(200, workspace)
