@@ -11,10 +11,16 @@ desired one, write only when they differ (never in check mode), summarise, with 
 
 from __future__ import annotations
 
-from ansible_collections.papr.memory.plugins.module_utils.azure_client import rest_dict
 from ansible_collections.papr.memory.plugins.module_utils.azure_diff import desired_tags, same_location
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
-from ansible_collections.papr.memory.plugins.module_utils.azure_runner import Plan, Resource, Write
+from ansible_collections.papr.memory.plugins.module_utils.azure_runner import (
+    FAILED,
+    Plan,
+    Resource,
+    Write,
+    provisioning_lifecycle,
+)
+from ansible_collections.papr.memory.plugins.module_utils.azure_service import AzureService
 
 
 def id_in_group(module, resource_group, provider_path):
@@ -50,42 +56,32 @@ def fixed_location(module, resource, current):
     return current.get("location") if current else location
 
 
-class ArmResource:
+class ArmResource(AzureService):
     """One resource by id and api-version."""
 
+    client_kind = "resource"
+
     def __init__(self, module, resource_id, api_version, description):
-        self.module = module
+        super().__init__(module, description)
         self.id = resource_id
         self.api_version = api_version
-        self.description = description
-        self._resources = module.client("resource").resources
 
     def read(self):
-        found = self.module.get_or_none(
-            self.description, self._resources.get_by_id, self.id, api_version=self.api_version
-        )
-        return rest_dict(found)
+        return self.get(self.client.resources.get_by_id, self.id, api_version=self.api_version)
 
     def write(self, body):
-        poller = self.module.call(
+        return super().write(
             "create or update",
-            self.description,
-            self._resources.begin_create_or_update_by_id,
+            self.client.resources.begin_create_or_update_by_id,
             self.id,
             body,
             api_version=self.api_version,
         )
-        return rest_dict(self.module.wait(poller, "create or update", self.description))
 
     def delete(self):
-        poller = self.module.call(
-            "delete",
-            self.description,
-            self._resources.begin_delete_by_id,
-            self.id,
-            api_version=self.api_version,
+        super().write(
+            "delete", self.client.resources.begin_delete_by_id, self.id, api_version=self.api_version
         )
-        self.module.wait(poller, "delete", self.description)
 
 
 class ArmResourceType(Resource):
@@ -99,6 +95,18 @@ class ArmResourceType(Resource):
 
     resource_type = None  # 'Microsoft.Insights/actionGroups'
     api_version = None
+    repairs_failed = True  # a PUT of the same body is how ARM retries a failed create or update
+
+    # ARM's provisioningState words of a resource still being worked on (Log Analytics workspaces
+    # answer "Creating" to a create; the others here write synchronously and answer "Succeeded").
+    TRANSITIONAL_STATES = (
+        "accepted",
+        "creating",
+        "updating",
+        "deleting",
+        "provisioning",
+        "provisioningaccount",
+    )
 
     def __init__(self, module):
         super().__init__(module)
@@ -129,22 +137,35 @@ class ArmResourceType(Resource):
     def read(self):
         return self.arm.read()
 
+    def lifecycle(self, current):
+        state = properties_of(current).get("provisioningState") or (current or {}).get("provisioningState")
+        return provisioning_lifecycle(state, self.TRANSITIONAL_STATES)
+
     def plan(self, current, related):
         desired = None if self.params.get("state") == "absent" else self.desired_body(current)
         before = self.view(current) if current else {}
         after = self.view(desired) if desired is not None else {}
         plan = Plan(before=before, after=after, desired=desired, result={"id": self.arm.id})
-        if before == after:
+        failed = current is not None and desired is not None and self._failed(current)
+        if before == after and not failed:
             return plan
         if desired is None:
             plan.writes.append(Write("delete", self.description, self.arm.delete))
         else:
             action = "update" if current else "create"
-            changes = [key for key in after if before.get(key) != after[key]] if current else ()
+            changes = [key for key in after if before.get(key) != after[key]] if current else []
+            if failed:
+                changes.append("provisioning_state")
             plan.writes.append(
-                Write(action, self.description, lambda: self.arm.write(desired), changes, "write")
+                Write(
+                    action, self.description, lambda: self.arm.write(desired), changes, "write", settles=True
+                )
             )
         return plan
+
+    def _failed(self, current):
+        lifecycle = self.lifecycle(current)
+        return lifecycle is not None and lifecycle.phase == FAILED
 
     def summarise(self, current, related, plan, answers):
         if plan.desired is None:

@@ -69,12 +69,15 @@ class Write:
     summarise() find Azure's answer to it.
     """
 
-    def __init__(self, action, target, send, changes=(), key=None):
+    def __init__(self, action, target, send, changes=(), key=None, settles=False):
         self.action = action
         self.target = target
         self.send = send
         self.changes = sorted(changes)
         self.key = key or action
+        # Azure may answer before the resource has settled (its answer is the resource, still in a
+        # transitional provisioningState): the runner then waits and fails if it ends failed.
+        self.settles = settles
 
     def operation(self):
         entry = {"action": self.action, "target": self.target}
@@ -199,8 +202,8 @@ class Runner:
         self.state_before = lifecycle.state
         if lifecycle.phase == TRANSITIONING:
             current, lifecycle = self.wait_for_transition(current, lifecycle)
-            if current is None:  # it was being deleted
-                return None
+            if lifecycle is None:  # settled with nothing more to say, or it was being deleted (None)
+                return current
         if lifecycle.phase == FAILED and not resource.repairs_failed:
             raise AzureModuleError(
                 f"{resource.description} is in state {lifecycle.state}: Azure reports it failed, so "
@@ -220,8 +223,10 @@ class Runner:
                 )
         return current
 
-    def wait_for_transition(self, current, lifecycle):
-        """Re-read a resource Azure is still creating/updating until it settles or `timeout` passes."""
+    def wait_for_transition(self, current, lifecycle, sent=None):
+        """Re-read a resource Azure is still creating/updating until it settles or `timeout` passes.
+
+        `sent` is the action of the write this task sent and waits for (None: waiting before any write)."""
         resource, deadline = self.resource, self.module.deadline
         interval = self.module.params.get("polling_interval") or 0
         seen = {"current": current, "lifecycle": lifecycle}
@@ -238,11 +243,15 @@ class Runner:
             max_delay=max(interval, SETTLE_MAX_DELAY_SECONDS),
         )
         if not waited.ok:
+            why = (
+                f"(the {sent} was sent and Azure is still working on it)"
+                if sent
+                else f"(it was {lifecycle.state} when the task started; an earlier create or update may "
+                "have been interrupted). Nothing was changed"
+            )
             raise AzureModuleError(
-                f"{resource.description} is still {seen['lifecycle'].state} after "
-                f"{deadline.timeout:g}s (it was {lifecycle.state} when the task started; an earlier "
-                "create or update may have been interrupted). Nothing was changed: wait for Azure to "
-                "finish (portal, `az`), then run again, or raise `timeout`."
+                f"{resource.description} is still {seen['lifecycle'].state} after {deadline.timeout:g}s "
+                f"{why}: wait for Azure to finish (portal, `az`), then run again, or raise `timeout`."
             )
         return seen["current"], seen["lifecycle"]
 
@@ -260,6 +269,27 @@ class Runner:
             raise WriteFailed(str(exc), changed=self.written or accepted) from exc
         self.written = True
         self.operations.append(operation)
+        if write.settles:
+            self.answers[write.key] = self.settle_written(write, self.answers[write.key])
+
+    def settle_written(self, write, answer):
+        """The resource once settled after `write` was accepted; a failed one fails the task (changed)."""
+        lifecycle = self.resource.lifecycle(answer) if answer else None
+        if lifecycle is not None and lifecycle.phase == TRANSITIONING:
+            answer, lifecycle = self.wait_for_transition(answer, lifecycle, sent=write.action)
+        if lifecycle is not None and lifecycle.phase == FAILED:
+            self.operations[-1]["failed"] = True
+            raise WriteFailed(
+                f"{self.resource.description}: Azure accepted the {write.action} and then reported state "
+                f"{lifecycle.state}. Look at it in the portal (activity log), then "
+                + (
+                    "run again: the module sends it again."
+                    if self.resource.repairs_failed
+                    else "repair or delete it and run again."
+                ),
+                changed=True,
+            )
+        return answer
 
 
 class WriteFailed(AzureModuleError):

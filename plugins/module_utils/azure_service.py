@@ -34,9 +34,9 @@ class AzureService:
     def client(self):
         return self.module.client(self.client_kind)
 
-    def get(self, operation, *args):
+    def get(self, operation, *args, **kwargs):
         """A read answering None when the resource (or its resource group) does not exist."""
-        return rest_dict(self.module.get_or_none(self.description, operation, *args))
+        return rest_dict(self.module.get_or_none(self.description, operation, *args, **kwargs))
 
     def read(self, what, operation, *args):
         """A read that must succeed: `what` completes "Could not <what> <resource>"."""
@@ -51,9 +51,9 @@ class AzureService:
             for item in self.module.call(what, self.description, lambda: list(operation(*args)))
         ]
 
-    def write(self, action, operation, *args):
+    def write(self, action, operation, *args, **kwargs):
         """Send one write and wait for its long-running operation; Azure's answer as a REST dict."""
-        answer = self.module.call(action, self.description, operation, *args)
+        answer = self.module.call(action, self.description, operation, *args, **kwargs)
         if _is_poller(answer):
             try:
                 answer = self.module.wait(answer, action, self.description)

@@ -63,6 +63,11 @@ def make_resource_group(double, name, location="westeurope"):
     double.client(ResourceManagementClient).resource_groups.create_or_update(name, {"location": location})
 
 
+def sent(result):
+    """The operations of a module result as (action, failed) pairs."""
+    return [(op["action"], op.get("failed", False)) for op in result["operations"]]
+
+
 def failures_of(run_tasks, tasks):
     """Run every task (each may fail) in one playbook; (run, the failure messages in task order)."""
     run = run_tasks([{**task, "ignore_errors": True} for task in tasks])

@@ -10,7 +10,7 @@ import pytest
 from azure.mgmt.containerservice import ContainerServiceClient
 
 from tests.azure_double.providers.containerservice import use_user_kubeconfig
-from tests.azure_modules.conftest import failures_of, make_resource_group, resource_id
+from tests.azure_modules.conftest import failures_of, make_resource_group, resource_id, sent
 
 GROUP = "papr-memory-aks-test"
 NAME = "papr-memory-aks"
@@ -241,10 +241,6 @@ def test_stopped_cluster_is_started_and_delete(run_tasks, azure_double, resource
 
 # --- a write sent, then a failure (tests/azure_modules/test_runner.py has the other modules') -------
 NO_RETRIES = {"PAPR_AZURE_MAX_RETRIES": "0"}
-
-
-def sent(result):
-    return [(op["action"], op.get("failed", False)) for op in result["operations"]]
 
 
 def test_create_accepted_then_failed_reports_changed_and_is_repaired(run_tasks, azure_double, resource_group):

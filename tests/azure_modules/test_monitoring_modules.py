@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.azure_modules.conftest import failures_of, make_resource_group, resource_id
+from azure.mgmt.resource.resources import ResourceManagementClient
+
+from tests.azure_modules.conftest import failures_of, make_resource_group, resource_id, sent
 
 GROUP = "papr-memory-monitoring-test"
 
@@ -120,11 +122,19 @@ def test_bad_inputs_fail_naming_the_option(azure_double, run_tasks):
                     "retention_days": 5,
                 }
             },
+            {
+                "papr.memory.log_analytics_workspace": {
+                    "name": "-logs",
+                    "resource_group": GROUP,
+                    "location": "westeurope",
+                }
+            },
         ],
     )
     assert "emails: nobody are not e-mail addresses" in failures[0]
     assert "is not the resource id of a resource" in failures[1]
     assert "retention_days 5 must be 30 to 730" in failures[2]
+    assert "Invalid Log Analytics workspace name '-logs'" in failures[3]
     assert run.writes == 0
 
 
@@ -226,10 +236,8 @@ def test_web_test_bad_inputs_fail_naming_the_option(azure_double, run_tasks):
 
 
 def test_a_refused_write_fails_unchanged_and_leaves_the_resource(azure_double, run_tasks):
-    """Each monitoring resource is one synchronous PUT or DELETE: when Azure refuses it, nothing landed.
-
-    (A write that lands and then fails reports changed: see test_runner.py, test_aks_cluster.py.)
-    """
+    """Each monitoring update or delete is one synchronous PUT or DELETE: when Azure refuses it, nothing
+    landed. (A workspace create lands, then can fail: the tests below.)"""
     double = azure_double
     make_resource_group(double, GROUP)
     run_tasks(tasks(double))
@@ -251,3 +259,86 @@ def test_a_refused_write_fails_unchanged_and_leaves_the_resource(azure_double, r
     assert workspace["properties"]["retentionInDays"] == 30
     assert alert["properties"]["criteria"]["allOf"][0]["threshold"] == 80
     assert double.resource(resource_id(double, GROUP, "Microsoft.Insights/actionGroups/papr-alerts"))
+
+
+WORKSPACE = "Microsoft.OperationalInsights/workspaces/papr-logs"
+
+
+def workspace_task(**options):
+    return {
+        "papr.memory.log_analytics_workspace": {
+            "name": "papr-logs",
+            "resource_group": GROUP,
+            "location": "westeurope",
+            **options,
+        }
+    }
+
+
+def provisioning_state(double):
+    return double.resource(resource_id(double, GROUP, WORKSPACE))["properties"]["provisioningState"]
+
+
+def test_workspace_create_accepted_then_failed_reports_changed_and_is_repaired(azure_double, run_tasks):
+    """Azure answers a workspace create 201 "Creating" and works on; the create can end "Failed"."""
+    double = azure_double
+    make_resource_group(double, GROUP)
+    double.fail_operations(
+        r"/workspaces/papr-logs$", "InternalServerError", "Cluster unavailable.", method="PUT"
+    )
+    failed = run_tasks([workspace_task()], expect_rc=2)
+    result = failed.result()
+    assert result["failed"] is True and result["changed"] is True  # the workspace exists now
+    assert sent(result) == [("create", True)] and failed.writes == 1
+    assert "accepted the create and then reported state Failed" in result["msg"]
+    assert provisioning_state(double) == "Failed"
+
+    repaired = run_tasks([workspace_task()])  # same options: the failed workspace is sent again
+    assert repaired.result()["operations"] == [
+        {
+            "action": "update",
+            "target": f"Log Analytics workspace 'papr-logs' in resource group '{GROUP}'",
+            "changes": ["provisioning_state"],
+        }
+    ]
+    assert repaired.writes == 1 and provisioning_state(double) == "Succeeded"
+    assert run_tasks([workspace_task()]).writes == 0
+
+
+def test_workspace_still_creating_when_the_sdk_returns_is_waited_for(azure_double, run_tasks):
+    """The SDK stops polling at the first 200 of the workspace's own URL, "Creating" or not."""
+    double = azure_double
+    make_resource_group(double, GROUP)
+    double.slow_operations(r"/workspaces/papr-logs$", polls=4, method="PUT", times=1)
+    run = run_tasks([workspace_task()])
+    assert run.result()["changed"] is True and run.writes == 1
+    assert provisioning_state(double) == "Succeeded"
+    workspace_reads = [p for method, p, *_ in run.requests if method == "GET" and p.endswith("/papr-logs")]
+    assert len(workspace_reads) >= 4  # read until Azure had finished
+
+
+def test_workspace_create_that_outlasts_the_timeout_reports_changed(azure_double, run_tasks):
+    double = azure_double
+    make_resource_group(double, GROUP)
+    double.slow_operations(r"/workspaces/papr-logs$", polls=10**9, method="PUT", times=1)
+    run = run_tasks([workspace_task(timeout=2)], expect_rc=2)
+    result = run.result()
+    assert result["changed"] is True and sent(result) == [("create", False)] and run.writes == 1
+    assert "is still Creating after 2s (the create was sent" in result["msg"]
+
+
+def test_a_creating_workspace_is_waited_for_and_not_written(azure_double, run_tasks):
+    """A create an earlier, interrupted run sent: the module waits for it, then has nothing to write."""
+    double = azure_double
+    make_resource_group(double, GROUP)
+    double.slow_operations(r"/workspaces/papr-logs$", polls=4, method="PUT", times=1)
+    body = {"location": "westeurope", "properties": {"sku": {"name": "PerGB2018"}, "retentionInDays": 30}}
+    resources = double.client(ResourceManagementClient).resources
+    resources.begin_create_or_update_by_id(
+        resource_id(double, GROUP, WORKSPACE), body, api_version="2022-10-01", polling=False
+    )
+    assert provisioning_state(double) == "Creating"
+
+    run = run_tasks([workspace_task()])
+    assert run.result()["changed"] is False and run.writes == 0
+    assert run.result()["resource"]["retention_days"] == 30 and provisioning_state(double) == "Succeeded"

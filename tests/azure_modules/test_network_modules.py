@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.azure_modules.conftest import failures_of, make_resource_group, resource_id
+from tests.azure_modules.conftest import failures_of, make_resource_group, resource_id, sent
 
 GROUP = "papr-net"
 ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
@@ -235,11 +235,37 @@ def test_role_assignment_is_found_by_principal_role_and_scope(run_tasks, azure_d
     assert run.writes == 0
 
 
+def test_role_assignment_refused_create_or_delete_changes_nothing(run_tasks, azure_double):
+    """A role assignment is one synchronous PUT or DELETE and has no provisioning or stopped state: a
+    refused write landed nothing, so the task reports unchanged and the rerun sends it again."""
+    make_resource_group(azure_double, GROUP)
+    scope = resource_id(azure_double, GROUP)
+    options = {"scope": scope, "role": "AcrPull", "principal_id": str(uuid.uuid4())}
+    task = {"papr.memory.role_assignment": options}
+    no_retries = {"PAPR_AZURE_MAX_RETRIES": "0"}
+
+    def assignments():
+        return [key for key in azure_double.snapshot() if "/roleassignments/" in key]
+
+    azure_double.inject_status(
+        r"/roleAssignments/", 403, method="PUT", code="AuthorizationFailed", message="No write access."
+    )
+    refused = run_tasks([task], env=no_retries, expect_rc=2).result()
+    assert refused["changed"] is False and sent(refused) == [("create", True)]
+    assert "No write access" in refused["msg"] and assignments() == []
+    created = run_tasks([task])
+    assert created.result()["changed"] is True and created.writes == 1 and len(assignments()) == 1
+
+    azure_double.inject_status(r"/roleAssignments/", 500, method="DELETE", times=None)
+    gone = {"papr.memory.role_assignment": {**options, "state": "absent"}}
+    kept = run_tasks([gone], env=no_retries, expect_rc=2).result()
+    assert kept["changed"] is False and sent(kept) == [("delete", True)] and "HTTP 500" in kept["msg"]
+    assert len(assignments()) == 1
+    azure_double.clear_faults()
+    assert run_tasks([gone]).writes == 1 and assignments() == []
+
+
 # --- a write sent, then a failure (tests/azure_modules/test_runner.py has the other modules') -------
-def sent(result):
-    return [(op["action"], op.get("failed", False)) for op in result["operations"]]
-
-
 @pytest.mark.parametrize(
     "make_task, path",
     [
