@@ -69,6 +69,11 @@ NAME_RULES = {
         re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,52}[A-Za-z0-9])?$"),
         "1-54 letters, digits and hyphens, starting and ending with a letter or digit",
     ),
+    "log_analytics_workspace": (
+        "Log Analytics workspace",
+        re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{2,61}[A-Za-z0-9]$"),
+        "4-63 letters, digits and hyphens, starting and ending with a letter or digit",
+    ),
     "aks_node_pool": (
         "AKS node pool",
         re.compile(r"^[a-z][a-z0-9]{0,11}$"),

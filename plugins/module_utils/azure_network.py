@@ -6,12 +6,23 @@ helpers their desired-state code shares."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_service import AzureService
 
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+
+
+def address_range(value, option):
+    """`value` of option `option` as an ip_network; a host address or no CIDR range fails naming it."""
+    try:
+        return ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise AzureModuleError(
+            f"{option}: {value!r} is not an address range in CIDR notation ({exc})."
+        ) from exc
 
 
 def resource_id(subscription_id, resource_group, provider_type, name):

@@ -245,6 +245,7 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_module import STATE_ARGUMENT_SPEC
 from ansible_collections.papr.memory.plugins.module_utils.azure_names import require_valid_name
+from ansible_collections.papr.memory.plugins.module_utils.azure_network import address_range
 from ansible_collections.papr.memory.plugins.module_utils.azure_runner import (
     RUNNING,
     STOPPED,
@@ -306,13 +307,6 @@ def _minor(version):
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-def _network(text, option):
-    try:
-        return ipaddress.ip_network(text, strict=True)
-    except ValueError as exc:
-        raise AzureModuleError(f"{option} {text!r} is not an address range in CIDR form ({exc}).") from exc
-
-
 def validate(params):
     require_valid_name("aks_cluster", params["name"])
     if params["state"] == "absent":
@@ -329,9 +323,11 @@ def validate(params):
             "(/subscriptions/<s>/resourceGroups/<g>/providers/Microsoft.Network/virtualNetworks/<v>/subnets/<n>)."
         )
     network = params["network"] or {}
-    pods = _network(network["pod_cidr"], "network.pod_cidr") if network.get("pod_cidr") else None
+    pods = address_range(network["pod_cidr"], "network.pod_cidr") if network.get("pod_cidr") else None
     services = (
-        _network(network["service_cidr"], "network.service_cidr") if network.get("service_cidr") else None
+        address_range(network["service_cidr"], "network.service_cidr")
+        if network.get("service_cidr")
+        else None
     )
     if pods and services and pods.overlaps(services):
         raise AzureModuleError(f"network.pod_cidr {pods} overlaps network.service_cidr {services}.")

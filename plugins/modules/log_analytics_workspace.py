@@ -12,6 +12,9 @@ description:
   - Ensures the Log Analytics workspace (C(Microsoft.OperationalInsights/workspaces)) exists with the given
     SKU and retention, or is absent.
   - Idempotent - a second run sends no write. Check mode sends no write; diff mode shows the managed view.
+  - Azure answers a create while the workspace is still C(Creating); the module reads it until it settles
+    (within C(timeout)). A create that ends C(Failed) fails the task with C(changed=true); the next run
+    sends the workspace again. A workspace found C(Creating) is waited for before anything is compared.
 version_added: 0.2.0
 author:
   - PAPR Memory engineers (@papr-memory)
@@ -74,8 +77,6 @@ resource:
     customer_id: {description: The workspace id agents and queries use., type: str}
 """
 
-import re
-
 from ansible_collections.papr.memory.plugins.module_utils.azure_arm_resource import (
     ArmResourceType,
     fixed_location,
@@ -88,10 +89,10 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_diff import (
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_errors import AzureModuleError
 from ansible_collections.papr.memory.plugins.module_utils.azure_module import STATE_ARGUMENT_SPEC
+from ansible_collections.papr.memory.plugins.module_utils.azure_names import require_valid_name
 from ansible_collections.papr.memory.plugins.module_utils.azure_runner import run_module
 
 API_VERSION = "2022-10-01"
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{2,61}[A-Za-z0-9]$")
 
 
 class Workspace(ArmResourceType):
@@ -101,8 +102,7 @@ class Workspace(ArmResourceType):
 
     def validate(self):
         params = self.params
-        if not NAME.match(params["name"]):
-            raise AzureModuleError(f"name {params['name']!r} must be 4-63 letters, digits and hyphens.")
+        require_valid_name("log_analytics_workspace", params["name"])
         if not 30 <= params["retention_days"] <= 730:
             raise AzureModuleError(f"retention_days {params['retention_days']} must be 30 to 730.")
 

@@ -115,6 +115,7 @@ from ansible_collections.papr.memory.plugins.module_utils.azure_errors import Az
 from ansible_collections.papr.memory.plugins.module_utils.azure_module import STATE_ARGUMENT_SPEC
 from ansible_collections.papr.memory.plugins.module_utils.azure_network import (
     VirtualNetworks,
+    address_range,
     resource_id,
 )
 from ansible_collections.papr.memory.plugins.module_utils.azure_runner import (
@@ -202,10 +203,10 @@ class VirtualNetwork(Resource):
             return
         if not self.params["address_prefixes"]:
             raise AzureModuleError(f"address_prefixes is required to create or update {self.description}.")
-        spaces = [self._network(p, "address_prefixes") for p in self.params["address_prefixes"]]
+        spaces = [address_range(p, "address_prefixes") for p in self.params["address_prefixes"]]
         seen = {}
         for subnet in self.params["subnets"]:
-            prefix = self._network(subnet["address_prefix"], f"subnets[{subnet['name']}].address_prefix")
+            prefix = address_range(subnet["address_prefix"], f"subnets[{subnet['name']}].address_prefix")
             if not any(prefix.subnet_of(space) for space in spaces):
                 raise AzureModuleError(
                     f"subnets[{subnet['name']}].address_prefix {prefix} is outside address_prefixes "
@@ -220,13 +221,6 @@ class VirtualNetwork(Resource):
             if subnet["name"] in seen:
                 raise AzureModuleError(f"subnets lists '{subnet['name']}' twice for {self.description}.")
             seen[subnet["name"]] = prefix
-
-    @staticmethod
-    def _network(value, option):
-        try:
-            return ipaddress.ip_network(value, strict=True)
-        except ValueError as exc:
-            raise AzureModuleError(f"{option}: {value!r} is not a network in CIDR notation ({exc}).") from exc
 
     def read(self):
         return self.networks.get_resource()
