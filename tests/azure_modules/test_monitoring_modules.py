@@ -342,3 +342,18 @@ def test_a_creating_workspace_is_waited_for_and_not_written(azure_double, run_ta
     run = run_tasks([workspace_task()])
     assert run.result()["changed"] is False and run.writes == 0
     assert run.result()["resource"]["retention_days"] == 30 and provisioning_state(double) == "Succeeded"
+
+
+def test_a_failed_component_is_sent_again(azure_double, run_tasks):
+    """Any monitoring resource Azure reports "Failed" (here an Application Insights component) is sent
+    again with the same options: the runner's failed-resource repair, shared by every ArmResourceType."""
+    double = azure_double
+    make_resource_group(double, GROUP)
+    run_tasks(availability_tasks(double))
+    component_id = resource_id(double, GROUP, "Microsoft.Insights/components/papr-insights")
+    double.drift(component_id, {"properties": {"provisioningState": "Failed"}})
+
+    run = run_tasks(availability_tasks(double))
+    assert [r["changed"] for r in run.results()] == [False, True, False] and run.writes == 1
+    assert run.result(1)["operations"][0]["changes"] == ["provisioning_state"]
+    assert double.resource(component_id)["properties"]["provisioningState"] == "Succeeded"
