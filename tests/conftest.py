@@ -63,7 +63,16 @@ def _start_order(item: pytest.Item) -> tuple[int, int]:
     return (1 if item.get_closest_marker("slow") else 2), 0
 
 
-class StartOrder:
+def _tag_with_group(item: pytest.Item) -> None:
+    """The group as the suffix of the test's id, which is what --dist loadgroup's controller reads:
+    pytest-xdist 3.8 writes it to an attribute pytest 9 no longer has (the id is `_id`), so without
+    this every test was a unit of its own and the groups were not kept on one worker."""
+    group = _work_unit(item)
+    if group != item.nodeid and not item.nodeid.endswith(f"@{group}"):
+        item._id = type(item._id).parse(f"{item.nodeid}@{group}")
+
+
+class XdistWorker:
     """On xdist workers, whose collection order is the order the controller hands the work out in
     (with --no-loadscope-reorder): the podman group first, on one worker from the start, so that the
     other worker runs everything else meanwhile (the group is a third to a half of the suite's
@@ -73,7 +82,7 @@ class StartOrder:
     be idle."""
 
     @pytest.hookimpl(trylast=True)  # after the groups are set and pytest ordered by fixtures
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         order: dict[str, tuple[int, int]] = {}
         for item in items:
             unit = _work_unit(item)
@@ -81,8 +90,11 @@ class StartOrder:
         # A stable sort on one key per unit (then per module inside the podman group): the tests
         # of a module or group stay together, in their order.
         items.sort(key=lambda item: (order[_work_unit(item)], _start_order(item)[1]))
+        if config.getvalue("loadgroup"):
+            for item in items:
+                _tag_with_group(item)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):
-        config.pluginmanager.register(StartOrder(), "papr-start-order")
+        config.pluginmanager.register(XdistWorker(), "papr-xdist-worker")
