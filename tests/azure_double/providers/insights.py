@@ -1,11 +1,13 @@
 """Microsoft.Insights action groups, metric alerts, Application Insights components and web tests:
 synchronous writes (PUT 201/200 and 200).
 
-No recording covers these (*unverified*): shapes and rules follow the REST API reference (action groups
-are global with a <= 12 character short name; metric alerts need severity 0-4, existing scopes and
-action groups, and a window no shorter than the evaluation frequency; a web test belongs to the
-component its `hidden-link:<component id>` tag names, runs every 5, 10 or 15 minutes from 1-16
-test locations, and times out within its frequency).
+Action group writes are recorded synchronous (201 create, 200 update: recordings/
+test_monitor_action_group_basic_scenario.yaml). For the rest no recording is here (*unverified*):
+shapes and rules follow the REST API reference (action groups are global with a <= 12 character
+short name; metric alerts need severity 0-4, existing scopes and action groups, and a window no
+shorter than the evaluation frequency; a web test belongs to the component its
+`hidden-link:<component id>` tag names, runs every 5, 10 or 15 minutes from 1-16 test locations, and
+times out within its frequency).
 """
 
 from __future__ import annotations
