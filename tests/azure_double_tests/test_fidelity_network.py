@@ -31,7 +31,7 @@ def test_network_recording_matches_real_azure(azure_double, excerpts, recording)
 
 
 def test_excerpts_are_present():
-    assert len(NAMES) >= 9
+    assert len(NAMES) >= 10
     uris = " ".join(it["request"]["uri"].lower() for name in NAMES for it in test_fidelity.interactions(name))
     for kind in (
         "/networksecuritygroups/",
@@ -44,5 +44,6 @@ def test_excerpts_are_present():
         "/config/web",
         "microsoft.dbforpostgresql/flexibleservers",
         "microsoft.authorization/roleassignments",
+        "microsoft.operationalinsights/workspaces",
     ):
         assert kind in uris, kind

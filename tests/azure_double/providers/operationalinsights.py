@@ -19,13 +19,14 @@ destination that exist, and at least one enabled log or metric; its writes are s
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..arm import check_tags, collection_pattern, list_body, not_found, provider_pattern, require_location
 from ..http import Request, Response, arm_error
-from ..lro import arm_status_body
+from ..lro import arm_status_body, utc_now
 from .resources import in_scope, require_group
 
 if TYPE_CHECKING:
@@ -76,22 +77,45 @@ class OperationalInsightsProvider:
         if existing and existing["location"] != location:
             raise bad_request("The location of an existing workspace cannot change.")
         creating = existing is None
+        before = (existing or {}).get("properties") or {}
+        now = utc_now()
         workspace = {
             "id": rid,
             "name": name,
             "type": f"{NS}/workspaces",
             "location": location,
-            "tags": check_tags(body.get("tags")),
+            "etag": f'"{uuid.uuid4()}"',
             "properties": {
                 "provisioningState": "Creating" if creating else "Succeeded",
-                "customerId": (existing or {}).get("properties", {}).get("customerId") or str(uuid.uuid4()),
-                "sku": {"name": sku},
+                "customerId": before.get("customerId") or str(uuid.uuid4()),
+                "sku": {
+                    "name": sku,
+                    "lastSkuUpdate": now
+                    if before.get("sku", {}).get("name") != sku
+                    else before["sku"]["lastSkuUpdate"],
+                },
                 "retentionInDays": retention,
+                "features": {
+                    "legacy": 0,
+                    "searchVersion": 1,
+                    "enableLogAccessUsingOnlyResourcePermissions": True,
+                },
+                # No daily cap unless one is asked for (-1.0, recorded); the reset time is *unverified*.
+                "workspaceCapping": {
+                    "dailyQuotaGb": float((props.get("workspaceCapping") or {}).get("dailyQuotaGb", -1.0)),
+                    "quotaNextResetTime": time.strftime(
+                        "%Y-%m-%dT%H:00:00Z", time.gmtime(time.time() + 3600)
+                    ),
+                    "dataIngestionStatus": "RespectQuota",
+                },
                 "publicNetworkAccessForIngestion": props.get("publicNetworkAccessForIngestion", "Enabled"),
                 "publicNetworkAccessForQuery": props.get("publicNetworkAccessForQuery", "Enabled"),
-                "features": {"enableLogAccessUsingOnlyResourcePermissions": True},
+                "createdDate": before.get("createdDate") or now,
+                "modifiedDate": now,
             },
         }
+        if "tags" in body:  # recorded: no tags key when none were sent
+            workspace["tags"] = check_tags(body["tags"])
         self.store.put(rid, workspace)
         if not creating:
             return Response(200, workspace)
