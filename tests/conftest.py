@@ -57,10 +57,13 @@ def _work_unit(item: pytest.Item) -> str:
 
 
 def _start_order(item: pytest.Item) -> tuple[int, int]:
-    if _work_unit(item) == "host":
+    unit = _work_unit(item)
+    if unit == "host":
         module = item.module.__name__
         return 0, next((i for i, prefix in enumerate(HOST_MODULE_ORDER) if module.startswith(prefix)), 9)
-    return (1 if item.get_closest_marker("slow") else 2), 0
+    # Slow tests first; groups (several tests sharing an expensive fixture) before single tests.
+    slow, single = bool(item.get_closest_marker("slow")), unit == item.nodeid
+    return 1 + 2 * (not slow) + single, 0
 
 
 def _tag_with_group(item: pytest.Item) -> None:
@@ -90,7 +93,7 @@ class XdistWorker:
         # A stable sort on one key per unit (then per module inside the podman group): the tests
         # of a module or group stay together, in their order.
         items.sort(key=lambda item: (order[_work_unit(item)], _start_order(item)[1]))
-        if config.getvalue("loadgroup"):
+        if getattr(config.option, "loadgroup", False):
             for item in items:
                 _tag_with_group(item)
 

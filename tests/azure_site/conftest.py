@@ -33,9 +33,37 @@ def site(azure_double_server, stand_in_service, tmp_path_factory):  # noqa: F811
 
 
 @dataclass(frozen=True)
-class DevDeployment:
-    run: SiteRun  # site.yml -i inventories/dev --diff from an empty subscription
-    state: dict  # the double's resources right after it
+class Deployment:
+    runs: dict[str, SiteRun]  # the site runs from an empty subscription, by name, in order
+    state: dict  # the double's resources right after them
+
+    @property
+    def run(self) -> SiteRun:
+        """The (last) real run."""
+        return list(self.runs.values())[-1]
+
+    def restore(self, double: AzureDouble) -> AzureDouble:
+        """`double` (reset) holding what the runs deployed, as if they had just run (the stand-in
+        service is the session's, so its side of the deployment is there already)."""
+        for resource_id, state in self.state.items():  # in creation order, as ARM lists them
+            double.store.put(resource_id, state)
+        return double
+
+
+def deploy_from_empty(
+    site: SiteRunner, double: AzureDouble, inventory: str, **runs: tuple[str, ...]
+) -> Deployment:
+    """site.yml runs (name -> arguments) from an empty subscription, each asserted to pass, and the
+    state they leave; the double is reset afterwards."""
+    double.reset()
+    double.operations.default_polls = 1
+    done = {}
+    for name, args in runs.items():
+        done[name] = site.run(inventory, *args)
+        assert done[name].rc == 0, done[name].output[-6000:]
+    state = double.snapshot()
+    double.reset()
+    return Deployment(done, state)
 
 
 @pytest.fixture(scope="session")
@@ -43,22 +71,23 @@ def dev_deployment(site, azure_double_server):  # noqa: F811
     """site.yml -i inventories/dev --diff from an empty subscription, run once per session (per
     xdist worker): test_site_dev reads the run, and the day-2 playbook tests start from the state it
     left instead of each paying a full site run of its own (about a minute of two cores)."""
-    azure_double_server.reset()
-    azure_double_server.operations.default_polls = 1
-    run = site.run("dev", "--diff")
-    assert run.rc == 0, run.output[-6000:]
-    state = azure_double_server.snapshot()
-    azure_double_server.reset()
-    return DevDeployment(run, state)
+    return deploy_from_empty(site, azure_double_server, "dev", first=("--diff",))
 
 
 @pytest.fixture
 def dev_deployed(dev_deployment, azure_double):  # noqa: F811
-    """`azure_double` holding what site.yml -i inventories/dev deploys, as if it had just run (the
-    stand-in service is the session's, so its side of that deployment is there already)."""
-    for resource_id, state in dev_deployment.state.items():  # in creation order, as ARM lists them
-        azure_double.store.put(resource_id, state)
-    return azure_double
+    """`azure_double` holding what site.yml -i inventories/dev deploys, as if it had just run."""
+    return dev_deployment.restore(azure_double)
+
+
+@pytest.fixture(scope="session")
+def prod_deployment(site, azure_double_server):  # noqa: F811
+    """site.yml -i inventories/prod from an empty subscription, once per session (per xdist worker):
+    check mode first, then the real run (both --diff -vvv, whose output test_site_prod reads);
+    test_site_prod and test_release start from the state it left."""
+    return deploy_from_empty(
+        site, azure_double_server, "prod", check=("--check", "--diff", "-vvv"), first=("--diff", "-vvv")
+    )
 
 
 @pytest.fixture(scope="module")

@@ -48,13 +48,11 @@ def release(site, image: str, *args: str, **overrides) -> SiteRun:
 
 
 @pytest.fixture(scope="module")
-def deployed(site, azure_double_server):
-    """Option 2 deployed from an empty subscription with the first image."""
+def deployed(prod_deployment, azure_double_server):
+    """Option 2 deployed from an empty subscription with the first image (the session's run)."""
     azure_double_server.reset()
     azure_double_server.operations.default_polls = 1
-    first = site.run("prod")
-    assert first.rc == 0, first.output[-6000:]
-    yield azure_double_server
+    yield prod_deployment.restore(azure_double_server)
     azure_double_server.reset()
 
 

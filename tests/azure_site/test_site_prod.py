@@ -54,13 +54,14 @@ def assert_converged_without_writes(run: SiteRun) -> None:
 
 
 @pytest.fixture(scope="module")
-def deployed(site, azure_double_server):
-    """From an empty subscription: a check-mode run, the real run, then the same again."""
+def deployed(prod_deployment, site, azure_double_server):
+    """From an empty subscription: a check-mode run, the real run (the session's, shared with
+    test_release), then the same again on the state they left."""
     azure_double_server.reset()
     azure_double_server.operations.default_polls = 1
+    prod_deployment.restore(azure_double_server)
     runs = {
-        "check": site.run("prod", "--check", "--diff", "-vvv"),
-        "first": site.run("prod", "--diff", "-vvv"),
+        **prod_deployment.runs,  # "check", "first"
         "second": site.run("prod", "--diff"),
         "check_deployed": site.run("prod", "--check", "--diff"),
     }

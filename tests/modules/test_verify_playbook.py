@@ -16,6 +16,9 @@ from scripts.stack import LocalStack, StackPorts
 from tests.modules.conftest import REPO, run_playbook
 from tests.ports import free_port_block
 
+# The verify role's modules through ansible-playbook (~80 s of a worker): make test-modules, not test-fast.
+pytestmark = pytest.mark.playbook
+
 PLAYBOOK = REPO / "playbooks" / "verify.yml"
 STACK_PORT_BASES = range(57410, 57490, 10)  # six consecutive free ports from one of these
 PROBES = "SELECT count(*) FROM memories WHERE metadata->>'source' = 'papr.memory.verify'"
