@@ -71,6 +71,8 @@ def _tag_with_group(item: pytest.Item) -> None:
     pytest-xdist 3.8 writes it to an attribute pytest 9 no longer has (the id is `_id`), so without
     this every test was a unit of its own and the groups were not kept on one worker."""
     group = _work_unit(item)
+    if not hasattr(item, "_id"):  # pytest 8: pytest-xdist's own suffix works
+        return
     if group != item.nodeid and not item.nodeid.endswith(f"@{group}"):
         item._id = type(item._id).parse(f"{item.nodeid}@{group}")
 
