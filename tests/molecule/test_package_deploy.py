@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.molecule.podman_hosts import podman
 from tests.molecule.test_scenarios import podman_env  # noqa: F401 (the fixture)
 from tests.plan.test_collection_package import build, install
 
@@ -29,12 +30,6 @@ NETWORK = "papr-pkg-net"
 PORT = 57530
 
 pytestmark = [pytest.mark.molecule, pytest.mark.slow]
-
-
-def podman(env, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["podman", *args], env=env, check=check, capture_output=True, text=True, timeout=300
-    )
 
 
 @pytest.fixture

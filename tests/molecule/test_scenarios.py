@@ -1,51 +1,56 @@
 """Molecule scenarios on real systemd hosts (podman containers from the project's own image).
 
-Each runs the scenario's full sequence: destroy, create, check (site.yml in check mode on the
+Option 1 runs the scenario's full sequence: destroy, create, check (site.yml in check mode on the
 fresh hosts), converge (site.yml), idempotence (the second converge must change nothing), verify
-(through the API) and destroy.
+(through the API) and destroy. Option 2 runs the same steps one by one and keeps its four hosts
+for the module: a release of a new build (playbooks/hosts_release.yml) runs on them under load
+before cleanup and destroy, so the suite converges hosts once for both.
 """
 
 from __future__ import annotations
 
-import os
+import json
 import re
-import shutil
 import subprocess
-import sys
 import time
-from pathlib import Path
+import urllib.request
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-VENV_BIN = Path(sys.executable).parent
+from tests.molecule.podman_hosts import (
+    REPO_ROOT,
+    VENV_BIN,
+    missing_tools,
+    molecule,
+    on_host,
+    podman_environment,
+    runs_from,
+    scenario_vars,
+)
+from tests.molecule.release_load import (
+    Load,
+    bad_build,
+    deployed_wheelhouse,
+    good_build,
+    not_stored,
+    rebuilt_wheelhouse,
+    recap_changed,
+    release,
+)
 
 pytestmark = [pytest.mark.molecule, pytest.mark.slow]
+
+OPTION2_STEPS = ("create", "prepare", "check", "converge", "idempotence", "verify")
+OPTION2_WEB, OPTION2_WORKERS = "papr-m2-web", "papr-m2-workers"
 
 
 @pytest.fixture(scope="session")
 def podman_env() -> dict[str, str]:
     """The environment for podman and Molecule; builds the host image once (then it is cached)."""
-    missing = [tool for tool in ("podman", "runc", "iptables") if shutil.which(tool) is None]
+    missing = missing_tools()
     if missing:
         pytest.skip(f"podman hosts need {', '.join(missing)} (.ci/run installs them)")
-    conf = subprocess.run(
-        [str(REPO_ROOT / "scripts/podman-conf.sh")], check=True, capture_output=True, text=True
-    ).stdout.strip()
-    env = {**os.environ, "CONTAINERS_CONF": conf, "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
-    env.pop("ANSIBLE_CONFIG", None)  # Molecule writes its own
-    subprocess.run([str(REPO_ROOT / "scripts/host-image.sh")], check=True, env=env, timeout=900)
-    # One build of the service for the whole session: converge and the idempotence run must
-    # deploy the same wheels even if the working tree changes in between.
-    for kind in ("service", "temporal"):
-        subprocess.run(
-            [sys.executable, str(REPO_ROOT / "scripts/wheelhouse.py"), kind],
-            check=True,
-            env=env,
-            capture_output=True,
-        )
-    env["PAPR_WHEELHOUSE_FREEZE"] = "1"
-    return env
+    return podman_environment()
 
 
 def _run_scenario(env: dict[str, str], scenario: str) -> tuple[str, float]:
@@ -77,10 +82,105 @@ def test_option1_single_host(podman_env: dict[str, str]) -> None:
     print(f"molecule test -s option1: {elapsed:.0f} s")
 
 
-@pytest.mark.timeout(1800)
-def test_option2_split_hosts(podman_env: dict[str, str]) -> None:
-    output, elapsed = _run_scenario(podman_env, "option2")
-    _assert_steps_passed(output, "option2")
+@pytest.fixture(scope="module")
+def option2_hosts(podman_env, tmp_path_factory):
+    """The option-2 hosts after check, converge, idempotence and verify (each step must pass);
+    yields (environment, Molecule's inventory, {step: output}); then cleanup and destroy."""
+    env = {**podman_env, "MOLECULE_EPHEMERAL_DIRECTORY": str(tmp_path_factory.mktemp("molecule-option2"))}
+    molecule(env, "destroy", "option2", check=False)
+    outputs: dict[str, str] = {}
+    try:
+        for step in OPTION2_STEPS:
+            started = time.monotonic()
+            outputs[step] = molecule(env, step, "option2")
+            print(f"molecule {step} -s option2: {time.monotonic() - started:.0f} s")
+        yield env, f"{env['MOLECULE_EPHEMERAL_DIRECTORY']}/inventory", outputs
+    finally:
+        molecule(env, "cleanup", "option2", check=False)
+        molecule(env, "destroy", "option2", check=False)
+
+
+@pytest.mark.timeout(2400)
+def test_option2_split_hosts(option2_hosts) -> None:
+    _env, _inventory, outputs = option2_hosts
+    assert set(outputs) == set(OPTION2_STEPS)
     # The verify step proved fault isolation: workers stopped, web /health 200, /health/workers 503.
-    assert "The web server stays up and reports the missing workers" in output
-    print(f"molecule test -s option2: {elapsed:.0f} s")
+    assert "The web server stays up and reports the missing workers" in outputs["verify"]
+
+
+@pytest.mark.timeout(3600)
+def test_option2_release_under_load(option2_hosts, tmp_path) -> None:
+    """A new build is released on the web and workers hosts while a load writes memories and reads
+    /health (about 20 requests a second): no request fails (the web server's socket holds new
+    connections while it restarts) and every memory is stored. The same build again changes
+    nothing. A bad build (/health always 503) fails its trial beside the running server: no host
+    is switched, the load sees no error. The same bad build without the trial is switched to,
+    fails the checks and every host is rolled back (the load's errors then are counted only)."""
+    env, inventory, _outputs = option2_hosts
+    settings = scenario_vars("option2")
+    deployed = deployed_wheelhouse(env, OPTION2_WEB)
+    assert deployed.is_file(), deployed
+    good = rebuilt_wheelhouse(deployed, tmp_path, good_build)
+    bad = rebuilt_wheelhouse(deployed, tmp_path, bad_build)
+
+    checked, _ = release(env, inventory, good, "--check")
+    assert checked.returncode == 0, checked.stdout[-6000:]
+    for host in (OPTION2_WEB, OPTION2_WORKERS):
+        untouched = "test -d /opt/papr-memory/venv -a ! -L /opt/papr-memory/venv && echo untouched"
+        assert on_host(env, host, untouched) == "untouched"
+
+    load = Load(settings["molecule_web_url"], settings["papr_api_keys"][0])
+    load.start()
+    try:
+        released, release_seconds = release(env, inventory, good)
+        assert released.returncode == 0, released.stdout[-6000:]
+        good_errors = len(load.errors)
+        again, _ = release(env, inventory, good)
+        assert again.returncode == 0 and recap_changed(again.stdout) == 0, again.stdout[-4000:]
+
+        tried, trial_seconds = release(env, inventory, bad)
+        assert tried.returncode != 0
+        report = " ".join(tried.stdout.split())
+        assert f"The release of {bad.stem} failed on {OPTION2_WEB}" in report, tried.stdout[-6000:]
+        assert "no host had been switched" in report
+        trial_errors = len(load.errors) - good_errors
+
+        failed, rollback_seconds = release(
+            env, inventory, bad, "-e", "release_candidate_check=false", "-e", "web_health_timeout=30"
+        )
+        assert failed.returncode != 0
+        report = " ".join(failed.stdout.split())  # the message as one line, however it was wrapped
+        assert f"The release of {bad.stem} failed on {OPTION2_WEB}" in report, failed.stdout[-6000:]
+        rolled_back = re.search(r"Rolled back: (.+?) run their previous build", report)
+        assert rolled_back, report[-3000:]
+        assert set(rolled_back[1].split(", ")) == {OPTION2_WORKERS, OPTION2_WEB}, rolled_back[0]
+    finally:
+        load.stopped.set()
+        load.join(60)
+    rollback_errors = len(load.errors) - good_errors - trial_errors
+
+    # Both hosts run the good build: its venv's modules are mapped by every unit's process.
+    for host, unit in (
+        (OPTION2_WEB, "papr-memory-web.service"),
+        (OPTION2_WORKERS, "papr-memory-worker@memory.service"),
+        (OPTION2_WORKERS, "papr-memory-worker@documents.service"),
+    ):
+        assert on_host(env, host, "readlink /opt/papr-memory/current") == f"releases/{good.stem}"
+        assert f"/opt/papr-memory/releases/{good.stem}/venv/" in runs_from(env, host, unit), (host, unit)
+    # The workers on the new build poll both task queues (the web server sees them live) ...
+    with urllib.request.urlopen(f"{settings['molecule_web_url']}/health/workers", timeout=30) as answer:  # noqa: S310
+        queues = json.loads(answer.read())["task_queues"]
+    assert all(queue["status"] == "ok" for queue in queues.values()), queues
+    # ... and stored every memory the load wrote, through all four releases.
+    pending = not_stored(load)
+    assert load.written and not pending, f"{len(pending)} of {len(load.written)} memories not stored"
+    print(
+        f"\nhosts release (option 2, web + workers host): {release_seconds:.0f} s, bad build refused by "
+        f"its trial {trial_seconds:.0f} s, switched and rolled back {rollback_seconds:.0f} s; load: "
+        f"{load.requests} requests, slowest {load.slowest:.1f} s, {len(load.written)} memories written "
+        f"and stored; errors: good release {good_errors}, refused bad build {trial_errors}, "
+        f"rolled-back bad build {rollback_errors}"
+    )
+    for error in load.errors[:20]:
+        print("  ", error)
+    assert good_errors == 0 and trial_errors == 0, load.errors[:20]
