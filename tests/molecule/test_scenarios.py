@@ -110,12 +110,13 @@ def test_option2_split_hosts(option2_hosts) -> None:
 
 @pytest.mark.timeout(3600)
 def test_option2_release_under_load(option2_hosts, tmp_path) -> None:
-    """A new build is released on the web and workers hosts while a load writes memories and reads
-    /health (about 20 requests a second): no request fails (the web server's socket holds new
-    connections while it restarts) and every memory is stored. The same build again changes
-    nothing. A bad build (/health always 503) fails its trial beside the running server: no host
-    is switched, the load sees no error. The same bad build without the trial is switched to,
-    fails the checks and every host is rolled back (the load's errors then are counted only)."""
+    """While a load writes memories and reads /health (about 20 requests a second): a bad build
+    (/health always 503) fails its trial beside the running server, no host is switched and the
+    load sees no error; a new build is released on the workers and web hosts and no request fails
+    (the web server's socket holds new connections while it restarts), the refused build is
+    removed (release_keep_builds 2); the same build again changes nothing; the bad build without
+    the trial is switched to, fails the checks and every host is rolled back (the load's errors
+    then are counted only). Every memory the load wrote is stored."""
     env, inventory, _outputs = option2_hosts
     settings = scenario_vars("option2")
     deployed = deployed_wheelhouse(env, OPTION2_WEB)
@@ -132,24 +133,32 @@ def test_option2_release_under_load(option2_hosts, tmp_path) -> None:
     load = Load(settings["molecule_web_url"], settings["papr_api_keys"][0])
     load.start()
     try:
-        released, release_seconds = release(env, inventory, good)
-        assert released.returncode == 0, released.stdout[-6000:]
-        good_errors = len(load.errors)
-        again, _ = release(env, inventory, good)
-        assert again.returncode == 0 and recap_changed(again.stdout) == 0, again.stdout[-4000:]
-
         tried, trial_seconds = release(env, inventory, bad)
         assert tried.returncode != 0
-        report = " ".join(tried.stdout.split())
+        report = " ".join(tried.stdout.split())  # the message as one line, however it was wrapped
         assert f"The release of {bad.stem} failed on {OPTION2_WEB}" in report, tried.stdout[-6000:]
         assert "no host had been switched" in report
-        trial_errors = len(load.errors) - good_errors
+        trial_errors = len(load.errors)
+
+        released, release_seconds = release(env, inventory, good)
+        assert released.returncode == 0, released.stdout[-6000:]
+        good_errors = len(load.errors) - trial_errors
+        print(
+            f"\nrefused bad build: {trial_seconds:.0f} s, {trial_errors} load errors; good release: "
+            f"{release_seconds:.0f} s, {good_errors} load errors, slowest {load.slowest:.1f} s"
+        )
+        # Kept: the running build and the previous one (release_keep_builds 2); the refused one went.
+        for host in (OPTION2_WEB, OPTION2_WORKERS):
+            kept = on_host(env, host, "ls /opt/papr-memory/releases").split()
+            assert sorted(kept) == sorted([deployed.stem, good.stem]), (host, kept)
+        again, _ = release(env, inventory, good)
+        assert again.returncode == 0 and recap_changed(again.stdout) == 0, again.stdout[-4000:]
 
         failed, rollback_seconds = release(
             env, inventory, bad, "-e", "release_candidate_check=false", "-e", "web_health_timeout=30"
         )
         assert failed.returncode != 0
-        report = " ".join(failed.stdout.split())  # the message as one line, however it was wrapped
+        report = " ".join(failed.stdout.split())
         assert f"The release of {bad.stem} failed on {OPTION2_WEB}" in report, failed.stdout[-6000:]
         rolled_back = re.search(r"Rolled back: (.+?) run their previous build", report)
         assert rolled_back, report[-3000:]
