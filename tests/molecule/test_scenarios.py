@@ -104,6 +104,10 @@ def option2_hosts(podman_env, tmp_path_factory):
 def test_option2_split_hosts(option2_hosts) -> None:
     _env, _inventory, outputs = option2_hosts
     assert set(outputs) == set(OPTION2_STEPS)
+    # The check step checked the fresh hosts: it ran the check alone (the scenario's
+    # check_sequence), not Molecule's default destroy, create, converge, check, destroy.
+    matrix = re.search(r"option2 (?:➜|>) discovery\] scenario test matrix: (.*)", outputs["check"])
+    assert matrix and matrix[1].strip() == "check", outputs["check"][-3000:]
     # The verify step proved fault isolation: workers stopped, web /health 200, /health/workers 503.
     assert "The web server stays up and reports the missing workers" in outputs["verify"]
 
