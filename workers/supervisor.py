@@ -96,6 +96,13 @@ def _child_environment(health_port: int | None) -> dict[str, str]:
 async def _supervise(settings: Settings) -> int:
     serve_health = settings.workers_health_port is not None
     ports = {name: _free_loopback_port() for name in WORKER_PROCESSES} if serve_health else {}
+    # Handlers first: a stop that comes while the children start must reach them, not kill the
+    # supervisor and leave them running.
+    received: list[int] = []
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, lambda signum=signum: (received.append(signum), stop.set()))
     children = {
         name: await asyncio.create_subprocess_exec(
             sys.executable, "-m", module, env=_child_environment(ports.get(name))
@@ -110,11 +117,6 @@ async def _supervise(settings: Settings) -> int:
         health = ChildrenHealth(ports, settings.health_timeout_seconds + 1)
         server = await start_health_server(health, settings.workers_health_host, settings.workers_health_port)
 
-    received: list[int] = []
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, lambda signum=signum: (received.append(signum), stop.set()))
     exits = {asyncio.create_task(child.wait()): name for name, child in children.items()}
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopper, *exits], return_when=asyncio.FIRST_COMPLETED)
@@ -140,7 +142,9 @@ async def _supervise(settings: Settings) -> int:
     codes = {name: child.returncode for name, child in children.items()}
     if first_exit is not None and not received:
         return first_exit[1] or 1
-    return 0 if not any(codes.values()) else 1
+    # A child the forwarded signal ended before it installed its handler (still starting, so it
+    # had no work) stopped as asked, as systemd counts a SIGTERM death of a service a clean stop.
+    return 0 if all(code in (0, -received[0]) for code in codes.values()) else 1
 
 
 def supervise_workers() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -72,3 +73,30 @@ def test_memories_accepted_without_workers_are_stored_when_a_worker_starts(
             90,
             f"memory {pending} was not stored after the workers started",
         )
+
+
+def test_a_stop_while_the_workers_start_is_a_clean_stop(stack: LocalStack) -> None:
+    """SIGTERM as soon as the supervisor has started its children (they are still importing, before
+    their own handlers): the forwarded signal ends them and the supervisor reports a clean stop."""
+    env = {**os.environ, **stack.service_environment()}
+    supervisor = subprocess.Popen(
+        [sys.executable, "workers/start_all_workers.py"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group: the finally below ends any child left over
+    )
+    try:
+        for line in supervisor.stdout:
+            if "worker processes started" in line:
+                break
+        supervisor.send_signal(signal.SIGTERM)
+        output, _ = supervisor.communicate(timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(supervisor.pid, signal.SIGKILL)
+        supervisor.wait()
+    assert "workers polling" not in output, "a child was already polling: the stop came too late to test"
+    assert supervisor.returncode == 0, output
