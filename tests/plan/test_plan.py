@@ -62,8 +62,9 @@ def assert_changed_nothing(data: dict) -> None:
     assert stats["changed"] == 0 and stats["failures"] == 0 and stats["unreachable"] == 0, stats
 
 
-@pytest.mark.parametrize("option", ["1", "2"])
-@pytest.mark.parametrize("check", [False, True], ids=["run", "check-mode"])
+# Each option once, one of them in check mode: the play reads data only, so check mode changes
+# nothing option-specific (4 runs of ~4 s cut to 2).
+@pytest.mark.parametrize(("option", "check"), [("1", False), ("2", True)], ids=["run-1", "check-mode-2"])
 def test_plan_prints_the_resources_and_total_of_the_option(option: str, check: bool) -> None:
     args = ["-e", "papr_platform=azure", "-e", f"papr_option={option}"] + (["--check"] if check else [])
     done, data = run_plan(LOCAL_INVENTORY, *args)
