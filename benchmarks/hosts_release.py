@@ -20,10 +20,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.molecule import release_load  # noqa: E402
-from tests.molecule.podman_hosts import missing_tools, molecule, podman_environment, scenario_vars  # noqa: E402
+from tests.molecule.podman_hosts import (  # noqa: E402
+    missing_tools,
+    molecule,
+    podman_environment,
+    scenario_host,
+    scenario_vars,
+)
 
 SCENARIO = "option2"
-WEB_HOST = "papr-m2-web"
 
 
 def main() -> None:
@@ -44,7 +49,7 @@ def main() -> None:
                 f"{'hosts created and converged (option 2)':<44} {time.monotonic() - started:6.0f} s",
                 flush=True,
             )
-            deployed = release_load.deployed_wheelhouse(env, WEB_HOST)
+            deployed = release_load.deployed_wheelhouse(env, scenario_host(SCENARIO, "web"))
             good = release_load.rebuilt_wheelhouse(deployed, Path(scratch), release_load.good_build)
             bad = release_load.rebuilt_wheelhouse(deployed, Path(scratch), release_load.bad_build)
 

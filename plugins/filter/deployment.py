@@ -13,6 +13,7 @@ default here); `deployment_inputs_pattern` gives the regular expression a play r
 
 from __future__ import annotations
 
+import copy
 import difflib
 import ipaddress
 import re
@@ -212,6 +213,10 @@ def _int(value):
     except (TypeError, ValueError):
         return None
     return number
+
+
+def _option_problem(value):
+    return f"papr_option={value!r}: must be 1 (single) or 2 (split)"
 
 
 def _option(inputs):
@@ -649,7 +654,7 @@ def deployment_problems(given, context=None):
     problems = []
     option = _option(inputs)
     if platform != "aks" and option not in (1, 2):
-        problems.append(f"papr_option={inputs.value('papr_option')!r}: must be 1 (single) or 2 (split)")
+        problems.append(_option_problem(inputs.value("papr_option")))
     _service_problems(inputs, problems)
     if platform == "azure":
         _azure_problems(inputs, option, problems)
@@ -663,6 +668,33 @@ def deployment_problems(given, context=None):
 # --- the model ----------------------------------------------------------------------------------
 
 PROCESSES = ("web", "memory-worker", "document-worker")
+
+# On hosts, the workers unit's processes by option: option 1 both workers in one process, option 2
+# a process per worker (the keys name the systemd units below).
+HOSTS_WORKER_COMMANDS = {
+    1: {"all": ["papr-memory-workers"]},
+    2: {"memory": ["papr-memory-worker", "memory"], "documents": ["papr-memory-worker", "documents"]},
+}
+# The systemd units the web and workers roles install on hosts: the one place that names them (the
+# roles, hosts_release.yml, migrate.yml and teardown.yml read them from the model).
+SYSTEMD_NAMES = {
+    # The socket owns the listening address and hands it to the service (fd 3).
+    "web": {
+        "socket": "papr-memory-web.socket",
+        "service": "papr-memory-web.service",
+        "unit_files": ["papr-memory-web.socket", "papr-memory-web.service"],
+    },
+    # Both files on every workers host (the option decides which units run): moving between
+    # options needs no other role.
+    "workers": {
+        "units": {
+            "all": "papr-memory-workers.service",
+            "memory": "papr-memory-worker@memory.service",
+            "documents": "papr-memory-worker@documents.service",
+        },
+        "unit_files": ["papr-memory-workers.service", "papr-memory-worker@.service"],
+    },
+}
 
 
 def _environment(inputs, unit, processes, database_host, database_port, database_sslmode, temporal_address):
@@ -979,15 +1011,7 @@ def _hosts_model(inputs, option, context):
         units["web"] = _unit(inputs, "web", ("web",), web_command, web_port, link)
         units["web"]["listen_address"] = listen
     if host in groups["workers"]:
-        # Option 1: both workers in one process (one unit); option 2: a unit per worker.
-        commands = (
-            {"all": ["papr-memory-workers"]}
-            if option == 1
-            else {
-                "memory": ["papr-memory-worker", "memory"],
-                "documents": ["papr-memory-worker", "documents"],
-            }
-        )
+        commands = {name: list(command) for name, command in HOSTS_WORKER_COMMANDS[option].items()}
         units["workers"] = _unit(inputs, "workers", PROCESSES[1:], commands, None, link)
     return {
         "database": {"host": database_host, "sslmode": None},
@@ -1007,6 +1031,7 @@ def _hosts_model(inputs, option, context):
                     shared[host] if temporal_clients and host in groups["temporal"] else "127.0.0.1"
                 )
             },
+            "systemd": deployment_systemd(context, option),
         },
     }
 
@@ -1084,6 +1109,39 @@ def image_reference_problem(image, variable, extra_registries=()):
     return f"{variable}: {why}" if why else ""
 
 
+def deployment_systemd(context, option):
+    """The systemd units of the service on one host (context: host and groups, as for the model):
+    units - the ones it runs, in restart order: the workers first, the web server last (a release
+    restarts the web server once the workers on the new build poll);
+    unit_files - the files the web and workers roles install there (in /etc/systemd/system);
+    teardown_units, teardown_unit_files - on a host of the web or workers group, every unit and
+    file of the service (whatever the host runs now: a host moved between groups or options keeps
+    the old ones until they are removed), the units in stop order: the web socket first, else a
+    waiting connection starts the web server again;
+    names - every component's names (migrate.yml removes the workers from a host that no longer
+    runs them). Needs no secret: teardown.yml uses it without the model."""
+    if _int(option) not in HOSTS_WORKER_COMMANDS:
+        raise AnsibleFilterError(_option_problem(option))
+    host = context["host"]
+    runs = {group: host in (context["groups"].get(group) or []) for group in ("web", "workers")}
+    web, workers = SYSTEMD_NAMES["web"], SYSTEMD_NAMES["workers"]
+    units, unit_files = [], []
+    if runs["workers"]:
+        units += [workers["units"][name] for name in HOSTS_WORKER_COMMANDS[_int(option)]]
+        unit_files += workers["unit_files"]
+    if runs["web"]:
+        units.append(web["service"])
+        unit_files += web["unit_files"]
+    app_host = runs["web"] or runs["workers"]
+    return {
+        "units": units,
+        "unit_files": unit_files,
+        "teardown_units": [web["socket"], web["service"], *workers["units"].values()] if app_host else [],
+        "teardown_unit_files": [*web["unit_files"], *workers["unit_files"]] if app_host else [],
+        "names": copy.deepcopy(SYSTEMD_NAMES),
+    }
+
+
 def deployment_inputs_pattern(_ignored=None):
     """A regular expression matching the names of the model's inputs (for the varnames lookup)."""
     return "^(" + "|".join(sorted(INPUTS)) + ")$"
@@ -1112,6 +1170,7 @@ class FilterModule:
             "deployment_problems": deployment_problems,
             "deployment_model": deployment_model,
             "deployment_inputs_pattern": deployment_inputs_pattern,
+            "deployment_systemd": deployment_systemd,
             "systemd_environment_file": systemd_environment_file,
             "image_reference_problem": image_reference_problem,
         }

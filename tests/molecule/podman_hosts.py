@@ -66,6 +66,12 @@ def scenario_vars(scenario: str) -> dict:
     return config["provisioner"]["inventory"]["group_vars"]["all"]
 
 
+def scenario_host(scenario: str, group: str) -> str:
+    """The name of the scenario's (first) host in an inventory group (molecule/<scenario>/molecule.yml)."""
+    config = yaml.safe_load((REPO_ROOT / "molecule" / scenario / "molecule.yml").read_text())
+    return next(platform["name"] for platform in config["platforms"] if group in platform.get("groups", []))
+
+
 def molecule(env: dict[str, str], step: str, scenario: str, check: bool = True) -> str:
     """One Molecule step (create, prepare, check, converge, idempotence, verify, cleanup, destroy);
     with MOLECULE_EPHEMERAL_DIRECTORY set in env, its inventory is in <that directory>/inventory."""

@@ -86,7 +86,8 @@ class Load(threading.Thread):
         self.errors: list[str] = []
         self.requests = 0
 
-    def _call(self, method: str, path: str, body: dict | None = None) -> dict:
+    def call(self, method: str, path: str, body: dict | None = None) -> dict:
+        """One API request with the load's key, on a new connection; the answer's JSON."""
         request = urllib.request.Request(  # noqa: S310 (http only)
             self.base + path,
             method=method,
@@ -108,7 +109,7 @@ class Load(threading.Thread):
                 self.requests += 1
                 sent = time.monotonic()
                 try:
-                    answer = self._call(method, path, body)
+                    answer = self.call(method, path, body)
                     self.slowest = max(self.slowest, time.monotonic() - sent)
                     if method == "POST":
                         self.written.append(answer["id"])
@@ -153,7 +154,7 @@ def not_stored(load: Load, timeout: float = 300) -> list[str]:
     pending = list(load.written)
     while pending and time.monotonic() < deadline:
         pending = [
-            memory for memory in pending if load._call("GET", f"/v1/memories/{memory}")["status"] != "stored"
+            memory for memory in pending if load.call("GET", f"/v1/memories/{memory}")["status"] != "stored"
         ]
         if pending:
             time.sleep(2)

@@ -25,6 +25,7 @@ from tests.molecule.podman_hosts import (
     on_host,
     podman_environment,
     runs_from,
+    scenario_host,
     scenario_vars,
 )
 from tests.molecule.release_load import (
@@ -41,7 +42,7 @@ from tests.molecule.release_load import (
 pytestmark = [pytest.mark.molecule, pytest.mark.slow]
 
 OPTION2_STEPS = ("create", "prepare", "check", "converge", "idempotence", "verify")
-OPTION2_WEB, OPTION2_WORKERS = "papr-m2-web", "papr-m2-workers"
+OPTION2_WEB, OPTION2_WORKERS = scenario_host("option2", "web"), scenario_host("option2", "workers")
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ sys.path.insert(0, str(REPO_ROOT / "collections"))  # makes ansible_collections.
 from ansible_collections.papr.memory.plugins.filter.deployment import (  # noqa: E402
     deployment_model,
     deployment_problems,
+    deployment_systemd,
     systemd_environment_file,
 )
 
@@ -283,3 +284,63 @@ def test_good_inputs_pass_and_azure_stack_regions_can_be_added():
 def test_environment_file_quotes_every_value_so_systemd_keeps_it_whole():
     content = systemd_environment_file({"B": "it's $HOME", "A": "x y #z", "C": 'a"b\\c'})
     assert content.splitlines() == ["A='x y #z'", 'B="it\'s \\$HOME"', "C='a\"b\\c'"]
+
+
+@pytest.mark.parametrize(
+    ("option", "units"),
+    [
+        # The workers first, the web server last: a release restarts it once new workers poll.
+        (1, ["papr-memory-workers.service", "papr-memory-web.service"]),
+        (
+            2,
+            [
+                "papr-memory-worker@memory.service",
+                "papr-memory-worker@documents.service",
+                "papr-memory-web.service",
+            ],
+        ),
+    ],
+)
+def test_hosts_publish_their_systemd_units_in_restart_order(option, units):
+    systemd = deployment_model(dict(HOSTS, papr_option=option), ONE_HOST)["hosts"]["systemd"]
+    assert systemd["units"] == units
+    assert systemd["unit_files"] == [
+        "papr-memory-workers.service",
+        "papr-memory-worker@.service",
+        "papr-memory-web.socket",
+        "papr-memory-web.service",
+    ]
+    # Without the model (teardown has no secrets), the same answer.
+    assert deployment_systemd(ONE_HOST, option) == systemd
+
+
+def test_each_host_runs_only_its_components_units_and_teardown_takes_every_one():
+    inputs = dict(HOSTS, papr_option=2)
+    web = deployment_model(inputs, dict(SPLIT, host="w1"))["hosts"]["systemd"]
+    workers = deployment_model(inputs, dict(SPLIT, host="wk"))["hosts"]["systemd"]
+    database = deployment_model(inputs, dict(SPLIT, host="db"))["hosts"]["systemd"]
+    assert web["units"] == ["papr-memory-web.service"]
+    assert web["unit_files"] == ["papr-memory-web.socket", "papr-memory-web.service"]
+    assert workers["units"] == ["papr-memory-worker@memory.service", "papr-memory-worker@documents.service"]
+    assert workers["unit_files"] == ["papr-memory-workers.service", "papr-memory-worker@.service"]
+    assert database["units"] == database["unit_files"] == database["teardown_units"] == []
+    # Teardown: every unit of the service on a web or workers host (one moved between groups or
+    # options keeps the old ones), the socket first, else a waiting connection restarts the server.
+    every_unit = [
+        "papr-memory-web.socket",
+        "papr-memory-web.service",
+        "papr-memory-workers.service",
+        "papr-memory-worker@memory.service",
+        "papr-memory-worker@documents.service",
+    ]
+    assert web["teardown_units"] == workers["teardown_units"] == every_unit
+    assert sorted(web["teardown_unit_files"]) == sorted(web["unit_files"] + workers["unit_files"])
+    # Every component's names, also on a host that does not run it (migrate.yml reads them there).
+    assert web["names"]["workers"]["units"]["all"] == "papr-memory-workers.service"
+    assert web["names"]["web"] == {
+        "socket": "papr-memory-web.socket",
+        "service": "papr-memory-web.service",
+        "unit_files": ["papr-memory-web.socket", "papr-memory-web.service"],
+    }
+    with pytest.raises(Exception, match=re.escape("papr_option=3: must be 1 (single) or 2 (split)")):
+        deployment_systemd(dict(SPLIT, host="w1"), 3)
