@@ -121,7 +121,8 @@ def test_option2_release_under_load(option2_hosts, tmp_path) -> None:
     (the web server's socket holds new connections while it restarts), the refused build is
     removed (release_keep_builds 2); the same build again changes nothing; the bad build without
     the trial is switched to, fails the checks and every host is rolled back (the load's errors
-    then are counted only). Every memory the load wrote is stored."""
+    then are counted only). Every memory the load wrote is stored. Then site.yml with another build
+    switches to it beside the released one, and again changes nothing."""
     env, inventory, _outputs = option2_hosts
     settings = scenario_vars("option2")
     deployed = deployed_wheelhouse(env, OPTION2_WEB)
@@ -174,11 +175,12 @@ def test_option2_release_under_load(option2_hosts, tmp_path) -> None:
     rollback_errors = len(load.errors) - good_errors - trial_errors
 
     # Both hosts run the good build: its venv's modules are mapped by every unit's process.
-    for host, unit in (
+    units = (
         (OPTION2_WEB, "papr-memory-web.service"),
         (OPTION2_WORKERS, "papr-memory-worker@memory.service"),
         (OPTION2_WORKERS, "papr-memory-worker@documents.service"),
-    ):
+    )
+    for host, unit in units:
         assert on_host(env, host, "readlink /opt/papr-memory/current") == f"releases/{good.stem}"
         assert f"/opt/papr-memory/releases/{good.stem}/venv/" in runs_from(env, host, unit), (host, unit)
     # The workers on the new build poll both task queues (the web server sees them live) ...
@@ -198,3 +200,17 @@ def test_option2_release_under_load(option2_hosts, tmp_path) -> None:
     for error in load.errors[:20]:
         print("  ", error)
     assert good_errors == 0 and trial_errors == 0, load.errors[:20]
+
+    # site.yml after a release, with another build (the session's, deployed first): it goes into
+    # its own directory beside the others, `current` points at it and the units restart on it; the
+    # released build's venv is left as it was. A second run changes nothing.
+    started = time.monotonic()
+    molecule(env, "converge", "option2")
+    converge_seconds = time.monotonic() - started
+    for host, unit in units:
+        assert on_host(env, host, "readlink /opt/papr-memory/current") == f"releases/{deployed.stem}"
+        assert f"/opt/papr-memory/releases/{deployed.stem}/venv/" in runs_from(env, host, unit), (host, unit)
+        marker = on_host(env, host, f"ls -a /opt/papr-memory/releases/{good.stem}/venv")
+        assert f".wheelhouse-{good.stem}" in marker.split(), (host, marker)
+    molecule(env, "idempotence", "option2")
+    print(f"site.yml after the release, back to the deployed build: {converge_seconds:.0f} s; idempotent")
