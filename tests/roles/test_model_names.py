@@ -6,19 +6,12 @@ on the controller (the pre-flight, the model, each role's variables); no Azure r
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.awx import awx_config
-from tests.playbook_env import json_callback_env
+from tests.roles.model_consumers import play, seen
 
-REPO = Path(__file__).resolve().parents[2]
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 PREFIX = "papr-memory-elsewhere"
 OWN_NAMES = {
     "web_azure_site_name": "acme-memory-frontend",
@@ -62,64 +55,25 @@ USED = {
 }
 
 
-def play_vars(playbook: str) -> dict:
-    """The `vars` of a playbook's first play, exactly as written."""
-    return yaml.safe_load((REPO / "playbooks" / playbook).read_text())[0]["vars"]
-
-
 @pytest.fixture(scope="module")
 def used(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("model-names")
-    inventory = tmp / "inventory.yml"
-    host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-    inventory.write_text(yaml.safe_dump({"all": {"hosts": {"localhost": host}, "vars": INVENTORY_VARS}}))
     verify = awx_config.templates()["PAPR Memory dev - verify"]["extra_vars"]  # what AWX stores
     consumers = {
-        **play_vars("monitoring.yml"),
-        **play_vars("release.yml"),
+        **play("monitoring.yml")["vars"],
+        **play("release.yml")["vars"],
         "awx_verify_web_url": verify["verify_web_url"],
         "awx_verify_api_key": verify["verify_api_key"],
     }
-    include = [
-        {
-            "name": f"The {role} role's variables",
-            "ansible.builtin.include_role": {"name": f"papr.memory.{role}", "public": True},
-            "vars": {"papr_preflight_only": True},
-        }
-        for role in ROLES
-    ]
-    playbook = tmp / "names.yml"
-    playbook.write_text(
-        yaml.safe_dump(
-            [
-                {"ansible.builtin.import_playbook": str(REPO / "playbooks" / "deployment.yml")},
-                {
-                    "name": "What each consumer names",
-                    "hosts": "localhost",
-                    "gather_facts": False,
-                    "vars": consumers,
-                    "tasks": [
-                        *include,
-                        {"name": "Names used", "ansible.builtin.debug": {"msg": USED}},
-                        {"name": "API key used", "ansible.builtin.debug": {"var": "awx_verify_api_key"}},
-                    ],
-                },
-            ],
-            sort_keys=False,
-        )
+    results = seen(
+        tmp_path_factory.mktemp("model-names"),
+        {"vars": INVENTORY_VARS},
+        consumers,
+        ROLES,
+        [
+            {"name": "Names used", "ansible.builtin.debug": {"msg": USED}},
+            {"name": "API key used", "ansible.builtin.debug": {"var": "awx_verify_api_key"}},
+        ],
     )
-    env = json_callback_env({k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "PAPR_"))})
-    completed = subprocess.run(
-        [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(playbook)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert completed.returncode == 0, (completed.stdout + completed.stderr)[-6000:]
-    tasks = [task for play in json.loads(completed.stdout)["plays"] for task in play["tasks"]]
-    results = {task["task"]["name"]: task["hosts"].get("localhost") for task in tasks}
     api_key = results["API key used"]["awx_verify_api_key"]
     return {"Names used": results["Names used"]["msg"], "API key used": api_key}
 
