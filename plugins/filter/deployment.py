@@ -103,6 +103,12 @@ INPUTS = {
     "papr_aks_entra_id": True,  # false: the explicit opt-out (local accounts kept)
     "papr_aks_admin_group_object_ids": [],
     "papr_aks_kubeconfig": None,  # managed cluster: ~/.kube/<cluster>.yml (0600)
+    # How often the kubelet asks a starting pod (startup probe) and a running one (readiness probe)
+    # whether it is ready, in seconds. The time a pod may take to start (300 s) and how long it
+    # may stay unanswered before it leaves its Service (30 s) stay the same whatever the period.
+    "papr_aks_probe_period_seconds": {"startup": 5, "readiness": 10},
+    # How often the play looks again while it waits for a rollout or a Job (kubernetes.core's wait_sleep).
+    "papr_aks_wait_poll_seconds": 5,
     # The sizing data (group_vars/all/sizing.yml): the node size every pod must fit.
     "papr_sizing": {},
     "papr_sizing_overrides": {},
@@ -565,6 +571,18 @@ def _aks_problems(inputs, problems):
             f"papr_aks_node_vm_size={node['name']!r} has no vcpu/memory_gb in the sizing data: add it to "
             "papr_sizing_overrides.skus (group_vars/all/sizing.yml explains the format)"
         )
+    periods = _aks_probe_periods(inputs)
+    if not isinstance(inputs.value("papr_aks_probe_period_seconds"), dict):
+        problems.append("papr_aks_probe_period_seconds: must be a mapping, e.g. {startup: 5, readiness: 10}")
+    for probe in AKS_PROBE_WINDOWS:
+        value = periods.get(probe)
+        number = _int(value)
+        if number is None or not 1 <= number <= AKS_PROBE_WINDOWS[probe]:
+            problems.append(
+                f"papr_aks_probe_period_seconds.{probe}={value!r}: must be a whole number of seconds, "
+                f"1-{AKS_PROBE_WINDOWS[probe]}"
+            )
+    _at_least_one(inputs, "papr_aks_wait_poll_seconds", problems)
     if inputs.value("papr_aks_manage_cluster"):
         _aks_cluster_problems(inputs, problems)
     _database_role_problems(inputs, problems)
@@ -894,9 +912,32 @@ def _aks_model(inputs):
             "node": _aks_node(inputs),
             "cluster": _aks_cluster(inputs) if inputs.value("papr_aks_manage_cluster") else None,
             "kubeconfig": _aks_kubeconfig(inputs),
+            "probes": _aks_probes(_aks_probe_periods(inputs)),
+            "wait_poll_seconds": _int(inputs.value("papr_aks_wait_poll_seconds")),
             **AKS_WORKLOAD_RULES,
         },
     }
+
+
+# Seconds a probe may keep failing: a starting pod (startup probe) before the kubelet restarts it,
+# a running one (readiness probe) before it leaves its Service. A shorter period (a busy test
+# node) asks more often within the same window.
+AKS_PROBE_WINDOWS = {"startup": 300, "readiness": 30}
+
+
+def _aks_probe_periods(inputs):
+    """The inventory's periods over the defaults (a dict may give one probe only)."""
+    given = inputs.value("papr_aks_probe_period_seconds")
+    return {**INPUTS["papr_aks_probe_period_seconds"], **(given if isinstance(given, dict) else {})}
+
+
+def _aks_probes(periods):
+    """Each probe's period and failure threshold (period x threshold = its window)."""
+    probes = {}
+    for probe, window in AKS_PROBE_WINDOWS.items():
+        period = _int(periods[probe])
+        probes[probe] = {"periodSeconds": period, "failureThreshold": max(3, -(-window // period))}
+    return probes
 
 
 # How every object goes into the cluster and how every pod runs (the aks faces render these).

@@ -178,6 +178,13 @@ def started_aks_site(single_node: SingleNode, cluster_images: dict[str, str]) ->
             "workers_aks_document_resources": SMALL,
             "temporal_aks_resources": SMALL,
             "verify_timeout": 300,
+            # The node's 2 CPUs are shared: a pod there takes its time to start, and each step of
+            # a rolling update waits for one. Asking more often (the windows stay production's:
+            # docs/aks.md) and polling the rollouts and verify's checks more often takes the
+            # waiting between a pod being ready and anyone noticing out of every step.
+            "papr_aks_probe_period_seconds": {"startup": 1, "readiness": 2},
+            "papr_aks_wait_poll_seconds": 1,
+            "verify_max_delay": 2,
         }
         overrides_file = state_dir / "overrides.json"
         overrides_file.write_text(json.dumps(overrides))

@@ -269,6 +269,36 @@ def test_option_3_on_aks_gives_each_deployment_its_contract():
             assert all(isinstance(key, str) and isinstance(value, str) for key, value in data.items())
 
 
+AKS = dict(
+    AZURE, papr_platform="aks", papr_option=3, papr_aks_database_host="pg.private",
+    papr_aks_image="paprmemory.azurecr.io/memory:0.1.0", papr_aks_authorized_ip_ranges=["203.0.113.0/24"],
+)  # fmt: skip
+
+
+def test_aks_probe_periods_keep_the_production_windows():
+    """Production's probes by default; a shorter period (the busy test node) asks more often
+    within the same windows (300 s to start, 30 s unanswered before leaving the Service)."""
+    assert deployment_model(AKS)["aks"]["probes"] == {
+        "startup": {"periodSeconds": 5, "failureThreshold": 60},
+        "readiness": {"periodSeconds": 10, "failureThreshold": 3},
+    }
+    assert deployment_model(AKS)["aks"]["wait_poll_seconds"] == 5
+    fast = dict(AKS, papr_aks_probe_period_seconds={"startup": 1}, papr_aks_wait_poll_seconds=1)
+    assert deployment_problems(fast) == []
+    assert deployment_model(fast)["aks"]["probes"] == {
+        "startup": {"periodSeconds": 1, "failureThreshold": 300},
+        "readiness": {"periodSeconds": 10, "failureThreshold": 3},
+    }
+    assert deployment_model(fast)["aks"]["wait_poll_seconds"] == 1
+    bad = dict(AKS, papr_aks_probe_period_seconds={"startup": 0, "readiness": 31}, papr_aks_wait_poll_seconds=0)
+    assert deployment_problems(bad) == [
+        "papr_aks_probe_period_seconds.startup=0: must be a whole number of seconds, 1-300",
+        "papr_aks_probe_period_seconds.readiness=31: must be a whole number of seconds, 1-30",
+        "papr_aks_wait_poll_seconds=0: must be a whole number of at least 1",
+    ]
+    assert "must be a mapping" in deployment_problems(dict(AKS, papr_aks_probe_period_seconds=2))[0]
+
+
 def test_good_inputs_pass_and_azure_stack_regions_can_be_added():
     assert deployment_problems(AZURE) == []
     assert (
