@@ -124,8 +124,18 @@ class AksSite:
             annotations = item["metadata"].get("annotations", {})
             for name in [name for name in annotations if name.startswith("autoscaling.alpha.kubernetes.io/")]:
                 del annotations[name]
+            # Before the autoscaler's first sync an HPA has no annotations at all, after it only
+            # the status ones removed above: both are "none".
+            if not annotations:
+                item["metadata"].pop("annotations", None)
             states[f"{item['kind']}/{item['metadata']['name']}"] = json.dumps(item, sort_keys=True)
         return states
+
+
+def changed_objects(before: dict[str, str], after: dict[str, str]) -> dict[str, list[str | None]]:
+    """The objects of two AksSite.object_states() that differ, each [before, after] in full."""
+    return {name: [before.get(name), after.get(name)] for name in sorted(before.keys() | after.keys())
+            if before.get(name) != after.get(name)}  # fmt: skip
 
 
 @contextlib.contextmanager

@@ -30,6 +30,7 @@ from tests.k8s.aks_site import (
     TEMPORAL_DATABASES,
     TEMPORAL_USER,
     AksSite,
+    changed_objects,
     kubectl,
     started_aks_site,
 )
@@ -162,7 +163,7 @@ def test_second_run_changes_nothing(aks_site: AksSite, first_run: SiteRun):
     assert run.rc == 0, run.output[-6000:]
     assert run.recap()["changed"] == 0, run.changed_tasks()
     assert aks_site.double.write_count() == 0
-    assert aks_site.object_states() == before
+    assert not (changed := changed_objects(before, aks_site.object_states())), json.dumps(changed, indent=1)
 
 
 def test_drift_is_put_back(aks_site: AksSite, first_run: SiteRun):
@@ -208,7 +209,7 @@ def test_bad_input_fails_before_any_write(aks_site: AksSite, first_run: SiteRun,
     run = aks_site.run("-e", json.dumps(extra))
     assert run.rc != 0
     assert message in run.output, run.output[-4000:]
-    assert aks_site.object_states() == before
+    assert not (changed := changed_objects(before, aks_site.object_states())), json.dumps(changed, indent=1)
 
 
 # Release and undo (playbooks/aks_release.yml). They run last: they change the image.
@@ -323,7 +324,7 @@ def test_a_release_whose_pods_never_become_ready_is_rolled_back(aks_site: AksSit
     assert load.errors == [], load.errors[:10]
 
 
-KILLED_DOCUMENTS = 60
+KILLED_DOCUMENTS = 30
 
 
 def _document_text(number: int) -> str:
@@ -377,10 +378,11 @@ def test_document_worker_pods_killed_mid_document_lose_and_duplicate_nothing(
 
         wait_until("a document being processed", lambda: statuses().get("processing"), 240)
         at_kill = statuses()
+        uploaded_at_kill = len(ids)
         kubectl(aks_site.node, "-n", NAMESPACE, "delete", "pods", "--grace-period=0", "--force",
                 "-l", "app.kubernetes.io/component=document-worker")  # fmt: skip
     uploader.join(timeout=300)
-    print(f"when the document worker pods were deleted: {at_kill}; {len(ids)} documents uploaded in all")
+    print(f"at the kill: {at_kill} of {uploaded_at_kill} uploaded; {len(ids)} uploaded in all")
     assert upload_errors == [] and len(ids) == KILLED_DOCUMENTS, upload_errors[:3]
     assert at_kill.get("done", 0) < KILLED_DOCUMENTS
 

@@ -290,7 +290,9 @@ def test_aks_probe_periods_keep_the_production_windows():
         "readiness": {"periodSeconds": 10, "failureThreshold": 3},
     }
     assert deployment_model(fast)["aks"]["wait_poll_seconds"] == 1
-    bad = dict(AKS, papr_aks_probe_period_seconds={"startup": 0, "readiness": 31}, papr_aks_wait_poll_seconds=0)
+    bad = dict(
+        AKS, papr_aks_probe_period_seconds={"startup": 0, "readiness": 31}, papr_aks_wait_poll_seconds=0
+    )
     assert deployment_problems(bad) == [
         "papr_aks_probe_period_seconds.startup=0: must be a whole number of seconds, 1-300",
         "papr_aks_probe_period_seconds.readiness=31: must be a whole number of seconds, 1-30",
