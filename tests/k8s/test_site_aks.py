@@ -310,14 +310,23 @@ def test_an_undo_goes_back_to_the_previous_release(aks_site: AksSite, first_run:
     assert again.recap()["changed"] == 0, again.changed_tasks()
 
 
+def web_revision(aks_site: AksSite) -> str:
+    deployment = aks_site.kubectl_json("get", "deployment", "papr-memory-web")
+    return deployment["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+
+
 def test_a_release_whose_pods_never_become_ready_is_rolled_back(aks_site: AksSite, first_run: SiteRun):
+    web_before = web_revision(aks_site)
     with SteadyLoad(aks_site.web_url()) as load:
-        run = release(aks_site, "-e", f"papr_image={NEVER_READY_IMAGE}", "-e", "papr_aks_release_timeout=60")
+        # 30 s: the memory worker's new pod cannot start at all (its image is nowhere).
+        run = release(aks_site, "-e", f"papr_image={NEVER_READY_IMAGE}", "-e", "papr_aks_release_timeout=30")
     print(f"failed release: {run.seconds:.0f} s, {len(load.statuses)} requests, {len(load.errors)} failed")
     assert run.rc != 0
     assert f"The release of {NEVER_READY_IMAGE} failed at" in run.output, run.output[-4000:]
     assert "Rolled back:" in run.output and SERVICE_IMAGE in run.output
     assert images_and_ready(aks_site) == expect(SERVICE_IMAGE)
+    # The release stopped at the first Deployment that failed: the web server was never rolled.
+    assert web_revision(aks_site) == web_before
     wait_until(
         "no pod of the failed image left", lambda: NEVER_READY_IMAGE not in running_pod_images(aks_site), 120
     )
