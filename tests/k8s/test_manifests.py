@@ -124,6 +124,12 @@ def test_pods_are_locked_down_and_sized_from_the_sizing_data(rendered):
                 assert container["securityContext"]["readOnlyRootFilesystem"] is True
                 assert container["startupProbe"]["httpGet"]["path"] == "/health"
                 assert container["readinessProbe"]["httpGet"]["path"] == "/health"
+            # Production's probes (the e2e's test inventory asks more often): 5 s x 60 to start,
+            # 10 s x 3 unanswered before leaving the Service.
+            for name_of_probe, expected in {"startupProbe": (5, 60), "readinessProbe": (10, 3)}.items():
+                probe = container.get(name_of_probe)
+                if probe:
+                    assert (probe["periodSeconds"], probe["failureThreshold"]) == expected
     web = deployments["papr-memory-web"]["spec"]["template"]["spec"]["containers"][0]
     assert web["resources"] == sizing["web"]["resources"]
     worker = deployments["papr-memory-document-worker"]["spec"]["template"]
