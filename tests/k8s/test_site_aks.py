@@ -334,7 +334,7 @@ def test_a_release_whose_pods_never_become_ready_is_rolled_back(aks_site: AksSit
     assert load.errors == [], load.errors[:10]
 
 
-KILLED_DOCUMENTS = 30
+KILLED_DOCUMENTS = 60
 
 
 def _document_text(number: int) -> str:
