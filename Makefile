@@ -35,9 +35,10 @@ sanity: venv ## ansible-test sanity on the collection (a temp copy; first run in
 # one worker each, and (with --no-loadscope-reorder) hands that group out first, slow tests next.
 PYTEST_PARALLEL ?= -n 2 --dist loadgroup --no-loadscope-reorder
 
-test: venv lint sanity ## lint, ansible-test sanity, then every test (real PostgreSQL, Temporal, podman hosts, the Azure double, Kubernetes)
+# PAPR_K8S_E2E=1: the AKS end-to-end suite runs too (in the podman tests' worker group, after them).
+test: venv lint sanity ## lint, ansible-test sanity, then every test (real PostgreSQL, Temporal, podman hosts, the Azure double, Kubernetes end to end)
 	@scripts/reserve-test-ports.sh
-	$(PY) -m pytest -ra $(PYTEST_PARALLEL)
+	PAPR_K8S_E2E=1 $(PY) -m pytest -ra $(PYTEST_PARALLEL)
 
 test-fast: venv ## the inner loop (< 3 min): no podman hosts, images, Kubernetes, site runs (slow) or module playbook runs
 	$(PY) -m pytest -ra $(PYTEST_PARALLEL) -m "not slow and not molecule and not image and not k8s and not playbook"
@@ -45,8 +46,8 @@ test-fast: venv ## the inner loop (< 3 min): no podman hosts, images, Kubernetes
 test-modules: venv ## the collection's modules through ansible-playbook (Azure double, health checks, Temporal): what test-fast leaves out of the module tiers
 	$(PY) -m pytest -ra $(PYTEST_PARALLEL) -m "playbook and not slow and not molecule and not image and not k8s"
 
-# Not part of `make test` (yet): about 11 minutes on 2 busy cores with the Kubernetes build cached, plus
-# the cold Kubernetes build (5.5-15 minutes) once per machine (docs/aks.md).
+# Also part of `make test`; alone: about 11 minutes on 2 busy cores with the Kubernetes build cached,
+# plus the cold Kubernetes build (5.5-15 minutes) once per machine (docs/aks.md).
 test-k8s: venv ## the AKS end-to-end suite on the real single-node Kubernetes (root; docs/aks.md): site.yml -i inventories/aks, PDF, drift, releases
 	PAPR_K8S_E2E=1 $(PY) -m pytest -ra -p no:xdist -x tests/k8s/test_site_aks.py
 

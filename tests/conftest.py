@@ -45,9 +45,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(pytest.mark.xdist_group(f"module:{item.module.__name__}"))
 
 
-# Host tests by module, longest first: the molecule scenarios, then the image, then the rest (the
-# AWX EE jobs, skipped unless asked for) last.
-HOST_MODULE_ORDER = ("tests.molecule.", "tests.image.")
+# Host tests by module, longest first: the molecule scenarios, the AKS end-to-end suite, then the
+# image, then the rest (the AWX EE jobs, skipped unless asked for) last.
+HOST_MODULE_ORDER = ("tests.molecule.", "tests.k8s.test_site_aks", "tests.image.")
 
 
 def _work_unit(item: pytest.Item) -> str:
