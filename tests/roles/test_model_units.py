@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.roles.model_consumers import play, seen
+from tests.roles.model_consumers import REPO, play, seen
 
 INVENTORY_VARS = {
     "papr_platform": "hosts",
@@ -25,6 +25,14 @@ USED = {
     "teardown": "{{ [teardown_app_units, teardown_app_unit_files] }}",
     "migrate": "{{ migrate_workers_systemd }}",
     "release": "{{ release_units_expression }}",
+    # The production defaults behind the waits the Molecule option-2 scenario shortens (its
+    # inventory sets temporal_dynamic_config and web_poller_liveness_seconds).
+    "web_environment": "{{ papr_deployment.units.web.environment }}",
+    "temporal_unit": "{{ lookup('ansible.builtin.template', temporal_unit_template) }}",
+}
+TEMPLATE_VARS = {
+    "temporal_unit_template": str(REPO / "roles/temporal/templates/temporal.service.j2"),
+    "wheelhouse_venv_key": "a-build",
 }
 RELEASE_INSTALL_PLAY = "Install the build on every host and try its web server, before any host is switched"
 
@@ -49,8 +57,8 @@ def used(tmp_path_factory):
         tmp_path_factory.mktemp("model-units"),
         inventory,
         consumers,
-        ("web", "workers"),
-        [{"name": "Units used", "ansible.builtin.debug": {"msg": USED}}],
+        ("temporal", "web", "workers"),
+        [{"name": "Units used", "ansible.builtin.debug": {"msg": USED}, "vars": TEMPLATE_VARS}],
     )
     return results["Units used"]["msg"]
 
@@ -70,3 +78,11 @@ def test_roles_and_plays_use_the_models_units(used):
     assert used["workers_role_files"] == names["workers"]["unit_files"]
     assert used["teardown"] == [model["teardown_units"], model["teardown_unit_files"]]
     assert used["migrate"] == names["workers"]
+
+
+def test_production_keeps_temporals_long_polls_and_the_minute_and_a_half_liveness_window(used):
+    # An idle worker's poll is renewed when Temporal ends its long poll (a minute by default): the
+    # web server counts a poller as live for 90 s. Only a test inventory shortens both.
+    assert used["web_environment"]["PAPR_POLLER_LIVENESS_SECONDS"] == "90"
+    assert "server start-dev" in used["temporal_unit"]
+    assert "--dynamic-config-value" not in used["temporal_unit"]
