@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,14 +52,20 @@ class Deployment:
 
 
 def deploy_from_empty(
-    site: SiteRunner, double: AzureDouble, inventory: str, **runs: tuple[str, ...]
+    site: SiteRunner,
+    double: AzureDouble,
+    inventory: str,
+    before: dict[str, Callable[[AzureDouble], None]] | None = None,
+    **runs: tuple[str, ...],
 ) -> Deployment:
     """site.yml runs (name -> arguments) from an empty subscription, each asserted to pass, and the
-    state they leave; the double is reset afterwards."""
+    state they leave; `before` (name -> callable) prepares the double for that run (faults); the
+    double is reset afterwards."""
     double.reset()
     double.operations.default_polls = 1
     done = {}
     for name, args in runs.items():
+        (before or {}).get(name, lambda double: None)(double)
         done[name] = site.run(inventory, *args)
         assert done[name].rc == 0, done[name].output[-6000:]
     state = double.snapshot()
@@ -80,13 +87,30 @@ def dev_deployed(dev_deployment, azure_double):  # noqa: F811
     return dev_deployment.restore(azure_double)
 
 
+def throttle_and_fail_transiently(double: AzureDouble) -> None:
+    """ARM throttling (429 + Retry-After) and transient errors (503) on a few requests of each kind a
+    first deployment sends: group and plan creation, a server read, a container group write (the
+    app settings' list, which only a rerun sends, is throttled in test_site_prod's rerun)."""
+    double.inject_status(r"/resourcegroups/papr-memory-prod$", status=429, method="PUT", times=2)
+    double.inject_status(r"/serverfarms/", status=429, method="PUT", times=2)
+    double.inject_status(r"/flexibleServers/", status=503, method="GET", times=3)
+    double.inject_status(r"/containerGroups/", status=503, method="PUT", times=1)
+
+
 @pytest.fixture(scope="session")
 def prod_deployment(site, azure_double_server):  # noqa: F811
     """site.yml -i inventories/prod from an empty subscription, once per session (per xdist worker):
-    check mode first, then the real run (both --diff -vvv, whose output test_site_prod reads);
-    test_site_prod and test_release start from the state it left."""
+    check mode first, then the real run (both --diff -vvv, whose output test_site_prod reads) through
+    throttling and transient errors (test_site_failures reads its requests; the first deployment of a
+    subscription is where real ARM throttles most); test_site_prod and test_release start from the
+    state it left, and test_site_prod's no-op rerun is the rerun of this throttled run."""
     return deploy_from_empty(
-        site, azure_double_server, "prod", check=("--check", "--diff", "-vvv"), first=("--diff", "-vvv")
+        site,
+        azure_double_server,
+        "prod",
+        before={"first": throttle_and_fail_transiently},
+        check=("--check", "--diff", "-vvv"),
+        first=("--diff", "-vvv"),
     )
 
 

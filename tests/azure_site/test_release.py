@@ -16,6 +16,10 @@ GROUP = "papr-memory-prod"
 PREFIX = "papr-memory-prod"
 FIRST_IMAGE = "paprmemory.azurecr.io/memory:0.1.0"  # inventories/prod's default
 WARMUP = {"WEBSITE_SWAP_WARMUP_PING_PATH": "/health", "WEBSITE_SWAP_WARMUP_PING_STATUSES": "200"}
+# A release whose checks must fail: the unhealthy server's check gives up after this many seconds
+# (not the 60 of a good release: waiting longer shows nothing more). The stand-in's own checks in
+# the same run pass at their first request.
+FAILING_CHECKS = {"verify_timeout": 15}
 
 
 def site_id(double, app: str) -> str:
@@ -104,7 +108,8 @@ def test_a_slot_that_fails_its_checks_is_never_swapped_in(site, deployed):
     double = deployed
     before = image_of(double, "web")
     with UnhealthyServer() as unhealthy:
-        run = release(site, "paprmemory.azurecr.io/memory:0.3.0", papr_azure_web_slot_url=unhealthy.url)
+        unhealthy_slot = {"papr_azure_web_slot_url": unhealthy.url, **FAILING_CHECKS}
+        run = release(site, "paprmemory.azurecr.io/memory:0.3.0", **unhealthy_slot)
     assert run.rc != 0
     assert "The release of paprmemory.azurecr.io/memory:0.3.0 failed" in run.output
     writes = web_writes(run)
@@ -120,7 +125,8 @@ def test_production_failing_after_the_swap_is_swapped_back(site, deployed):
     before = image_of(double, "web")
     workers, web = f"{PREFIX}-workers", f"{PREFIX}-web"
     with UnhealthyServer() as unhealthy:
-        run = release(site, "paprmemory.azurecr.io/memory:0.4.0", papr_azure_web_url=unhealthy.url)
+        unhealthy_production = {"papr_azure_web_url": unhealthy.url, **FAILING_CHECKS}
+        run = release(site, "paprmemory.azurecr.io/memory:0.4.0", **unhealthy_production)
     assert run.rc != 0
     swaps = [w for w in web_writes(run) if w[1].endswith("/slotsswap")]
     assert swaps == [

@@ -149,6 +149,8 @@ def test_a_wrong_startup_command_in_the_inventory_fails_the_run_at_verify(deploy
     wrong = {
         "web_azure_startup_command": "uvicorn app.main:application --host 0.0.0.0 --port 5001",
         **QUICK_VERIFY,
+        # The web app never listens: the failing check shows all there is to see at once.
+        "verify_timeout": 15,
     }
     run = deployed_site.run("prod", extra_vars=wrong)
     assert run.rc != 0

@@ -60,6 +60,8 @@ def deployed(prod_deployment, site, azure_double_server):
     azure_double_server.reset()
     azure_double_server.operations.default_polls = 1
     prod_deployment.restore(azure_double_server)
+    # The no-op rerun reads the apps' settings (only a rerun does) through ARM throttling.
+    azure_double_server.inject_status(r"/config/appsettings/list$", status=429, method="POST", times=2)
     runs = {
         **prod_deployment.runs,  # "check", "first"
         "second": site.run("prod", "--diff"),
@@ -241,6 +243,8 @@ def test_only_the_web_app_faces_the_internet(deployed, azure_double_server):
 
 def test_second_run_changes_nothing_and_writes_nothing(deployed):
     assert_converged_without_writes(deployed["second"])
+    # ... after the throttled first run (test_site_failures), and itself throttled.
+    assert ("POST", 429) in {(entry.method, entry.status) for entry in deployed["second"].requests}
     assert_converged_without_writes(deployed["check_deployed"])
 
 
