@@ -94,7 +94,7 @@ def test_plan_create_rerun_resize_and_sku_case(run_tasks, azure_double):
 
 def test_plan_drift_restored_through_throttling(run_tasks, azure_double):
     make_group(azure_double)
-    run_tasks([plan_task(sku="P1v3", capacity=2)])
+    run_tasks.setup([plan_task(sku="P1v3", capacity=2)])
     azure_double.drift(arm_id(azure_double, "serverfarms", PLAN), {"sku": {"capacity": 5}})
     azure_double.inject_status(r"/serverfarms/papr-memory-plan$", 429, method="GET", times=1)
     azure_double.inject_status(r"/serverfarms/papr-memory-plan$", 503, method="PUT", times=1)
@@ -130,11 +130,11 @@ def test_plan_refuses_os_change_and_deleting_a_used_plan(run_tasks, azure_double
     refused = run_tasks([plan_task(linux=False)], expect_rc=2)
     assert "cannot change its operating system" in refused.result()["msg"] and refused.writes == 0
 
-    run_tasks([app_task()])
+    run_tasks.setup([app_task()])
     in_use = run_tasks([plan_task(state="absent")], expect_rc=2)
     assert "still hosts 1 app(s)" in in_use.result()["msg"] and in_use.writes == 0
 
-    run_tasks([app_task(state="absent")])
+    run_tasks.setup([app_task(state="absent")])
     deleted = run_tasks([plan_task(state="absent")])
     assert deleted.result()["changed"] is True and stored(azure_double, "serverfarms", PLAN) is None
 
@@ -218,7 +218,7 @@ def test_app_diff_masks_secrets_even_with_vvv(run_tasks, azure_double):
 
 def test_app_drift_is_detected_and_restored(run_tasks, azure_double):
     make_plan(azure_double)
-    run_tasks([app_task()])
+    run_tasks.setup([app_task()])
     site_id = arm_id(azure_double, "sites", SITE)
     azure_double.drift(
         site_id + "/config/web", {"properties": {"appCommandLine": "bash", "ftpsState": "AllAllowed"}}
@@ -248,7 +248,7 @@ def test_app_drift_is_detected_and_restored(run_tasks, azure_double):
 
 def test_app_settings_merge_mode_keeps_other_settings(run_tasks, azure_double):
     make_plan(azure_double)
-    run_tasks([app_task()])
+    run_tasks.setup([app_task()])
     site_id = arm_id(azure_double, "sites", SITE)
     azure_double.drift(site_id + "/config/appsettings", {"properties": {"PORTAL_ADDED": "x"}})
 
@@ -266,7 +266,7 @@ def test_app_pulls_with_managed_identity_by_digest(run_tasks, azure_double):
         image=f"paprmemory.azurecr.io/memory@{digest}", tag=None, registry={"managed_identity": True}
     )
     task["papr.memory.app_service_container"].pop("system_assigned_identity")
-    run_tasks([task])
+    run_tasks.setup([task])
     config = stored(azure_double, "sites", SITE, "config", "web")["properties"]
     assert config["acrUseManagedIdentityCreds"] is True
     assert config["linuxFxVersion"] == f"DOCKER|paprmemory.azurecr.io/memory@{digest}"
@@ -279,7 +279,7 @@ def test_app_pulls_with_managed_identity_by_digest(run_tasks, azure_double):
 
 def test_app_deployment_slot(run_tasks, azure_double):
     make_plan(azure_double)
-    run_tasks([app_task()])
+    run_tasks.setup([app_task()])
     slot_task = app_task(slot="staging", tag="1.5.0", plan=None)
     created = run_tasks([slot_task])
     assert created.result()["changed"] is True and created.result()["site"]["slot"] == "staging"
@@ -334,7 +334,7 @@ def test_web_rp_error_shape_is_parsed_and_names_the_app(run_tasks, azure_double)
 
 def test_app_name_taken_elsewhere_fails_before_writing(run_tasks, azure_double):
     make_plan(azure_double)
-    run_tasks([app_task()])
+    run_tasks.setup([app_task()])
     other_group = {"papr.memory.resource_group": {"name": "someone-else", "location": "westeurope"}}
     taken = app_task(resource_group="someone-else", plan=arm_id(azure_double, "serverfarms", PLAN))
     run = run_tasks([other_group, taken], expect_rc=2)
@@ -366,7 +366,7 @@ def test_app_bad_input_fails_before_any_request(run_tasks, azure_double):
 
 def test_app_delete(run_tasks, azure_double):
     make_plan(azure_double)
-    run_tasks([app_task()])
+    run_tasks.setup([app_task()])
     checked = run_tasks([app_task(state="absent")], check=True)
     assert checked.result()["changed"] is True and checked.writes == 0
     deleted = run_tasks([app_task(state="absent")])

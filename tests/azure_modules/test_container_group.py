@@ -92,7 +92,7 @@ def test_create_rerun_and_check_mode(run_tasks, azure_double, resource_group):
 
 
 def test_changed_secret_is_detected_through_the_hash_tag(run_tasks, azure_double, resource_group):
-    run_tasks([task()])
+    run_tasks.setup([task()])
     rotated = with_container(secure_environment={"POSTGRES_PWD": "pg-secret-rotated"})
 
     checked = run_tasks([rotated], check=True, diff=True)
@@ -149,7 +149,7 @@ def test_secret_files_reach_only_their_container_and_converge(run_tasks, azure_d
 
 
 def test_drift_restored_in_place(run_tasks, azure_double, resource_group):
-    run_tasks([task()])
+    run_tasks.setup([task()])
 
     def change_image(state):
         state["properties"]["containers"][0]["properties"]["image"] = "temporalio/server:latest"
@@ -168,7 +168,7 @@ def test_drift_restored_in_place(run_tasks, azure_double, resource_group):
 
 
 def test_resource_change_needs_allow_recreate(run_tasks, azure_double, resource_group):
-    run_tasks([task()])
+    run_tasks.setup([task()])
     bigger = with_container(cpu=3, memory_gb=6)
 
     refused = run_tasks([bigger], expect_rc=2)
@@ -233,7 +233,7 @@ def test_bad_input_fails_before_any_request(run_tasks, azure_double):
 
 
 def test_delete(run_tasks, azure_double, resource_group):
-    run_tasks([task()])
+    run_tasks.setup([task()])
     deleted = run_tasks([task(state="absent")])
     assert deleted.result()["changed"] is True and azure_double.resource(group_id(azure_double)) is None
     assert run_tasks([task(state="absent")]).result()["changed"] is False

@@ -105,7 +105,7 @@ def test_network_and_nsg_converge_and_rerun_writes_nothing(run_tasks, azure_doub
 
 def test_drifted_delegation_and_rule_are_restored(run_tasks, azure_double):
     make_resource_group(azure_double, GROUP)
-    run_tasks([nsg_task(), vnet_task()])
+    run_tasks.setup([nsg_task(), vnet_task()])
 
     def drop_delegation(state):
         apps = next(s for s in state["properties"]["subnets"] if s["name"] == "apps")
@@ -169,7 +169,7 @@ def test_bad_input_fails_before_any_request(run_tasks, azure_double):
 
 def test_private_dns_zone_with_link_and_record(run_tasks, azure_double):
     make_resource_group(azure_double, GROUP)
-    run_tasks([vnet_task(subnets=[])])
+    run_tasks.setup([vnet_task(subnets=[])])
     zone = zone_task()
     checked = run_tasks([zone], check=True)
     assert checked.writes == 0
@@ -286,7 +286,7 @@ def test_create_accepted_then_failed_reports_changed(run_tasks, azure_double, ma
 
 def test_dns_record_refused_after_the_zone_and_link_were_written_reports_changed(run_tasks, azure_double):
     make_resource_group(azure_double, GROUP)
-    run_tasks([vnet_task(subnets=[])])
+    run_tasks.setup([vnet_task(subnets=[])])
     zone = zone_task()
     azure_double.inject_status(r"/A/temporal$", 500, method="PUT", times=None)
     failed = run_tasks([zone], env={"PAPR_AZURE_MAX_RETRIES": "0"}, expect_rc=2)

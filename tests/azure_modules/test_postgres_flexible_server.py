@@ -57,7 +57,7 @@ def test_create_rerun_and_check_mode(run_tasks, azure_double, resource_group):
 
 
 def test_password_change_detected_through_hash_and_masked(run_tasks, azure_double, resource_group):
-    run_tasks([server_task()])
+    run_tasks.setup([server_task()])
     rotated = server_task(admin_password="Rotated-Secret-4471!")
 
     checked = run_tasks([rotated], check=True, diff=True)
@@ -72,7 +72,7 @@ def test_password_change_detected_through_hash_and_masked(run_tasks, azure_doubl
 
 
 def test_drift_restored(run_tasks, azure_double, resource_group):
-    run_tasks([server_task()])
+    run_tasks.setup([server_task()])
     azure_double.drift(server_id(azure_double), {"properties": {"backup": {"backupRetentionDays": 30}}})
     azure_double.drift(
         server_id(azure_double) + "/firewallRules/azure-services",
@@ -87,7 +87,7 @@ def test_drift_restored(run_tasks, azure_double, resource_group):
 
 
 def test_impossible_changes_fail_before_writing(run_tasks, azure_double, resource_group):
-    run_tasks([server_task(storage_gb=64)])
+    run_tasks.setup([server_task(storage_gb=64)])
     for options, message in [
         ({"storage_gb": 32}, "storage cannot shrink"),
         ({"version": "15"}, "cannot be downgraded"),
@@ -144,7 +144,7 @@ def test_bad_input_fails_before_any_request(run_tasks, azure_double):
 
 
 def test_delete(run_tasks, azure_double, resource_group):
-    run_tasks([server_task()])
+    run_tasks.setup([server_task()])
     deleted = run_tasks([server_task(state="absent")])
     assert deleted.result()["changed"] is True and azure_double.resource(server_id(azure_double)) is None
     assert run_tasks([server_task(state="absent")]).result()["changed"] is False

@@ -50,7 +50,7 @@ def test_check_mode_predicts_and_writes_nothing(run_tasks, azure_double):
 
 def test_drifted_tags_are_detected_and_restored(run_tasks, azure_double):
     task = group_task(location="westeurope", tags={"app": "papr-memory"})
-    run_tasks([task])
+    run_tasks.setup([task])
     azure_double.drift(group_id(azure_double), {"tags": {"app": "someone-else", "extra": "x"}})
 
     checked = run_tasks([task], check=True, diff=True)
@@ -108,7 +108,7 @@ def test_long_retry_after_is_cut_to_the_deadline(run_tasks, azure_double):
 
 
 def test_failed_delete_names_the_group(run_tasks, azure_double):
-    run_tasks([group_task(location="westeurope")])
+    run_tasks.setup([group_task(location="westeurope")])
     azure_double.fail_operations(
         r"/resourcegroups/papr-memory-test$", "Conflict", "A lock prevents deletion."
     )
@@ -120,7 +120,7 @@ def test_failed_delete_names_the_group(run_tasks, azure_double):
 
 
 def test_delete_timeout_names_the_group(run_tasks, azure_double):
-    run_tasks([group_task(location="westeurope")])
+    run_tasks.setup([group_task(location="westeurope")])
     azure_double.slow_operations(r"/resourcegroups/papr-memory-test$", polls=10**9)
 
     run = run_tasks([group_task(state="absent", timeout=2)], expect_rc=2)
@@ -129,7 +129,7 @@ def test_delete_timeout_names_the_group(run_tasks, azure_double):
 
 
 def test_delete_refuses_a_nonempty_group_then_forces(run_tasks, azure_double):
-    run_tasks([group_task(location="westeurope")])
+    run_tasks.setup([group_task(location="westeurope")])
     azure_double.store.put(
         group_id(azure_double) + "/providers/Microsoft.Web/serverfarms/plan1",
         {"name": "plan1", "type": "Microsoft.Web/serverfarms", "location": "westeurope", "properties": {}},
