@@ -239,6 +239,14 @@ class AzureDouble:
         """Every stored resource by lower-cased id (stored state: secrets included, for assertions)."""
         return self.store.snapshot()
 
+    def load(self, state: dict[str, dict[str, Any]]) -> None:
+        """Hold exactly the resources of `state` (a snapshot): the others go, and each of its own is
+        put back as it was, in creation order (as ARM lists them)."""
+        for resource_id in set(self.store.snapshot()) - set(state):
+            self.store.delete(resource_id)
+        for resource_id, resource in state.items():
+            self.store.put(resource_id, resource)
+
     def resource(self, resource_id: str) -> dict[str, Any] | None:
         return self.store.get(resource_id)
 

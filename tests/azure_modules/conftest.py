@@ -144,11 +144,7 @@ def run_tasks(azure_double, tmp_path):  # noqa: F811 - the fixture imported abov
             run(tasks)
             _SETUP_STATES[key] = azure_double.snapshot()
             return
-        state = _SETUP_STATES[key]
-        for resource_id in set(azure_double.snapshot()) - set(state):
-            azure_double.store.delete(resource_id)
-        for resource_id, resource in state.items():  # in creation order, as ARM lists them
-            azure_double.store.put(resource_id, resource)
+        azure_double.load(_SETUP_STATES[key])
 
     run.setup = setup
     return run

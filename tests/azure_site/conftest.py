@@ -46,8 +46,7 @@ class Deployment:
     def restore(self, double: AzureDouble) -> AzureDouble:
         """`double` (reset) holding what the runs deployed, as if they had just run (the stand-in
         service is the session's, so its side of the deployment is there already)."""
-        for resource_id, state in self.state.items():  # in creation order, as ARM lists them
-            double.store.put(resource_id, state)
+        double.load(self.state)
         return double
 
 
