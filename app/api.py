@@ -34,6 +34,7 @@ from app.contracts import (
     document_type,
     document_workflow_id,
     memory_workflow_id,
+    request_fingerprint,
 )
 from app.errors import NO_METHOD_ROUTE, ApiError
 from app.models import (
@@ -202,7 +203,8 @@ async def create_memory(
     _check_memory(body, services)
     key = idempotency.parse_key(idempotency_key)
     memory_id = idempotency.derived_id("memory", request.state.api_key, key) if key else uuid4()
-    request_hash = idempotency.fingerprint(body.content, body.metadata)
+    memory = NewMemory(id=str(memory_id), content=body.content, metadata=body.metadata)
+    request_hash = memory.fingerprint()
     async with services.pool.connection() as conn:
         new, known_hash, _status = await repository.accept_memory(
             conn, memory_id, request_hash, idempotent=key is not None
@@ -214,7 +216,7 @@ async def create_memory(
         await _start(
             client,
             STORE_MEMORY_WORKFLOW,
-            NewMemory(id=str(memory_id), content=body.content, metadata=body.metadata),
+            memory,
             memory_workflow_id(str(memory_id)),
             MEMORY_TASK_QUEUE,
         )
@@ -418,7 +420,7 @@ async def create_document(
     if not content:
         raise ApiError(422, "file: the document is empty")
     document_id = idempotency.derived_id("document", request.state.api_key, key) if key else uuid4()
-    request_hash = idempotency.fingerprint(media_type, name or "", content)
+    request_hash = request_fingerprint(media_type, name or "", content)
     # Commit before starting the workflow, so its first activity always finds the document.
     async with services.pool.connection() as conn, conn.transaction():
         known_hash = await repository.create_document(

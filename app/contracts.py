@@ -4,6 +4,8 @@ Only standard-library imports: the workflow sandbox imports this module."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,11 +74,27 @@ def document_workflow_id(document_id: str) -> str:
     return f"document-{document_id}"
 
 
+def request_fingerprint(*parts: Any) -> str:
+    """A stable hash of a write's content (JSON values in canonical form, bytes as they are),
+    kept with the write so an Idempotency-Key reused with another body is refused."""
+    digest = hashlib.sha256()
+    for part in parts:
+        if not isinstance(part, bytes):
+            part = json.dumps(part, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
 @dataclass
 class NewMemory:
     id: str
     content: str
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        """The same for the web server and, for a write it did not record, the memory worker."""
+        return request_fingerprint(self.content, self.metadata)
 
 
 @dataclass

@@ -3,16 +3,15 @@
 The id of the memory or document, and so its workflow id, is derived from the key and the API
 key that presented it: a retry of the same request, whatever became of the first attempt (503,
 timeout, a web server that died mid-request), lands on the same id and the same workflow, and
-is stored once. The request's fingerprint is kept with the write, so the same key with another
-body is refused with 409. Keys are kept at least PAPR_IDEMPOTENCY_KEY_HOURS (24 h)."""
+is stored once. The request's fingerprint (app.contracts.request_fingerprint) is kept with the
+write, so the same key with another body is refused with 409. Keys are kept at least
+PAPR_IDEMPOTENCY_KEY_HOURS (24 h)."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import uuid
-from typing import Any
 
 from app.errors import ApiError
 
@@ -37,17 +36,6 @@ def derived_id(kind: str, api_key: str, key: str) -> uuid.UUID:
     """The id a keyed request always gets: per kind, per API key, per Idempotency-Key."""
     client = hashlib.sha256(api_key.encode()).hexdigest()[:32]
     return uuid.uuid5(_NAMESPACE, f"{kind}:{client}:{key}")
-
-
-def fingerprint(*parts: Any) -> str:
-    """A stable hash of a request's content (JSON values in canonical form, bytes as they are)."""
-    digest = hashlib.sha256()
-    for part in parts:
-        if not isinstance(part, bytes):
-            part = json.dumps(part, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-        digest.update(len(part).to_bytes(8, "big"))
-        digest.update(part)
-    return digest.hexdigest()
 
 
 def conflict(key: str) -> ApiError:

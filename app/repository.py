@@ -32,14 +32,15 @@ async def insert_memory(conn: AsyncConnection, memory: NewMemory) -> dict[str, A
 
     The request row is locked first, so a DELETE of the queued memory either ran before (the
     memory is never stored) or waits until it is stored. A memory accepted before requests were
-    recorded (an older web server) gets its row here, so that lock covers it too. Storing the
+    recorded (an older web server) gets its row here, with the request's fingerprint: that lock
+    covers it too, and a keyed retry of the same request matches it instead of a 409. Storing the
     same id again changes nothing."""
     lock = "SELECT status FROM memory_requests WHERE id = %s FOR UPDATE"
     request = await (await conn.execute(lock, (memory.id,))).fetchone()
     if request is None:
         await conn.execute(
-            "INSERT INTO memory_requests (id, request_hash) VALUES (%s, '') ON CONFLICT (id) DO NOTHING",
-            (memory.id,),
+            "INSERT INTO memory_requests (id, request_hash) VALUES (%s, %s) ON CONFLICT (id) DO NOTHING",
+            (memory.id, memory.fingerprint()),
         )
         request = await (await conn.execute(lock, (memory.id,))).fetchone()
     if request[0] != "queued":

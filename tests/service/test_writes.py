@@ -166,7 +166,10 @@ def test_a_retry_after_an_unanswered_attempt_stores_once(
     stack: LocalStack, api: httpx.Client, db: psycopg.Connection
 ) -> None:
     """The first attempt queued the write but its answer was lost (a 503 from a timeout, the
-    web server dying mid-request): the client's retry with the same key stores it once."""
+    web server dying mid-request): the client's retry with the same key stores it once. Here
+    the first attempt left no request row (as an older web server) and the memory worker stored
+    it before the retry came: the worker's row carries the request's fingerprint, so the retry
+    matches it (it once got a 409 when the worker won that race)."""
     key = uuid.uuid4().hex
     payload = {"content": f"queued by an attempt nobody heard back from {key}"}
     memory_id = str(derived_id("memory", stack.api_key, key))
@@ -175,9 +178,10 @@ def test_a_retry_after_an_unanswered_attempt_stores_once(
         # What the web server did before its answer got lost: the workflow is started.
         client = await Client.connect(stack.temporal_address)
         memory = NewMemory(id=memory_id, content=payload["content"])
-        await client.start_workflow(
+        handle = await client.start_workflow(
             STORE_MEMORY_WORKFLOW, memory, id=memory_workflow_id(memory_id), task_queue=MEMORY_TASK_QUEUE
         )
+        await asyncio.wait_for(handle.result(), 90)
 
     asyncio.run(first_attempt())
     retry = api.post("/v1/memories?wait=true", json=payload, headers={"Idempotency-Key": key})
