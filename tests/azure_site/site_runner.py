@@ -111,11 +111,11 @@ class StandInService:
         self._stop.set()
         if self._thread:
             self._thread.join(timeout=30)
-        self.stack.down()
+        self.stack.down(graceful=False)  # a throwaway stack: nothing in flight matters
         # Whatever the stack could not recognise by its command line (see start) still goes.
         for child in self.stack._children.values():
             if child.poll() is None:
-                os.killpg(child.pid, signal.SIGTERM)
+                os.killpg(child.pid, signal.SIGKILL)
                 child.wait(timeout=30)
 
 

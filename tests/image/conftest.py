@@ -66,7 +66,7 @@ def backends() -> Iterator[LocalStack]:
         stack.start_backends()
         yield stack
     finally:
-        stack.down()
+        stack.down(graceful=False)
         shutil.rmtree(state_dir, ignore_errors=True)
 
 

@@ -33,7 +33,7 @@ def service():
         stack.up(timeout=240)
         yield stack
     finally:
-        stack.down()
+        stack.down(graceful=False)
         shutil.rmtree(state_dir, ignore_errors=True)
 
 

@@ -52,7 +52,7 @@ def _start_stack() -> LocalStack:
             service.up(timeout=240)
             return service
         except RuntimeError:
-            service.down()
+            service.down(graceful=False)
             _remove_state(state_dir)
             if attempt == 2:
                 raise
@@ -71,7 +71,7 @@ def stack() -> Iterator[LocalStack]:
     try:
         yield service
     finally:
-        service.down()
+        service.down(graceful=False)
         _remove_state(service.state_dir)
 
 
