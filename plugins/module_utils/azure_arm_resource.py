@@ -61,10 +61,14 @@ class ArmResource(AzureService):
 
     client_kind = "resource"
 
-    def __init__(self, module, resource_id, api_version, description):
-        super().__init__(module, description)
-        self.id = resource_id
+    def __init__(self, module, resource_id, api_version, description, resource_group=None, name=None):
+        super().__init__(module, description, resource_group, name)
+        self._id = resource_id
         self.api_version = api_version
+
+    @property
+    def id(self):
+        return self._id
 
     def read(self):
         return self.get(self.client.resources.get_by_id, self.id, api_version=self.api_version)

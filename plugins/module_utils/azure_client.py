@@ -55,7 +55,6 @@ CLIENTS = {
         "ContainerServiceClient",
         "azure-mgmt-containerservice",
     ),
-    "network": ("azure.mgmt.network", "NetworkManagementClient", "azure-mgmt-network"),
     "privatedns": ("azure.mgmt.privatedns", "PrivateDnsManagementClient", "azure-mgmt-privatedns"),
     "authorization": (
         "azure.mgmt.authorization",

@@ -65,7 +65,7 @@ extends_documentation_fragment:
   - papr.memory.azure.tags
   - papr.memory.azure.state
 requirements:
-  - azure-mgmt-network >= 25
+  - azure-mgmt-resource >= 23
 """
 
 EXAMPLES = r"""
