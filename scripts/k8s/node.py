@@ -41,7 +41,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -70,10 +70,15 @@ def say(message: str) -> None:
     print(f"==> k8s-node: {message}", file=sys.stderr, flush=True)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports: every probe stays bound until all are taken (one probe at a
+    time can be given a port again, and a kube-proxy whose healthz port was the apiserver's answered
+    its health check with the apiserver's 400 for plain HTTP)."""
+    with contextlib.ExitStack() as stack:
+        probes = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
 
 
 def node_address() -> str:
@@ -142,15 +147,19 @@ def build_impossible_reason() -> str | None:
 
 @dataclass
 class Ports:
-    etcd_client: int = field(default_factory=free_port)
-    etcd_peer: int = field(default_factory=free_port)
-    apiserver: int = field(default_factory=free_port)
-    controller_manager: int = field(default_factory=free_port)
-    scheduler: int = field(default_factory=free_port)
-    kubelet: int = field(default_factory=free_port)
-    kubelet_healthz: int = field(default_factory=free_port)
-    proxy_healthz: int = field(default_factory=free_port)
-    proxy_metrics: int = field(default_factory=free_port)
+    etcd_client: int
+    etcd_peer: int
+    apiserver: int
+    controller_manager: int
+    scheduler: int
+    kubelet: int
+    kubelet_healthz: int
+    proxy_healthz: int
+    proxy_metrics: int
+
+    @classmethod
+    def free(cls) -> Ports:
+        return cls(*free_ports(len(fields(cls))))
 
 
 class ServiceDns(threading.Thread):
@@ -208,7 +217,7 @@ class SingleNode:
         self.state_dir = state_dir
         self.bin_dir = bin_dir
         self.address = node_address()
-        self.ports = Ports()
+        self.ports = Ports.free()
         self.processes: dict[str, subprocess.Popen] = {}
         self._started_pids: dict[str, int] = {}
         self.dns: ServiceDns | None = None
@@ -516,6 +525,11 @@ state = "{state}"
             raise RuntimeError(f"{image} is not in containerd after the import (it has: {names})")
         return time.monotonic() - started
 
+    def kill_container(self, container_id: str) -> None:
+        """SIGKILL a container's processes, as a crash would: the kubelet sees it exit and restarts
+        it (deleting its pod would not do: the kubelet still stops the containers gracefully)."""
+        run(self._ctr("tasks", "kill", "--signal", "SIGKILL", container_id))
+
     def tag_image(self, image: str, tag: str) -> None:
         """A second name for an image containerd has (a release to a 'new' image without a build)."""
         run(self._ctr("images", "tag", "--force", image, tag))
@@ -732,28 +746,36 @@ state = "{state}"
         self.dns.start()
 
     # --- down --------------------------------------------------------------------------------
-    def down(self, release_lock: bool = True) -> None:
-        """Stop everything this node started and put the host back (idempotent; also after a crash)."""
+    def down(self, release_lock: bool = True) -> dict[str, float]:
+        """Stop everything this node started and put the host back (idempotent; also after a crash);
+        returns seconds per step."""
+        timings: dict[str, float] = {}
+
+        def timed(name: str, step: Callable[[], None]) -> None:
+            begun = time.monotonic()
+            step()
+            timings[name] = round(time.monotonic() - begun, 1)
+
         if self.dns is not None:
             self.dns.stopping.set()
         if self.state_dir.exists():
-            self._remove_pods()
-            for name in (
+            timed("pods", self._remove_pods)
+            control_plane = (
                 "kube-proxy",
                 "kubelet",
                 "kube-scheduler",
                 "kube-controller-manager",
                 "kube-apiserver",
-            ):
-                self._stop(name)
-            self._stop_containers()
-            for name in ("containerd", "dnsmasq", "etcd"):
-                self._stop(name)
-            self._clean_host()
+            )
+            timed("control_plane", lambda: [self._stop(name) for name in control_plane])
+            timed("containers", self._stop_containers)
+            timed("runtime", lambda: [self._stop(name) for name in ("containerd", "dnsmasq", "etcd")])
+            timed("host", self._clean_host)
             shutil.rmtree(self.state_dir, ignore_errors=True)
         if release_lock and self._lock is not None:
             os.close(self._lock)
             self._lock = None
+        return timings
 
     def leftovers(self, host_state: dict) -> list[str]:
         """What down() failed to put back, compared with `host_state` (taken before up())."""

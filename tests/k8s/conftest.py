@@ -30,7 +30,7 @@ def single_node() -> Iterator[SingleNode]:
         print(f"single node up: {timings}")
         yield node
     finally:
-        node.down()
+        print(f"single node down: {node.down()}")
         leftovers = node.leftovers(host_before)
         assert not leftovers, f"the single node left this on the host: {leftovers}"
 
