@@ -46,7 +46,7 @@ test-fast: venv ## the inner loop (< 3 min): no podman hosts, images, Kubernetes
 test-modules: venv ## the collection's modules through ansible-playbook (Azure double, health checks, Temporal): what test-fast leaves out of the module tiers
 	$(PY) -m pytest -ra $(PYTEST_PARALLEL) -m "playbook and not slow and not molecule and not image and not k8s"
 
-# Also part of `make test`; alone: about 11 minutes on 2 busy cores with the Kubernetes build cached,
+# Also part of `make test`; alone: 6-6.5 minutes on 2 idle cores (11 on busy ones) with the Kubernetes build cached,
 # plus the cold Kubernetes build (5.5-15 minutes) once per machine (docs/aks.md).
 test-k8s: venv ## the AKS end-to-end suite on the real single-node Kubernetes (root; docs/aks.md): site.yml -i inventories/aks, PDF, drift, releases
 	PAPR_K8S_E2E=1 $(PY) -m pytest -ra -p no:xdist -x tests/k8s/test_site_aks.py

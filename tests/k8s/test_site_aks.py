@@ -319,8 +319,9 @@ def web_revision(aks_site: AksSite) -> str:
 def test_a_release_whose_pods_never_become_ready_is_rolled_back(aks_site: AksSite, first_run: SiteRun):
     web_before = web_revision(aks_site)
     with SteadyLoad(aks_site.web_url()) as load:
-        # 30 s: the memory worker's new pod cannot start at all (its image is nowhere).
-        run = release(aks_site, "-e", f"papr_image={NEVER_READY_IMAGE}", "-e", "papr_aks_release_timeout=30")
+        # 15 s: the memory worker's new pod cannot start at all (its image is nowhere); the rollback
+        # waits on the same timeout, but its old pods never stopped (maxUnavailable 0).
+        run = release(aks_site, "-e", f"papr_image={NEVER_READY_IMAGE}", "-e", "papr_aks_release_timeout=15")
     print(f"failed release: {run.seconds:.0f} s, {len(load.statuses)} requests, {len(load.errors)} failed")
     assert run.rc != 0
     assert f"The release of {NEVER_READY_IMAGE} failed at" in run.output, run.output[-4000:]
