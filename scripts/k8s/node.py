@@ -767,8 +767,8 @@ state = "{state}"
                 "kube-controller-manager",
                 "kube-apiserver",
             )
-            # 5 s each: with its clients gone, the apiserver still took 20 s to stop after a short
-            # session (2-3.5 s after the whole suite); a node being removed has nothing to save.
+            # 5 s each: with its clients gone, the apiserver still took 20 s to stop in some runs
+            # (2-3.5 s in others); a node being removed has nothing to save.
             timed("control_plane", lambda: [self._stop(name, grace=5) for name in control_plane])
             timed("containers", self._stop_containers)
             timed("runtime", lambda: [self._stop(name) for name in ("containerd", "dnsmasq", "etcd")])
@@ -817,8 +817,7 @@ state = "{state}"
 
     def _remove_pods(self) -> None:
         """Let kubelet remove the pods itself (it tears their networks down through CNI), their
-        containers SIGKILLed: a node being removed owes them no preStop hook or grace period
-        (a pod with a 40 s preStop: 11 s to remove before, 7-8 s now)."""
+        containers SIGKILLed: a node being removed owes them no preStop hook or grace period."""
         if self.bin_dir is None or not self.kubeconfig.exists() or not self._pid_alive("kubelet"):
             return
         self._kubectl("delete", "deployments,replicasets,statefulsets,daemonsets,jobs", "--all", "-A",
@@ -880,7 +879,7 @@ state = "{state}"
         if self._pid_alive("containerd"):
             tasks = run(self._ctr("tasks", "ls", "-q"), check=False).stdout.split()
             for task in tasks:
-                run(self._ctr("tasks", "kill", "--signal", "SIGKILL", task), check=False)
+                self.kill_container(task, check=False)
             for task in tasks:
                 with contextlib.suppress(TimeoutError):
                     wait_until(
