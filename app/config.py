@@ -13,6 +13,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MEMORY_TASK_QUEUE = "papr-memory"
 DOCUMENT_TASK_QUEUE = "papr-documents"
+# How the workers supervisor hands each worker process its health socket (workers/supervisor.py).
+WORKERS_HEALTH_SOCKET_VARIABLE = "PAPR_WORKERS_HEALTH_SOCKET_FD"
 # Multipart framing (boundaries, part headers) on top of an uploaded file.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 # A JSON string may spell one character as a 6-byte \uXXXX escape.
@@ -79,6 +81,8 @@ class Settings(BaseSettings):
         None, gt=0, le=65535, validation_alias=AliasChoices("PAPR_WORKERS_HEALTH_PORT", "WEBSITES_PORT")
     )
     workers_health_host: str = Field("0.0.0.0", validation_alias="PAPR_WORKERS_HEALTH_HOST")  # noqa: S104
+    # Set by the workers supervisor for its children only: a bound loopback socket, inherited.
+    workers_health_socket_fd: int | None = Field(None, ge=0, validation_alias=WORKERS_HEALTH_SOCKET_VARIABLE)
 
     @field_validator("api_keys", mode="before")
     @classmethod

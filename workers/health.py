@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
 from datetime import timedelta
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Protocol
@@ -25,6 +26,8 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from temporalio.client import Client
     from temporalio.worker import Worker
+
+    from app.config import Settings
 
 log = logging.getLogger("workers.health")
 
@@ -108,8 +111,11 @@ async def _answer(health: HealthReport, reader: asyncio.StreamReader) -> bytes:
     return _response(status, body, head_only=method == "HEAD")
 
 
-async def start_health_server(health: HealthReport, host: str, port: int) -> asyncio.Server:
-    """Listen on host:port; one request per connection (Connection: close)."""
+async def start_health_server(
+    health: HealthReport, host: str | None = None, port: int | None = None, sock: socket.socket | None = None
+) -> asyncio.Server:
+    """Listen on host:port, or on `sock` (a bound socket); one request per connection
+    (Connection: close)."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -122,9 +128,20 @@ async def start_health_server(health: HealthReport, host: str, port: int) -> asy
         finally:
             writer.close()
 
-    server = await asyncio.start_server(handle, host, port, limit=MAX_REQUEST_HEAD_BYTES)
+    server = await asyncio.start_server(handle, host, port, sock=sock, limit=MAX_REQUEST_HEAD_BYTES)
+    host, port = server.sockets[0].getsockname()[:2]
     log.info("workers health server listening", extra={"host": host, "port": port, "path": HEALTH_PATH})
     return server
+
+
+async def start_workers_health_server(health: HealthReport, settings: Settings) -> asyncio.Server | None:
+    """The worker process's own server: on the socket its supervisor handed it, else on the
+    configured port, else none."""
+    if settings.workers_health_socket_fd is not None:
+        return await start_health_server(health, sock=socket.socket(fileno=settings.workers_health_socket_fd))
+    if settings.workers_health_port is not None:
+        return await start_health_server(health, settings.workers_health_host, settings.workers_health_port)
+    return None
 
 
 async def stop_health_server(server: asyncio.Server) -> None:

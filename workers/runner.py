@@ -18,7 +18,7 @@ from app.db import create_pool, migrate_with_retry
 from app.logs import configure_logging, exit_process
 from app.retry import Retry
 from workers.activities import DocumentActivities, MemoryActivities
-from workers.health import WorkersHealth, start_health_server, stop_health_server
+from workers.health import WorkersHealth, start_workers_health_server, stop_health_server
 from workers.workflows import DeleteMemoryWorkflow, ProcessDocumentWorkflow, StoreMemoryWorkflow
 
 log = logging.getLogger("workers")
@@ -102,9 +102,7 @@ async def run_workers(components: list[str]) -> None:
     health = WorkersHealth(temporal_timeout_seconds=settings.health_timeout_seconds)
     # Listening from the first moment (503 until the workers poll): App Service's start pings
     # must get an answer while migrations run and Temporal is still being reached.
-    server = None
-    if settings.workers_health_port is not None:
-        server = await start_health_server(health, settings.workers_health_host, settings.workers_health_port)
+    server = await start_workers_health_server(health, settings)
     try:
         await _run_until_stopped(components, settings, health)
     finally:

@@ -13,7 +13,7 @@ import sys
 from http import HTTPStatus
 
 import workers
-from app.config import Settings, get_settings
+from app.config import WORKERS_HEALTH_SOCKET_VARIABLE, Settings, get_settings
 from app.logs import configure_logging, exit_process
 from workers.health import start_health_server, stop_health_server
 
@@ -26,11 +26,18 @@ STOP_MARGIN_SECONDS = 15
 STARTING = {"status": "starting", "workers": {}, "failing": ["startup"]}
 
 
-def _free_loopback_port() -> int:
-    # Ephemeral ports lie outside the ranges the project reserves for tests and services.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def _loopback_socket() -> socket.socket:
+    """A loopback port for one child's health server, bound here and handed to the child.
+
+    Probing a free port and letting the child bind it later left a window in which the port
+    could go to the other child or another process (in CI a 200 once named only the document
+    worker: its report, merged twice). A socket bound here is the child's alone; bound without
+    listening, it refuses connections until the child listens, so a ping while the child
+    starts gets its 503 at once. Ephemeral ports lie outside the ranges the project reserves
+    for tests and services."""
+    bound = socket.socket()
+    bound.bind(("127.0.0.1", 0))
+    return bound
 
 
 class ChildrenHealth:
@@ -77,15 +84,13 @@ class ChildrenHealth:
         return (HTTPStatus.SERVICE_UNAVAILABLE if failing else HTTPStatus.OK), merged
 
 
-def _child_environment(health_port: int | None) -> dict[str, str]:
+def _child_environment(health_socket: socket.socket | None) -> dict[str, str]:
     environment = dict(os.environ)
     environment.pop("WEBSITES_PORT", None)
-    if health_port is None:
-        environment["PAPR_WORKERS_HEALTH_PORT"] = ""  # empty: no health server
-    else:
-        environment.update(
-            {"PAPR_WORKERS_HEALTH_HOST": "127.0.0.1", "PAPR_WORKERS_HEALTH_PORT": str(health_port)}
-        )
+    environment["PAPR_WORKERS_HEALTH_PORT"] = ""  # empty: no port of its own
+    environment.pop(WORKERS_HEALTH_SOCKET_VARIABLE, None)
+    if health_socket is not None:
+        environment[WORKERS_HEALTH_SOCKET_VARIABLE] = str(health_socket.fileno())
     # The children import the same `workers` package as this process, also when it was started
     # as a script from outside an installed environment.
     source_root = os.path.dirname(os.path.dirname(os.path.abspath(workers.__file__)))
@@ -95,7 +100,8 @@ def _child_environment(health_port: int | None) -> dict[str, str]:
 
 async def _supervise(settings: Settings) -> int:
     serve_health = settings.workers_health_port is not None
-    ports = {name: _free_loopback_port() for name in WORKER_PROCESSES} if serve_health else {}
+    sockets = {name: _loopback_socket() for name in WORKER_PROCESSES} if serve_health else {}
+    ports = {name: bound.getsockname()[1] for name, bound in sockets.items()}
     # Handlers first: a stop that comes while the children start must reach them, not kill the
     # supervisor and leave them running.
     received: list[int] = []
@@ -103,12 +109,18 @@ async def _supervise(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, lambda signum=signum: (received.append(signum), stop.set()))
-    children = {
-        name: await asyncio.create_subprocess_exec(
-            sys.executable, "-m", module, env=_child_environment(ports.get(name))
+    children = {}
+    for name, module in WORKER_PROCESSES.items():
+        health_socket = sockets.get(name)
+        children[name] = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            module,
+            env=_child_environment(health_socket),
+            pass_fds=() if health_socket is None else (health_socket.fileno(),),
         )
-        for name, module in WORKER_PROCESSES.items()
-    }
+        if health_socket is not None:
+            health_socket.close()  # the child's copy is the one that listens
     log.info(
         "worker processes started", extra={"pids": {name: child.pid for name, child in children.items()}}
     )

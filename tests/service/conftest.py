@@ -3,8 +3,11 @@ workers, started by scripts/stack.py in a temporary folder on this suite's own p
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -15,7 +18,7 @@ import httpx
 import psycopg
 import pytest
 
-from scripts.stack import LocalStack, StackPorts
+from scripts.stack import REPO_ROOT, LocalStack, StackPorts
 from tests.ports import free_port_block
 
 # Ports 56000-56499 belong to this suite; the stack takes six consecutive free ones from here
@@ -93,6 +96,28 @@ def db(stack: LocalStack) -> Iterator[psycopg.Connection]:
     """Superuser SQL access to the service's database, to check what the workers wrote."""
     with psycopg.connect(stack.admin_conninfo, autocommit=True) as conn:
         yield conn
+
+
+@contextlib.contextmanager
+def service_process(command: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """A service process (output in `.communicate()`) in a process group of its own: whatever
+    is left of that group at the end is killed, children too. Killing only a supervisor left
+    its workers holding the output pipe, and the test hung on it until pytest's timeout."""
+    process = subprocess.Popen(
+        command,
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        yield process
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
 
 
 def wait_until(condition: Callable[[], Any], timeout: float, message: str, interval: float = 0.3) -> Any:

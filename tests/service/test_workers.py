@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import subprocess
 import sys
 
 import httpx
 import pytest
 
-from scripts.stack import REPO_ROOT, LocalStack
-from tests.service.conftest import wait_until
+from scripts.stack import LocalStack
+from tests.service.conftest import service_process, wait_until
 
 
 def _live_identities(anonymous: httpx.Client, queue: str) -> set[str]:
@@ -34,19 +32,12 @@ def test_worker_polls_with_its_identity_and_stops_cleanly_on_sigterm(
 ) -> None:
     identity = f"test-{queue}-{os.getpid()}-{len(command[-1])}"
     env = {**os.environ, **stack.service_environment(), "PAPR_WORKER_IDENTITY": identity}
-    worker = subprocess.Popen(
-        command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    try:
+    with service_process(command, env) as worker:
         wait_until(
             lambda: identity in _live_identities(anonymous, queue), 60, f"{identity} never polled {queue}"
         )
         worker.send_signal(signal.SIGTERM)
         output, _ = worker.communicate(timeout=60)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait()
     assert worker.returncode == 0, output
     assert '"message": "workers stopped"' in output
     assert stack.api_key not in output
@@ -79,24 +70,11 @@ def test_a_stop_while_the_workers_start_is_a_clean_stop(stack: LocalStack) -> No
     """SIGTERM as soon as the supervisor has started its children (they are still importing, before
     their own handlers): the forwarded signal ends them and the supervisor reports a clean stop."""
     env = {**os.environ, **stack.service_environment()}
-    supervisor = subprocess.Popen(
-        [sys.executable, "workers/start_all_workers.py"],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # its own process group: the finally below ends any child left over
-    )
-    try:
+    with service_process([sys.executable, "workers/start_all_workers.py"], env) as supervisor:
         for line in supervisor.stdout:
             if "worker processes started" in line:
                 break
         supervisor.send_signal(signal.SIGTERM)
         output, _ = supervisor.communicate(timeout=60)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(supervisor.pid, signal.SIGKILL)
-        supervisor.wait()
     assert "workers polling" not in output, "a child was already polling: the stop came too late to test"
     assert supervisor.returncode == 0, output

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import httpx
 
-from scripts.stack import REPO_ROOT, LocalStack
+from scripts.stack import LocalStack
 from tests.ports import free_ports
-from tests.service.conftest import wait_until
+from tests.service.conftest import service_process, wait_until
 from workers.supervisor import ChildrenHealth
 
 # Ports 55500-55599 belong to these tests.
@@ -59,13 +59,13 @@ def _niceness(pid: int) -> int:
 
 
 def _worker_children(pid: int) -> dict[str, int]:
-    """The worker module each child process of `pid` runs, with that child's niceness."""
+    """The worker module each child process of `pid` runs, with that child's pid."""
     children = {}
     for entry in filter(str.isdigit, os.listdir("/proc")):
         with contextlib.suppress(OSError):
             if int(_stat_fields(int(entry))[1]) == pid:
                 command = Path(f"/proc/{entry}/cmdline").read_text().split("\0")
-                children[command[command.index("-m") + 1]] = _niceness(int(entry))
+                children[command[command.index("-m") + 1]] = int(entry)
     return children
 
 
@@ -91,15 +91,8 @@ def _workers(stack: LocalStack, command: list[str], **env: str | None) -> Iterat
             environment.pop(name, None)
         else:
             environment[name] = value
-    process = subprocess.Popen(
-        command, cwd=REPO_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    try:
+    with service_process(command, environment) as process:
         yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
 
 
 def test_health_port_answers_while_both_workers_run_and_closes_on_sigterm(stack: LocalStack) -> None:
@@ -135,8 +128,12 @@ def test_health_port_answers_while_both_workers_run_and_closes_on_sigterm(stack:
         # raised by PAPR_DOCUMENT_WORKER_NICE, 10 by default, at most 19).
         children = _worker_children(process.pid)
         assert set(children) == {"workers.memory_worker", "workers.document_worker"}
-        assert children["workers.memory_worker"] == _niceness(process.pid)
-        assert children["workers.document_worker"] == min(19, _niceness(process.pid) + 10)
+        assert _niceness(children["workers.memory_worker"]) == _niceness(process.pid)
+        assert _niceness(children["workers.document_worker"]) == min(19, _niceness(process.pid) + 10)
+        # Each child answers the supervisor on a loopback port of its own (handed to it bound).
+        child_ports = [_listening_ports_of(child) for child in children.values()]
+        assert all(len(ports) == 1 for ports in child_ports), child_ports
+        assert child_ports[0] != child_ports[1] and port not in child_ports[0] | child_ports[1]
 
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=60)
