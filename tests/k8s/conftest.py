@@ -2,7 +2,8 @@
 session, stopped at the end, and the host checked for anything it left behind.
 
 The build (scripts/k8s/build.sh, ~6 minutes cold, cached under /var/cache/papr-memory/k8s) runs on
-the first use. The tests skip, saying why, only when this machine cannot build or run it at all
+the first use, or earlier: `make test` starts it in the background before lint (the first use then
+waits for it on its lock). The tests skip, saying why, only when this machine cannot build or run it at all
 (not root, tools missing); a build or start that fails is a test error."""
 
 from __future__ import annotations
