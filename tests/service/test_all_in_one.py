@@ -7,12 +7,13 @@ import os
 import signal
 import subprocess
 import sys
+from contextlib import AbstractContextManager
 
 import httpx
 
-from scripts.stack import REPO_ROOT, LocalStack
+from scripts.stack import LocalStack
 from tests.ports import free_ports
-from tests.service.conftest import wait_until
+from tests.service.conftest import service_process, wait_until
 
 # Ports 56490-56499 belong to these tests.
 PORT_RANGE = range(56490, 56500)
@@ -24,17 +25,10 @@ def _live_identities(client: httpx.Client, queue: str) -> set[str]:
     return {poller["identity"] for poller in queues.get(queue, {}).get("pollers", [])}
 
 
-def _start(stack: LocalStack, port: int, identity: str) -> subprocess.Popen:
+def _started(stack: LocalStack, port: int, identity: str) -> AbstractContextManager[subprocess.Popen]:
+    """The all-in-one supervisor (web server and workers) with the stack's settings."""
     env = {**stack.service_environment(), "WEBSITES_PORT": str(port), "PAPR_WORKER_IDENTITY": identity}
-    return subprocess.Popen(
-        [sys.executable, "-m", "app.all_in_one", "--host", "127.0.0.1"],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    return service_process([sys.executable, "-m", "app.all_in_one", "--host", "127.0.0.1"], env)
 
 
 def _health(client: httpx.Client) -> int:
@@ -59,15 +53,10 @@ def _wait_until_serving(port: int, identity: str) -> None:
 def test_web_and_workers_serve_and_stop_gracefully_on_sigterm(stack: LocalStack) -> None:
     (port,) = free_ports(1, PORT_RANGE)
     identity = f"all-in-one-{os.getpid()}"
-    process = _start(stack, port, identity)
-    try:
+    with _started(stack, port, identity) as process:
         _wait_until_serving(port, identity)
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=90)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
     assert process.returncode == 0, output
     # The workers got the signal and shut down themselves, not killed with the web server.
     assert '"message": "workers stopped"' in output, output
@@ -77,8 +66,7 @@ def test_web_and_workers_serve_and_stop_gracefully_on_sigterm(stack: LocalStack)
 def test_when_one_child_dies_the_other_is_stopped_and_the_code_passed_on(stack: LocalStack) -> None:
     (port,) = free_ports(1, PORT_RANGE)
     identity = f"all-in-one-crash-{os.getpid()}"
-    process = _start(stack, port, identity)
-    try:
+    with _started(stack, port, identity) as process:
         _wait_until_serving(port, identity)
         uvicorn = subprocess.run(
             ["pgrep", "-s", str(process.pid), "-f", "uvicorn app.main:app"],
@@ -89,10 +77,6 @@ def test_when_one_child_dies_the_other_is_stopped_and_the_code_passed_on(stack: 
         assert len(uvicorn) == 1, uvicorn
         os.kill(int(uvicorn[0]), signal.SIGKILL)
         output, _ = process.communicate(timeout=90)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
     assert process.returncode != 0
     assert "web exited with -9; stopping the others" in output
     assert '"message": "workers stopped"' in output, output
