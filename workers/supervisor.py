@@ -30,11 +30,11 @@ def _loopback_socket() -> socket.socket:
     """A loopback port for one child's health server, bound here and handed to the child.
 
     Probing a free port and letting the child bind it later left a window in which the port
-    could go to the other child or another process (in CI a 200 once named only the document
-    worker: its report, merged twice). A socket bound here is the child's alone; bound without
-    listening, it refuses connections until the child listens, so a ping while the child
-    starts gets its 503 at once. Ephemeral ports lie outside the ranges the project reserves
-    for tests and services."""
+    could go to the other child or another process (a CI run once got a 200 that named only
+    the document worker: what one child answering on both ports gives). A socket bound here is
+    the child's alone; bound without listening, it refuses connections until the child
+    listens, so a ping while the child starts gets its 503 at once. Ephemeral ports lie
+    outside the ranges the project reserves for tests and services."""
     bound = socket.socket()
     bound.bind(("127.0.0.1", 0))
     return bound
