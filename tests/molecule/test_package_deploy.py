@@ -1,10 +1,14 @@
-"""The built collection, installed into an empty collections path, deploys a systemd host to
-healthy on its own: no source tree, no repository ansible.cfg. The service comes from its wheel in
-a folder (papr_wheel_find_links), as it would from a package index (papr_wheel_index_url).
+"""Option 1 on one systemd host, deployed by the built collection installed into an empty
+collections path: no source tree, no repository ansible.cfg. The service comes from its wheel in a
+folder (papr_wheel_find_links), as it would from a package index (papr_wheel_index_url).
 
-One podman systemd host (the project's offline-built image) runs all four components (option 1);
-the installed collection's own site.yml deploys it and verifies it (its verify play), then the
-test reads /health through the published port.
+One podman systemd host (the project's offline-built image) runs all four components. The
+installed collection's site.yml runs in check mode on the fresh host (predicts, must not fail),
+deploys it and verifies it (its verify play), then runs again and must change nothing; the API is
+then verified from the controller through the published port (molecule/shared/verify_api.yml: a
+memory written and found, a PDF processed to done). The inventory overrides the model's database
+name, user and Temporal namespace, and the database password holds every character a URL gives a
+meaning to.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import pytest
 import yaml
 
 from tests.molecule.podman_hosts import podman
+from tests.molecule.release_load import recap_changed
 from tests.molecule.test_scenarios import podman_env  # noqa: F401 (the fixture)
 from tests.plan.test_collection_package import build, install
 
@@ -28,6 +33,7 @@ VENV_BIN = Path(sys.executable).parent
 HOST = "papr-pkg"
 NETWORK = "papr-pkg-net"
 PORT = 57530
+VERIFY_API = REPO / "molecule/shared/verify_api.yml"  # the Molecule scenarios' API check
 
 pytestmark = [pytest.mark.molecule, pytest.mark.slow]
 
@@ -49,7 +55,7 @@ def systemd_host(podman_env):  # noqa: F811
 
 
 @pytest.mark.timeout(2400)
-def test_the_installed_tarball_deploys_a_host_to_healthy(systemd_host, tmp_path):
+def test_the_installed_tarball_deploys_option_1_and_a_second_run_changes_nothing(systemd_host, tmp_path):
     env = systemd_host
     installed = install(build(tmp_path), tmp_path / "collections")
     assert not (installed / "pyproject.toml").exists() and not (installed / "app").exists()
@@ -73,7 +79,13 @@ def test_the_installed_tarball_deploys_a_host_to_healthy(systemd_host, tmp_path)
                         "ansible_python_interpreter": "/usr/bin/python3",
                         "papr_platform": "hosts",
                         "papr_option": 1,
-                        "papr_database_password": "Package-test-1",
+                        # Test-only secrets of a throwaway host. DATABASE_URL must carry every
+                        # character a URL gives a meaning to (and a space) through intact.
+                        "papr_database_password": "Pa55/ :@%?#&+ word",
+                        # Inventory values win over the model's defaults.
+                        "papr_database_name": "papr_pkg_db",
+                        "papr_database_user": "papr_pkg_user",
+                        "papr_temporal_namespace": "papr-pkg",
                         "papr_api_keys": ["package-test-key"],
                         "papr_wheel_find_links": [str(wheels)],
                         "papr_wheel_cache_dir": str(tmp_path / "cache"),
@@ -82,6 +94,8 @@ def test_the_installed_tarball_deploys_a_host_to_healthy(systemd_host, tmp_path)
                         "verify_api_key": "package-test-key",
                         "verify_temporal_address": "127.0.0.1:7233",
                         "verify_temporal_python": "/opt/papr-memory/venv/bin/python",
+                        # Read by molecule/shared/verify_api.yml, on the controller.
+                        "molecule_web_url": f"http://127.0.0.1:{PORT}",
                     },
                 }
             }
@@ -98,20 +112,38 @@ def test_the_installed_tarball_deploys_a_host_to_healthy(systemd_host, tmp_path)
         "ANSIBLE_NOCOLOR": "1",
         "PAPR_WHEELHOUSE_FREEZE": "0",
     }
-    done = subprocess.run(
-        [str(VENV_BIN / "ansible-playbook"), str(installed / "site.yml"), "-i", str(inventory)],
-        cwd=tmp_path,
-        env=run_env,
-        capture_output=True,
-        text=True,
-        timeout=2100,
-    )
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output[-8000:]
+
+    def site(*args: str) -> str:
+        done = subprocess.run(
+            [str(VENV_BIN / "ansible-playbook"), str(installed / "site.yml"), "-i", str(inventory), *args],
+            cwd=tmp_path,
+            env=run_env,
+            capture_output=True,
+            text=True,
+            timeout=2100,
+        )
+        output = done.stdout + done.stderr
+        assert done.returncode == 0, f"site.yml {' '.join(args)}:\n{output[-8000:]}"
+        assert str(REPO) not in output  # nothing came from the checkout
+        return output
+
+    site("--check")  # the fresh host: predicts, writes nothing, must not fail
+    output = site()
     assert "papr.memory.verify : The API stores a memory and finds it by search" in output
-    assert str(REPO) not in output  # nothing came from the checkout
+    assert recap_changed(output) > 0
+    again = site()
+    assert recap_changed(again) == 0, again[-6000:]
     with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/health", timeout=10) as answer:  # noqa: S310
         assert json.loads(answer.read())["status"] == "ok"
+    verified = subprocess.run(
+        [str(VENV_BIN / "ansible-playbook"), str(VERIFY_API), "-i", str(inventory)],
+        cwd=tmp_path,
+        env={**run_env, "MOLECULE_EPHEMERAL_DIRECTORY": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert verified.returncode == 0, verified.stdout[-6000:] + verified.stderr[-2000:]
     # The wheelhouse came from the wheel folder, into the cache the inventory named.
     assert list((tmp_path / "cache" / "wheelhouse").glob("service-*.tar"))
     assert os.path.isdir(tmp_path / "cache")

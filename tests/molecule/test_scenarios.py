@@ -1,28 +1,23 @@
-"""Molecule scenarios on real systemd hosts (podman containers from the project's own image).
-
-Option 1 runs the scenario's full sequence: destroy, create, check (site.yml in check mode on the
-fresh hosts), converge (site.yml), idempotence (the second converge must change nothing), verify
-(through the API) and destroy. Option 2 runs create, prepare, check, converge and verify one by one
-and keeps its four hosts for the module: a release of a new build (playbooks/hosts_release.yml)
+"""Molecule's option-2 scenario on real systemd hosts (podman containers from the project's own
+image): create, prepare, check (site.yml in check mode on the fresh hosts), converge and verify one
+by one, keeping its four hosts for the module: a release of a new build (playbooks/hosts_release.yml)
 runs on them under load, then site.yml again and Molecule's idempotence (on the layout released
-hosts keep), before cleanup and destroy, so the suite converges hosts once for both. (Option 2's
-idempotence right after its first converge would repeat these: the PostgreSQL and Temporal hosts
-are the same, and option 1's idempotence covers the web and workers roles before any release.)
+hosts keep), before cleanup and destroy, so the suite converges the hosts once for both. (An
+idempotence step right after the first converge would repeat these: the PostgreSQL and Temporal
+hosts are the same, and test_package_deploy's second run covers the web and workers roles on one
+host before any release.) Option 1 on one host is test_package_deploy's, from the built tarball.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import subprocess
 import time
 import urllib.request
 
 import pytest
 
 from tests.molecule.podman_hosts import (
-    REPO_ROOT,
-    VENV_BIN,
     missing_tools,
     molecule,
     on_host,
@@ -57,35 +52,6 @@ def podman_env() -> dict[str, str]:
     if missing:
         pytest.skip(f"podman hosts need {', '.join(missing)} (.ci/run installs them)")
     return podman_environment()
-
-
-def _run_scenario(env: dict[str, str], scenario: str) -> tuple[str, float]:
-    started = time.monotonic()
-    result = subprocess.run(
-        [str(VENV_BIN / "molecule"), "test", "--scenario-name", scenario],
-        cwd=REPO_ROOT,
-        env={**env, "NO_COLOR": "1", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
-        capture_output=True,
-        text=True,
-        timeout=1500,
-    )
-    output = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)
-    elapsed = time.monotonic() - started
-    assert result.returncode == 0, f"molecule test -s {scenario} failed:\n{output[-12000:]}"
-    return output, elapsed
-
-
-def _assert_steps_passed(output: str, scenario: str) -> None:
-    for step in ("check", "converge", "idempotence", "verify"):
-        # Molecule draws the arrow as ➜ on a terminal and as > otherwise.
-        assert re.search(rf"{scenario} (?:➜|>) {step}: Executed: Successful", output), f"{step} did not pass"
-
-
-@pytest.mark.timeout(1800)
-def test_option1_single_host(podman_env: dict[str, str]) -> None:
-    output, elapsed = _run_scenario(podman_env, "option1")
-    _assert_steps_passed(output, "option1")
-    print(f"molecule test -s option1: {elapsed:.0f} s")
 
 
 @pytest.fixture(scope="module")
