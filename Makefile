@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help system-packages venv lint sanity test test-fast test-modules test-k8s k8s-build-background fidelity stack-up stack-down stack-status host-image image ee ee-test demo demo-down
+.PHONY: help system-packages venv lint sanity checks test test-fast test-modules test-k8s k8s-build-background fidelity stack-up stack-down stack-status host-image image ee ee-test demo demo-down
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -30,13 +30,19 @@ lint: venv ## ruff on all Python code, ansible-lint (production profile) on role
 sanity: venv ## ansible-test sanity on the collection (a temp copy; first run installs its pinned tools)
 	$(PY) scripts/ansible_sanity.py
 
+# Each of lint and sanity keeps one core busy: one after the other they left the second core idle;
+# side by side they use both. Each one's output is printed when it ends.
+checks: venv ## lint and sanity at the same time, each one's output in one piece
+	@echo "==> lint and ansible-test sanity, side by side (each one's output when it ends)"
+	@$(MAKE) --no-print-directory -j2 --output-sync=target lint sanity
+
 # Two pytest-xdist workers: tests wait on subprocesses (ansible-playbook, podman, servers) much of the
 # time, so two cores run two of them at once; tests/conftest.py keeps podman and Kubernetes tests on
 # one worker each, and (with --no-loadscope-reorder) hands that group out first, slow tests next.
 PYTEST_PARALLEL ?= -n 2 --dist loadgroup --no-loadscope-reorder
 
 # PAPR_K8S_E2E=1: the AKS end-to-end suite runs too (in the podman tests' worker group, after them).
-test: venv k8s-build-background lint sanity ## lint, ansible-test sanity, then every test (real PostgreSQL, Temporal, podman hosts, the Azure double, Kubernetes end to end)
+test: venv k8s-build-background checks ## lint and ansible-test sanity side by side, then every test (real PostgreSQL, Temporal, podman hosts, the Azure double, Kubernetes end to end)
 	@scripts/reserve-test-ports.sh
 	PAPR_K8S_E2E=1 $(PY) -m pytest -ra $(PYTEST_PARALLEL)
 
