@@ -113,37 +113,32 @@ def test_the_installed_tarball_deploys_option_1_and_a_second_run_changes_nothing
         "PAPR_WHEELHOUSE_FREEZE": "0",
     }
 
-    def site(*args: str) -> str:
+    def playbook(path: Path, *args: str, **more_env: str) -> str:
+        """ansible-playbook `path` on the inventory, with the installed collection; must pass."""
         done = subprocess.run(
-            [str(VENV_BIN / "ansible-playbook"), str(installed / "site.yml"), "-i", str(inventory), *args],
+            [str(VENV_BIN / "ansible-playbook"), str(path), "-i", str(inventory), *args],
             cwd=tmp_path,
-            env=run_env,
+            env={**run_env, **more_env},
             capture_output=True,
             text=True,
             timeout=2100,
         )
         output = done.stdout + done.stderr
-        assert done.returncode == 0, f"site.yml {' '.join(args)}:\n{output[-8000:]}"
-        assert str(REPO) not in output  # nothing came from the checkout
+        assert done.returncode == 0, f"{path.name} {' '.join(args)}:\n{output[-8000:]}"
         return output
 
-    site("--check")  # the fresh host: predicts, writes nothing, must not fail
-    output = site()
-    assert "papr.memory.verify : The API stores a memory and finds it by search" in output
-    assert recap_changed(output) > 0
-    again = site()
+    site = installed / "site.yml"
+    checked = playbook(site, "--check")  # the fresh host: must not fail
+    first = playbook(site)
+    again = playbook(site)
+    for output in (checked, first, again):
+        assert str(REPO) not in output  # nothing came from the checkout
+    assert "papr.memory.verify : The API stores a memory and finds it by search" in first
+    assert recap_changed(first) > 0
     assert recap_changed(again) == 0, again[-6000:]
     with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/health", timeout=10) as answer:  # noqa: S310
         assert json.loads(answer.read())["status"] == "ok"
-    verified = subprocess.run(
-        [str(VENV_BIN / "ansible-playbook"), str(VERIFY_API), "-i", str(inventory)],
-        cwd=tmp_path,
-        env={**run_env, "MOLECULE_EPHEMERAL_DIRECTORY": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert verified.returncode == 0, verified.stdout[-6000:] + verified.stderr[-2000:]
+    playbook(VERIFY_API, MOLECULE_EPHEMERAL_DIRECTORY=str(tmp_path))  # its PDF goes there
     # The wheelhouse came from the wheel folder, into the cache the inventory named.
     assert list((tmp_path / "cache" / "wheelhouse").glob("service-*.tar"))
     assert os.path.isdir(tmp_path / "cache")
