@@ -7,10 +7,10 @@ one worker, one after another; everything else picks free ports and temporary fo
 spread over both workers.
 
 `make test-fast` leaves out, besides the podman/image/Kubernetes tiers and `slow` tests, the tests
-that run the collection's modules through ansible-playbook (marker `playbook`, set here from the
-fixtures that run them): each run costs 2-5 s of CPU (Ansible's start-up, then the Azure SDK in
-every task), and the suite has ~250 of them, more than 3 minutes of two cores on their own.
-`make test-modules` runs exactly those; `make test` runs everything."""
+that run the collection's modules (marker `playbook`, set here from the fixtures that run them):
+each makes several module runs against the Azure double, Temporal or HTTP servers, together minutes
+of two cores even where the runs go through the module host (tests/module_host.py) instead of
+ansible-playbook. `make test-modules` runs exactly those; `make test` runs everything."""
 
 from __future__ import annotations
 
