@@ -30,6 +30,8 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 COLLECTION_PATH = REPO / "collections"  # collections/ansible_collections/papr/memory -> the repository
 MODULE_TIMEOUT_SECONDS = 300  # as the playbook runs' subprocess timeout
@@ -194,6 +196,14 @@ class ModuleHost:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+
+
+@pytest.fixture(scope="session")
+def module_host():
+    """One module host per test session (per xdist worker)."""
+    host = ModuleHost()
+    yield host
+    host.close()
 
 
 if __name__ == "__main__":

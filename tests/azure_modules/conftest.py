@@ -17,7 +17,7 @@ import yaml
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 from tests.azure_double.pytest_plugin import azure_double, azure_double_server  # noqa: F401
-from tests.module_host import MODULE_HOST_TASK_KEYWORDS, ModuleHost, ansible_arguments, task_result
+from tests.module_host import MODULE_HOST_TASK_KEYWORDS, ansible_arguments, module_host, task_result  # noqa: F401
 from tests.playbook_env import json_callback_env
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,13 +97,6 @@ def without_volatile(value):
     if isinstance(value, list):
         return [without_volatile(item) for item in value]
     return value
-
-
-@pytest.fixture(scope="session")
-def module_host():
-    host = ModuleHost()
-    yield host
-    host.close()
 
 
 def _needs_the_controller(tasks, verbosity) -> bool:

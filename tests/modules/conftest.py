@@ -1,6 +1,6 @@
-"""Fixtures to run the health modules for real: ansible-playbook on localhost against real servers.
+"""Fixtures to run the health modules for real against real servers.
 
-- ``run_module``: one task in a throw-away playbook, its result parsed from the json callback.
+- ``run_module``: one module run (the module host, or a throw-away playbook), its task result.
 - ``http_service`` / ``https_service``: a small threaded HTTP(S) server with scripted endpoints.
 - ``temporal_server``: the Temporal CLI dev server; ``start_worker``: a real temporalio worker in a
   subprocess (tests/modules/temporal_worker.py).
@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.module_host import ansible_arguments, module_host, task_result  # noqa: F401
 from tests.playbook_env import json_callback_env
 from tests.ports import free_ports
 
@@ -91,11 +92,15 @@ def run_playbook(playbook, *, extra_vars=None, check=False, verbosity=0, timeout
 
 
 @pytest.fixture
-def run_module(tmp_path):
-    """run_module(name, args, *, check=False, python=sys.executable, verbosity=0) -> PlaybookRun."""
+def run_module(module_host, tmp_path):  # noqa: F811 - the fixture imported above
+    """run_module(name, args, *, check=False, python=sys.executable, verbosity=0) -> PlaybookRun.
+
+    In the module host (tests/module_host.py), unless the test reads -v output or asks for another
+    interpreter: then one task in a throw-away playbook. Either way `result` is what the json
+    callback shows."""
     counter = iter(range(1000))
 
-    def run(name, args, *, check=False, python=sys.executable, verbosity=0, expect_failed=None):
+    def through_playbook(name, args, *, check, python, verbosity) -> PlaybookRun:
         play = {
             "hosts": "localhost",
             "gather_facts": False,
@@ -104,7 +109,22 @@ def run_module(tmp_path):
         }
         playbook = tmp_path / f"play-{next(counter)}.yml"
         playbook.write_text(yaml.safe_dump([play], sort_keys=False))
-        run = run_playbook(playbook, check=check, verbosity=verbosity, timeout=300)
+        return run_playbook(playbook, check=check, verbosity=verbosity, timeout=300)
+
+    def through_module_host(name, args, *, check) -> PlaybookRun:
+        remote_tmp = tmp_path / "module-tmp"
+        remote_tmp.mkdir(exist_ok=True)
+        arguments = ansible_arguments(args, check=check, diff=False, verbosity=0, remote_tmp=str(remote_tmp))
+        exit_ = module_host.run(name, arguments, env=dict(os.environ), cwd=REPO)
+        result = {"action": name, **task_result(exit_)}
+        data = {"plays": [{"tasks": [{"task": {"name": "under test"}, "hosts": {"localhost": result}}]}]}
+        return PlaybookRun(2 if result.get("failed") else 0, exit_.stdout, exit_.stderr, data)
+
+    def run(name, args, *, check=False, python=sys.executable, verbosity=0, expect_failed=None):
+        if verbosity or python != sys.executable:
+            run = through_playbook(name, args, check=check, python=python, verbosity=verbosity)
+        else:
+            run = through_module_host(name, args, check=check)
         if expect_failed is not None:
             assert bool(run.result.get("failed")) == expect_failed, run.output[-4000:]
         return run
