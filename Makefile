@@ -46,10 +46,10 @@ test: venv k8s-build-background checks ## lint and ansible-test sanity side by s
 	@scripts/reserve-test-ports.sh
 	PAPR_K8S_E2E=1 $(PY) -m pytest -ra $(PYTEST_PARALLEL)
 
-test-fast: venv ## the inner loop (< 3 min): no podman hosts, images, Kubernetes, site runs (slow) or module playbook runs
+test-fast: venv ## the inner loop (< 3 min): no podman hosts, images, Kubernetes, site runs (slow) or module runs
 	$(PY) -m pytest -ra $(PYTEST_PARALLEL) -m "not slow and not molecule and not image and not k8s and not playbook"
 
-test-modules: venv ## the collection's modules through ansible-playbook (Azure double, health checks, Temporal): what test-fast leaves out of the module tiers
+test-modules: venv ## the collection's modules (Azure double, health checks, Temporal): what test-fast leaves out of the module tiers
 	$(PY) -m pytest -ra $(PYTEST_PARALLEL) -m "playbook and not slow and not molecule and not image and not k8s"
 
 # Also part of `make test`; alone: 6-6.5 minutes on 2 idle cores (11 on busy ones) with the Kubernetes build cached,
