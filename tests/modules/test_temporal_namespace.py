@@ -31,6 +31,8 @@ def test_create_rerun_check_mode_and_retention_update(run_module, temporal_serve
     rerun = run_module(MODULE, args, expect_failed=False)
     assert rerun.result["changed"] is False and rerun.result["operations"] == []
 
+    # Seconds after the namespace was registered: Temporal refuses the update as "not found" until its
+    # namespace cache has caught up, and the module tries again.
     longer = {**args, "retention_days": 7}
     predicted = run_module(MODULE, longer, check=True, expect_failed=False)
     assert [op["action"] for op in predicted.result["operations"]] == ["update retention"]
