@@ -12,8 +12,9 @@ environment, working directory and file descriptors its own, as under Ansible), 
 done. It sets the environment it is given, runs the module's `main()` with the arguments Ansible
 would pass, and exits; the server sends back its exit code, stdout and stderr.
 
-What this does not exercise is the controller (templating, callbacks, -v output, the token cache
-shared between the tasks of one ansible-playbook run): the tests that check those run a playbook.
+What this does not exercise is the controller (templating, blocks and roles, callbacks, -v
+output): the tests that check those run a playbook. The Azure token cache is a directory
+(PAPR_AZURE_CACHE_DIR), so the tasks of one run share it here as they do under ansible-playbook.
 """
 
 from __future__ import annotations
