@@ -2,9 +2,9 @@
 
 Ansible runs each task's module as a new Python process that reads its arguments (the task's, plus
 the `_ansible_*` ones: check mode, diff, verbosity...), prints one JSON result and exits. Most of that
-process's time is imports (ansible.module_utils.basic alone is ~0.2 s, the Azure SDK more), and
-ansible-playbook adds ~0.8 s of its own start-up per run: the module tests, which make hundreds of
-runs, spent most of their CPU there.
+process's time is imports (ansible.module_utils.basic, the Azure SDK), and ansible-playbook adds its
+own start-up to every run: the module tests, which make hundreds of runs, spent most of their CPU
+there.
 
 `ModuleHost` starts one server process per test session (`python -m tests.module_host`) that
 imports each module once and forks a child per call: the child is a fresh process (module state,
@@ -189,6 +189,15 @@ class ModuleHost:
         if not line:
             raise RuntimeError(f"the module host exited (rc={self._process.poll()}) running {fqcn}")
         return ModuleExit(**json.loads(line))
+
+    def run_task(self, fqcn: str, args: dict, *, check: bool, diff: bool, env: dict, work_dir: Path):
+        """One task as ansible-playbook would run it on localhost: (the module's exit, the task result
+        the json callback shows). `work_dir` holds the module's remote tmp."""
+        remote_tmp = work_dir / "module-tmp"
+        remote_tmp.mkdir(exist_ok=True)
+        arguments = ansible_arguments(args, check=check, diff=diff, verbosity=0, remote_tmp=str(remote_tmp))
+        exit_ = self.run(fqcn, arguments, env=env, cwd=REPO)
+        return exit_, {"action": fqcn, **task_result(exit_)}  # the json callback names the action
 
     def close(self) -> None:
         self._process.stdin.close()

@@ -162,8 +162,8 @@ def write(temporal, operation, arguments, deadline, params):
 
     def done():
         outcome["rc"], _output, outcome["err"] = temporal.run(*arguments)
-        not_registered_yet = operation["action"] != "create" and "not found" in outcome["err"].lower()
-        return outcome["rc"] == 0 or not not_registered_yet
+        cache_behind = operation["action"] != "create" and "not found" in outcome["err"].lower()
+        return outcome["rc"] == 0 or not cache_behind  # a truthy answer ends the wait
 
     wait_until(done, deadline, delay=params["delay"], max_delay=params["max_delay"])
     return outcome["rc"], outcome["err"]

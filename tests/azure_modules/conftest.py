@@ -17,7 +17,7 @@ import yaml
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 from tests.azure_double.pytest_plugin import azure_double, azure_double_server  # noqa: F401
-from tests.module_host import MODULE_HOST_TASK_KEYWORDS, ansible_arguments, module_host, task_result  # noqa: F401
+from tests.module_host import MODULE_HOST_TASK_KEYWORDS, module_host  # noqa: F401
 from tests.playbook_env import json_callback_env
 
 REPO = Path(__file__).resolve().parents[2]
@@ -157,17 +157,14 @@ def run_tasks(azure_double, module_host, tmp_path):  # noqa: F811 - the fixture 
 
     def through_module_host(tasks, environment, *, check, diff) -> tuple[int, str, str, list]:
         rc, stdout, stderr, results = 0, "", "", []
-        remote_tmp = tmp_path / "module-tmp"
-        remote_tmp.mkdir(exist_ok=True)
         for task in tasks:
             (name,) = (key for key in task if key not in MODULE_HOST_TASK_KEYWORDS)
-            arguments = ansible_arguments(
-                task[name] or {}, check=check, diff=diff, verbosity=0, remote_tmp=str(remote_tmp)
+            exit_, result = module_host.run_task(
+                name, task[name] or {}, check=check, diff=diff, env=environment, work_dir=tmp_path
             )
-            exit_ = module_host.run(name, arguments, env=environment, cwd=REPO)
             stdout, stderr = stdout + exit_.stdout, stderr + exit_.stderr
-            results.append({"action": name, **task_result(exit_)})  # the json callback names the action
-            if results[-1].get("failed") and not task.get("ignore_errors"):
+            results.append(result)
+            if result.get("failed") and not task.get("ignore_errors"):
                 rc = 2
                 break
         return rc, stdout, stderr, results

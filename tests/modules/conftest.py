@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.module_host import ansible_arguments, module_host, task_result  # noqa: F401
+from tests.module_host import module_host  # noqa: F401
 from tests.playbook_env import json_callback_env
 from tests.ports import free_ports
 
@@ -112,11 +112,9 @@ def run_module(module_host, tmp_path):  # noqa: F811 - the fixture imported abov
         return run_playbook(playbook, check=check, verbosity=verbosity, timeout=300)
 
     def through_module_host(name, args, *, check) -> PlaybookRun:
-        remote_tmp = tmp_path / "module-tmp"
-        remote_tmp.mkdir(exist_ok=True)
-        arguments = ansible_arguments(args, check=check, diff=False, verbosity=0, remote_tmp=str(remote_tmp))
-        exit_ = module_host.run(name, arguments, env=dict(os.environ), cwd=REPO)
-        result = {"action": name, **task_result(exit_)}
+        exit_, result = module_host.run_task(
+            name, args, check=check, diff=False, env=dict(os.environ), work_dir=tmp_path
+        )
         data = {"plays": [{"tasks": [{"task": {"name": "under test"}, "hosts": {"localhost": result}}]}]}
         return PlaybookRun(2 if result.get("failed") else 0, exit_.stdout, exit_.stderr, data)
 
