@@ -24,10 +24,8 @@ die() { echo "error: $*" >&2; exit 1; }
 require() {
   [ "$(id -u)" = 0 ] || die "make demo needs root (rootful podman runs the systemd host)."
   local missing=()
-  for tool in podman runc iptables; do command -v "$tool" >/dev/null || missing+=("$tool"); done
-  if ! podman image exists "$image" 2>/dev/null && [ ! -f "${PAPR_HOST_IMAGE_CACHE:-/var/cache/papr-memory}/papr-host-bookworm.tar" ]; then
-    command -v debootstrap >/dev/null || missing+=(debootstrap)
-  fi
+  # debootstrap: scripts/host-image.sh checks for it even with the image built.
+  for tool in podman runc iptables debootstrap; do command -v "$tool" >/dev/null || missing+=("$tool"); done
   if [ "${#missing[@]}" -gt 0 ]; then
     die "missing: ${missing[*]}. Install: apt-get install -y --no-install-recommends podman runc netavark aardvark-dns conmon catatonit iptables uidmap slirp4netns fuse-overlayfs debootstrap"
   fi

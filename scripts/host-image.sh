@@ -9,7 +9,9 @@ label=host-image
 image="${PAPR_HOST_IMAGE:-localhost/papr-host:bookworm}"
 tarball="${PAPR_HOST_IMAGE_CACHE:-/var/cache/papr-memory}/papr-host-bookworm.tar"
 suite=bookworm
-packages=systemd,systemd-sysv,dbus,python3,python3-apt,iproute2,procps,sudo,ca-certificates
+# openssh-server: the test hosts are reached over SSH, as real hosts are (the demo host still
+# through podman exec). It accepts keys only, and no key is in the image.
+packages=systemd,systemd-sysv,dbus,python3,python3-apt,iproute2,procps,sudo,ca-certificates,openssh-server
 source "$(dirname "$0")/lib/rootfs-image.sh"
 
 prepare_rootfs() {
@@ -23,6 +25,13 @@ prepare_rootfs() {
       systemd-firstboot.service systemd-udevd.service systemd-modules-load.service; do
     ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
   done
+  # Each container makes its own SSH host keys when sshd first starts (not one set for all).
+  rm -f "$rootfs"/etc/ssh/ssh_host_*
+  mkdir -p "$rootfs/etc/systemd/system/ssh.service.d"
+  printf '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n' \
+    >"$rootfs/etc/systemd/system/ssh.service.d/host-keys.conf"
+  printf 'PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nUseDNS no\n' \
+    >"$rootfs/etc/ssh/sshd_config.d/papr-host.conf"
   # No package lists in the image: hosts fetch them. apt's cache_valid_time compares against the
   # lists dir mtime, so make it ancient or the empty cache looks fresh.
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/archives/*.deb

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the stack, the demo and the tests need, when any is missing:
 # PostgreSQL (the local stack and tests run their own cluster), podman and debootstrap (systemd
-# test hosts and the service image, built offline), curl; the single-node Kubernetes test cluster
-# (tests/k8s): Go and dpkg-dev to build it from Debian's source, etcd, containerd, CNI plugins and
-# the tools kubelet and kube-proxy call. One list, used by make and by CI.
+# test hosts and the service image, built offline), ssh (how the tests reach those hosts), curl;
+# the single-node Kubernetes test cluster (tests/k8s): Go and dpkg-dev to build it from Debian's
+# source, etcd, containerd, CNI plugins and the tools kubelet and kube-proxy call. One list, used
+# by make and by CI.
 set -euo pipefail
 packages=(
   postgresql postgresql-contrib make curl
   podman runc netavark aardvark-dns conmon catatonit iptables uidmap slirp4netns fuse-overlayfs debootstrap
+  openssh-client
   golang-go dpkg-dev rsync etcd-server etcd-client containerd containernetworking-plugins conntrack socat
   ebtables ethtool openssl dnsmasq-base
 )

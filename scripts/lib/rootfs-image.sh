@@ -5,6 +5,9 @@
 # The sourcing script sets: label (for messages), image, tarball, suite, packages, and defines
 # prepare_rootfs ROOTFS (its own changes to the tree); then it calls
 # `rootfs_image_main --change ... --change ...` with the podman import changes.
+# The tarball's name and the image's label papr.rootfs-inputs carry a hash of those inputs (suite,
+# packages, prepare_rootfs, the import changes): a change to any of them builds a new tarball and
+# image instead of reusing a cached one made from the old inputs.
 # Environment: FORCE=1 rebuilds the tarball; PAPR_DEBIAN_MIRROR overrides the mirror.
 
 rootfs_repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -36,14 +39,23 @@ rootfs_build_tarball() {
   trap - EXIT
 }
 
-# rootfs_image_main IMPORT_ARGS...: the image if missing, from the cached tarball if present.
+rootfs_inputs_key() {
+  { echo "$suite $packages"; declare -f prepare_rootfs; printf '%s\n' "$@"; } | sha256sum | cut -c1-12
+}
+
+# rootfs_image_main IMPORT_ARGS...: the image if missing or made from other inputs, from the
+# cached tarball of these inputs if present.
 rootfs_image_main() {
+  local key base=$tarball
   rootfs_require
+  key=$(rootfs_inputs_key "$@")
+  tarball="${base%.tar}-$key.tar"
   mkdir -p "$(dirname "$tarball")"
   # Two builds at once (a test and a make target): the first builds, the other waits and reuses it.
-  exec 9>"$tarball.lock"
+  exec 9>"$base.lock"
   flock 9
-  if podman image exists "$image" && [ -z "${FORCE:-}" ]; then
+  if [ "$(podman image inspect --format '{{index .Labels "papr.rootfs-inputs"}}' "$image" 2>/dev/null)" = "$key" ] \
+      && [ -z "${FORCE:-}" ]; then
     say "$image already present"
     return 0
   fi
@@ -51,8 +63,10 @@ rootfs_image_main() {
     say "using the cached root filesystem $tarball"
   else
     rootfs_build_tarball
+    # Tarballs of earlier inputs are of no further use.
+    find "$(dirname "$base")" -maxdepth 1 -name "$(basename "${base%.tar}")*.tar" ! -name "$(basename "$tarball")" -delete
   fi
   say "importing $image"
-  podman import --quiet "$@" "$tarball" "$image" >/dev/null
+  podman import --quiet "$@" --change "LABEL papr.rootfs-inputs=$key" "$tarball" "$image" >/dev/null
   say "$image ready"
 }

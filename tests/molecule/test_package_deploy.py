@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.molecule.podman_hosts import podman
+from tests.molecule.podman_hosts import SSH_VARIABLES, podman
 from tests.molecule.release_load import recap_changed
 from tests.molecule.test_scenarios import podman_env  # noqa: F401 (the fixture)
 from tests.plan.test_collection_package import build, install
@@ -34,6 +34,7 @@ HOST = "papr-pkg"
 NETWORK = "papr-pkg-net"
 PORT = 57530
 VERIFY_API = REPO / "molecule/shared/verify_api.yml"  # the Molecule scenarios' API check
+WAIT_FOR_SSH = REPO / "molecule/shared/wait_for_ssh.yml"
 
 pytestmark = [pytest.mark.molecule, pytest.mark.slow]
 
@@ -46,9 +47,12 @@ def systemd_host(podman_env):  # noqa: F811
     )
     podman(podman_env, "run", "-d", "--name", HOST, "--hostname", HOST, "--network", NETWORK,
            "--systemd=always", "--publish", f"127.0.0.1:{PORT}:5001",
+           "--volume", f"{podman_env['PAPR_TEST_SSH_KEY']}.pub:/root/.ssh/authorized_keys:ro",
            "localhost/papr-host:bookworm", "/sbin/init")  # fmt: skip
+    addresses = "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}"
+    address = podman(podman_env, "inspect", "--format", addresses, HOST).stdout.strip()
     try:
-        yield podman_env
+        yield podman_env, address
     finally:
         podman(podman_env, "rm", "--force", "--time", "10", HOST, check=False)
         podman(podman_env, "network", "rm", NETWORK, check=False)
@@ -56,7 +60,7 @@ def systemd_host(podman_env):  # noqa: F811
 
 @pytest.mark.timeout(2400)
 def test_the_installed_tarball_deploys_option_1_and_a_second_run_changes_nothing(systemd_host, tmp_path):
-    env = systemd_host
+    env, address = systemd_host
     installed = install(build(tmp_path), tmp_path / "collections")
     assert not (installed / "pyproject.toml").exists() and not (installed / "app").exists()
     wheels = tmp_path / "dist"
@@ -75,7 +79,9 @@ def test_the_installed_tarball_deploys_option_1_and_a_second_run_changes_nothing
                         for group in ("postgres", "temporal", "web", "workers", "verify")
                     },
                     "vars": {
-                        "ansible_connection": "containers.podman.podman",
+                        # Over SSH, as a real host (user, key: podman_hosts.ssh_environment).
+                        "ansible_connection": "ssh",
+                        "ansible_host": address,
                         "ansible_python_interpreter": "/usr/bin/python3",
                         "papr_platform": "hosts",
                         "papr_option": 1,
@@ -107,6 +113,7 @@ def test_the_installed_tarball_deploys_option_1_and_a_second_run_changes_nothing
     config.write_text("[defaults]\nhost_key_checking = false\n[connection]\npipelining = true\n")
     run_env = {
         **{key: value for key, value in env.items() if not key.startswith("ANSIBLE_")},
+        **{key: env[key] for key in SSH_VARIABLES},  # how to reach the host over SSH
         "ANSIBLE_CONFIG": str(config),
         "ANSIBLE_COLLECTIONS_PATH": str(tmp_path / "collections"),
         "ANSIBLE_NOCOLOR": "1",
@@ -128,6 +135,7 @@ def test_the_installed_tarball_deploys_option_1_and_a_second_run_changes_nothing
         return output
 
     site = installed / "site.yml"
+    playbook(WAIT_FOR_SSH)  # sshd starts with the host's systemd
     checked = playbook(site, "--check")  # the fresh host: must not fail
     first = playbook(site)
     again = playbook(site)
