@@ -54,7 +54,7 @@ def systemd_host(podman_env):  # noqa: F811
     try:
         yield podman_env, address
     finally:
-        podman(podman_env, "rm", "--force", "--time", "10", HOST, check=False)
+        podman(podman_env, "rm", "--force", "--time", "0", HOST, check=False)  # a throwaway host
         podman(podman_env, "network", "rm", NETWORK, check=False)
 
 
