@@ -3,6 +3,7 @@ need, commands on a host, and Molecule's steps run one by one on hosts that outl
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -70,13 +71,15 @@ def ssh_environment() -> dict[str, str]:
                             "-f", str(made)], check=True)  # fmt: skip
             os.replace(f"{made}.pub", f"{key}.pub")
             os.replace(made, key)
+    control = tempfile.mkdtemp(prefix="papr-ssh-")  # short: a socket's path holds 107 bytes
+    # Gone with the session (a connection still open then ends on its own, unreachable).
+    atexit.register(shutil.rmtree, control, ignore_errors=True)
     return {
         "PAPR_TEST_SSH_KEY": str(key),
         "ANSIBLE_PRIVATE_KEY_FILE": str(key),
         "ANSIBLE_REMOTE_USER": "root",
         "ANSIBLE_SSH_COMMON_ARGS": SSH_OPTIONS,
-        # Short: a socket's path holds 107 bytes.
-        "ANSIBLE_SSH_CONTROL_PATH_DIR": tempfile.mkdtemp(prefix="papr-ssh-"),
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": control,
         # A connection that fails (ssh exits 255) is made again, as for real hosts on a real network:
         # seen once, with no message, while another test changed podman's networks.
         "ANSIBLE_SSH_RETRIES": "3",
